@@ -1,0 +1,20 @@
+"""Shared fixtures: every test gets its own index cache, so no test sees another's index or the user's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the engine's cache at a fresh folder and forget any model endpoint from the developer's shell."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("QWEN_CONTEXT_CACHE_DIR", str(cache))
+    for var in ("QWEN_API_KEY", "DASHSCOPE_API_KEY", "OPENAI_API_KEY", "QWEN_BASE_URL", "OPENAI_BASE_URL",
+                "QWEN_MODEL", "QWEN_FIM_MODEL", "QWEN_FIM_MODE", "QWEN_PRESET"):
+        monkeypatch.delenv(var, raising=False)
+    return cache
