@@ -17,4 +17,6 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     for var in ("QWEN_API_KEY", "DASHSCOPE_API_KEY", "OPENAI_API_KEY", "QWEN_BASE_URL", "OPENAI_BASE_URL",
                 "QWEN_MODEL", "QWEN_FIM_MODEL", "QWEN_FIM_MODE", "QWEN_PRESET"):
         monkeypatch.delenv(var, raising=False)
+    # Never probe the developer's local ports for a model server: tests talk to the fake server they start.
+    monkeypatch.setenv("QWEN_NO_AUTODETECT", "1")
     return cache

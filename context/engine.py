@@ -1,0 +1,875 @@
+"""The engine: the one API the CLI, the LSP server and the MCP server use to know a repository.
+
+`Engine` ties the pieces together: `context.scan` finds the files, `context.parse` extracts their symbols (in a
+process pool when there are many), `context.index` keeps them on disk, `context.snapshot` answers queries from
+memory, `context.resolve` and `context.graph` link files to each other. It keeps the index fresh — `update`
+for changed paths, `watch` for a long-running server, overlays for unsaved editor buffers — and bumps
+`Engine.version` on every change so callers can key caches on it.
+
+Every path going in is relative to the root (absolute paths inside the root are accepted too) and checked by
+`scan.resolve_inside`; every path coming out is relative POSIX; every text coming out is secret-masked.
+Queries are thread-safe (one lock), so a watcher thread can update while a server thread reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.resources
+import logging
+import multiprocessing
+import os
+import posixpath
+import re
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+from context import index as store_module
+from context.errors import UnknownFile, UsageError
+from context.graph import FileGraph
+from context.index import IndexCorrupt, IndexStore, PackedFile, StoredFile, content_hash, index_path, pack
+from context.languages import language_for
+from context.parse import parse_source
+from context.resolve import FileFacts, Resolver, go_module_path
+from context.scan import ScanConfig, read_text, resolve_inside, scan, scan_one
+from context.secrets import mask_secrets
+from context.snapshot import FileSymbols, Snapshot
+from context.symbols import Definition, Import, ParsedFile, Reference
+
+logger = logging.getLogger(__name__)
+
+#: Below this many files to parse, parsing happens in this process (a pool costs more than it saves).
+POOL_MIN_FILES = 200
+#: Files handed to a worker at a time.
+POOL_CHUNK_FILES = 48
+#: Parsed files written to the index per transaction (bounds how long another process waits for the lock).
+WRITE_BATCH_FILES = 500
+#: Masked texts kept in memory for `Engine.text`.
+TEXT_CACHE_FILES = 256
+#: More paths than this in one `update` call are handled as a full `index` (a branch switch, a big checkout).
+UPDATE_MAX_PATHS = 2000
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def default_cache_dir() -> Path:
+    """``$QWEN_CONTEXT_CACHE_DIR``, else the user's cache folder for qwen-context."""
+    configured = os.environ.get("QWEN_CONTEXT_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_cache_dir("qwen-context"))
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How an engine indexes: where its cache lives, what scanning skips, how many processes parse."""
+
+    #: Folder holding the indexes of all repositories (None: `default_cache_dir`).
+    cache_dir: Path | None = None
+    scan: ScanConfig = field(default_factory=ScanConfig)
+    #: Parsing processes for a cold index (None: one per core).
+    workers: int | None = None
+    #: Allow token budgets beyond 256K (YaRN-extended contexts), used by prompt assembly.
+    long_context: bool = False
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What an `Engine.index` or `Engine.update` call did."""
+
+    #: Files in the index afterwards, and definitions in them.
+    files: int
+    symbols: int
+    seconds: float
+    #: Files the scan skipped, by reason (empty for `Engine.update`).
+    skipped: dict[str, int]
+    #: Files read and parsed (0 when nothing changed), and files dropped from the index.
+    parsed: int
+    removed: int
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """The index at a glance (``qwen-context stats``)."""
+
+    languages: dict[str, int]
+    files: int
+    symbols: int
+    references: int
+    skipped: dict[str, int]
+    index_bytes: int
+    #: Unix time of the last full index (0.0 when never indexed).
+    last_indexed: float
+    index_path: str = ""
+
+
+@dataclass(frozen=True)
+class OutlineNode:
+    """A definition of a file with the definitions nested inside it."""
+
+    definition: Definition
+    children: list[OutlineNode] = field(default_factory=list)
+
+
+# --- parsing (runs in worker processes) --------------------------------------------------------------------
+
+#: A file to parse: path, language, and the hash it had when last parsed (None: parse unconditionally).
+_Job = tuple[str, str, str | None]
+#: What became of a job: a packed parsed file, or (path, size, mtime_ns) when the bytes did not change, or the
+#: path when the file could not be read.
+_Outcome = PackedFile | tuple[str, int, int] | str
+
+
+def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
+    """Mask secrets in signatures and docs (the only source text the index keeps), in one `mask_secrets` pass."""
+    texts = [d.signature for d in parsed.definitions] + [d.doc for d in parsed.definitions]
+    if not texts:
+        return parsed
+    joined = "\n".join(texts)
+    masked = mask_secrets(joined)
+    if masked == joined:
+        return parsed
+    parts = masked.split("\n")
+    if len(parts) != len(texts) or any("\n" in t for t in texts):
+        parts = [mask_secrets(t) for t in texts]
+    n = len(parsed.definitions)
+    parsed.definitions = [
+        d if (d.signature, d.doc) == (parts[i], parts[n + i]) else replace(d, signature=parts[i], doc=parts[n + i])
+        for i, d in enumerate(parsed.definitions)
+    ]
+    return parsed
+
+
+def _parse_job(root: str, job: _Job) -> _Outcome:
+    path, language, previous = job
+    try:
+        with open(os.path.join(root, path), "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            data = handle.read()
+    except OSError as exc:
+        logger.debug("cannot read %s: %s", path, exc)
+        return path
+    digest = content_hash(data)
+    if digest == previous:
+        return (path, stat.st_size, stat.st_mtime_ns)
+    parsed = _mask_definitions(parse_source(path, data, language))
+    return pack(parsed, stat.st_size, stat.st_mtime_ns, digest)
+
+
+def _parse_chunk(root: str, jobs: list[_Job]) -> list[_Outcome]:
+    """Worker entry point: parse a chunk of files of the repository at ``root``."""
+    return [_parse_job(root, job) for job in jobs]
+
+
+def _entry(packed: PackedFile) -> FileSymbols:
+    """A snapshot entry from a freshly packed file."""
+    return FileSymbols(packed.path, packed.language, packed.hash, packed.package,
+                       store_module.unpack_imports(packed.path, packed.imports),
+                       raw_definitions=store_module.unpack_definition_tuples(packed.defs), refs_blob=packed.refs)
+
+
+def parser_fingerprint() -> str:
+    """Identity of the code that produced stored symbols: a changed parser or query re-parses every file."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(str(store_module.SCHEMA_VERSION).encode())
+    for module in ("parse", "languages", "symbols", "secrets"):
+        digest.update(importlib.resources.files("context").joinpath(f"{module}.py").read_bytes())
+    for query in sorted(importlib.resources.files("context.queries").iterdir(), key=lambda q: q.name):
+        if query.name.endswith(".scm"):
+            digest.update(query.name.encode() + query.read_bytes())
+    return digest.hexdigest()
+
+
+_FINGERPRINT: str | None = None
+
+
+def _fingerprint() -> str:
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        _FINGERPRINT = parser_fingerprint()
+    return _FINGERPRINT
+
+
+class Engine:
+    """One repository's index and every query on it. Create one per repository and share it."""
+
+    def __init__(self, root: str | Path, config: EngineConfig | None = None) -> None:
+        """Open (or create) the index of ``root``; cheap: nothing is scanned or loaded until first needed."""
+        self.root = Path(root).expanduser().resolve()
+        if not self.root.is_dir():
+            raise UsageError(f"{root} is not a folder")
+        self.config = config or EngineConfig()
+        self._store = IndexStore(index_path(self.config.cache_dir or default_cache_dir(), self.root))
+        #: Guards the snapshot, overlays and caches (queries and patches).
+        self._lock = threading.RLock()
+        #: Serialises index/update runs (parsing happens outside `_lock` so queries are not blocked).
+        self._index_lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        self._overlays: dict[str, str] = {}
+        self._masked_overlays: dict[str, str] = {}
+        #: Disk entries hidden by an overlay (None: the file is not on disk), restored by `clear_overlay`.
+        self._displaced: dict[str, FileSymbols | None] = {}
+        self._resolver: Resolver | None = None
+        self._resolved: dict[str, list[list[str]]] = {}
+        self._graph: FileGraph | None = None
+        self._files_sorted: list[str] | None = None
+        self._texts: OrderedDict[str, tuple[tuple[int, int], str]] = OrderedDict()
+        self._version = 0
+        self._watchers: list[contextlib.AbstractContextManager[object]] = []
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Engine({str(self.root)!r})"
+
+    @property
+    def version(self) -> int:
+        """Bumps on every change of files or overlays: key caches on it."""
+        return self._version
+
+    @property
+    def index_path(self) -> Path:
+        """The SQLite file holding this repository's index."""
+        return self._store.path
+
+    def close(self) -> None:
+        """Stop watchers and close the index (the engine is unusable afterwards)."""
+        for watcher in reversed(self._watchers):
+            watcher.__exit__(None, None, None)
+        self._watchers.clear()
+        self._store.close()
+
+    # --- indexing ------------------------------------------------------------------------------------------
+
+    def index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        """Bring the index up to date with the disk: scan, parse what changed (every core on a cold start),
+        drop what disappeared. ``progress(done, total)`` is called as files are parsed."""
+        started = time.perf_counter()
+        with self._index_lock:
+            try:
+                return self._index(progress, started)
+            except IndexCorrupt as exc:
+                logger.warning("%s", exc)
+                self._recover()
+                return self._index(progress, started)
+
+    def _index(self, progress: Callable[[int, int], None] | None, started: float) -> IndexReport:
+        result = scan(self.root, self.config.scan)
+        skipped = {reason: len(paths) if isinstance(paths, list | tuple | set) else int(paths)
+                   for reason, paths in result.skipped.items()}
+        fresh = self._store.get_meta("parser") == _fingerprint()
+        stored = self._store.stored()
+        current = {f.path for f in result.files}
+        removed = [path for path in stored if path not in current]
+        jobs: list[_Job] = []
+        unchanged: list[str] = []
+        for f in result.files:
+            old = stored.get(f.path)
+            if old is None or not fresh or old.language != f.language:
+                jobs.append((f.path, f.language, None))
+            elif old.size != f.size or old.mtime_ns != f.mtime_ns:
+                jobs.append((f.path, f.language, old.hash))
+            else:
+                unchanged.append(f.path)
+        parsed, count, gone = self._parse_and_store(jobs, progress)
+        if gone:
+            skipped["unreadable"] = skipped.get("unreadable", 0) + len(gone)
+        self._store.write(removed=removed + gone, meta={"parser": _fingerprint()})
+        self._store.set_skipped(skipped)
+        snapshot = self._snapshot
+        if snapshot is not None:  # files another process deleted since our snapshot was loaded
+            removed += [p for p in snapshot.files if p not in current and p not in self._overlays
+                        and p not in stored]
+        self._apply(parsed, removed + gone)
+        self._sync(unchanged, stored)
+        files, symbols, _ = self._store.totals()
+        return IndexReport(files, symbols, time.perf_counter() - started, skipped, count,
+                           len(removed) + len(gone))
+
+    def update(self, paths: Iterable[str]) -> IndexReport:
+        """Re-index only ``paths`` (files created, edited or deleted; a rename is its old and new path).
+
+        Paths the scan would skip (ignored, secret, binary, too large) are dropped from the index; a folder
+        or a very long list triggers a full `index`.
+        """
+        started = time.perf_counter()
+        rels: set[str] = set()
+        for path in paths:
+            rel = self._relpath(path)
+            if rel is not None:
+                rels.add(rel)
+        if not rels:
+            files, symbols, _ = self._store.totals()
+            return IndexReport(files, symbols, time.perf_counter() - started, {}, 0, 0)
+        if len(rels) > UPDATE_MAX_PATHS or any((self.root / rel).is_dir() for rel in rels):
+            return self.index()
+        with self._index_lock:
+            try:
+                return self._update(rels, started)
+            except IndexCorrupt as exc:
+                logger.warning("%s", exc)
+                self._recover()
+                return self._index(None, started)
+
+    def _update(self, rels: set[str], started: float) -> IndexReport:
+        known = self._snap().files
+        stored = self._store.stored(rels)
+        jobs: list[_Job] = []
+        removed: list[str] = []
+        unchanged: list[str] = []
+        fresh = self._store.get_meta("parser") == _fingerprint()
+        for rel in sorted(rels):
+            found = scan_one(self.root, rel, self.config.scan)
+            old = stored.get(rel)
+            if isinstance(found, str):
+                if old is not None:
+                    removed.append(rel)
+                elif not (self.root / rel).exists():  # a deleted folder: drop what was under it
+                    removed += [p for p in known if p.startswith(rel + "/")]
+                continue
+            if old is None or not fresh or old.language != found.language:
+                jobs.append((found.path, found.language, None))
+            elif old.size != found.size or old.mtime_ns != found.mtime_ns:
+                jobs.append((found.path, found.language, old.hash))
+            else:
+                unchanged.append(found.path)
+        parsed, count, gone = self._parse_and_store(jobs, None)
+        self._store.write(removed=removed + gone)
+        self._apply(parsed, removed + gone)
+        self._sync(unchanged, stored)
+        files, symbols, _ = self._store.totals()
+        return IndexReport(files, symbols, time.perf_counter() - started, {}, count,
+                           len(removed) + len(gone))
+
+    def _sync(self, unchanged: list[str], stored: dict[str, StoredFile]) -> None:
+        """Load from the index the unchanged files whose snapshot entry is missing or differs (another process
+        indexed them since our snapshot was loaded)."""
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None:
+                return
+            stale = []
+            for path in unchanged:
+                entry = self._displaced.get(path) if path in self._overlays else snapshot.files.get(path)
+                if entry is None or entry.hash != stored[path].hash:
+                    stale.append(path)
+            if not stale:
+                return
+            for f in self._store.load(stale):
+                self._put(f.path, FileSymbols(f.path, f.language, f.hash, f.package, f.imports,
+                                              raw_definitions=f.definitions), disk=True)
+            self._version += 1
+
+    def _parse_and_store(self, jobs: list[_Job], progress: Callable[[int, int], None] | None,
+                         ) -> tuple[list[PackedFile], int, list[str]]:
+        """Parse ``jobs`` (in a pool when there are many), writing to the index in batches.
+
+        Returns the parsed files (kept only when a loaded snapshot must be patched), how many were parsed, and
+        the paths that could not be read.
+        """
+        keep = self._snapshot is not None
+        parsed: list[PackedFile] = []
+        gone: list[str] = []
+        pending: list[PackedFile] = []
+        touched: list[tuple[str, int, int]] = []
+        done = count = 0
+
+        def collect(outcomes: list[_Outcome]) -> None:
+            nonlocal done, count, pending, touched
+            for outcome in outcomes:
+                if isinstance(outcome, PackedFile):
+                    pending.append(outcome)
+                    count += 1
+                    if keep:
+                        parsed.append(outcome)
+                elif isinstance(outcome, tuple):
+                    touched.append(outcome)
+                else:
+                    gone.append(outcome)
+            done += len(outcomes)
+            if len(pending) >= WRITE_BATCH_FILES:
+                self._store.write(pending, touched)
+                pending, touched = [], []
+            if progress is not None:
+                progress(done, len(jobs))
+
+        root = str(self.root)
+        if len(jobs) < POOL_MIN_FILES or self._workers() < 2:
+            for start in range(0, len(jobs), POOL_CHUNK_FILES):
+                collect(_parse_chunk(root, jobs[start:start + POOL_CHUNK_FILES]))
+        else:
+            self._parse_in_pool(root, jobs, collect)
+        if pending or touched:
+            self._store.write(pending, touched)
+        if progress is not None and not jobs:
+            progress(0, 0)
+        return parsed, count, gone
+
+    def _workers(self) -> int:
+        return max(1, self.config.workers or os.cpu_count() or 1)
+
+    def _parse_in_pool(self, root: str, jobs: list[_Job], collect: Callable[[list[_Outcome]], None]) -> None:
+        # Big files first so the last chunks are small and the workers finish together.
+        ordered = sorted(jobs, key=lambda job: -self._size_hint(job[0]))
+        chunks = [ordered[i:i + POOL_CHUNK_FILES] for i in range(0, len(ordered), POOL_CHUNK_FILES)]
+        # fork is fastest (no re-import), but only safe while no other thread could hold a lock.
+        method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else None
+        context = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
+            running: set[Future[list[_Outcome]]] = set()
+            queue = iter(chunks)
+            for chunk in queue:
+                running.add(pool.submit(_parse_chunk, root, chunk))
+                if len(running) >= 2 * self._workers():
+                    break
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    collect(future.result())
+                    chunk = next(queue, None)
+                    if chunk is not None:
+                        running.add(pool.submit(_parse_chunk, root, chunk))
+
+    def _size_hint(self, path: str) -> int:
+        try:
+            return os.stat(self.root / path).st_size
+        except OSError:
+            return 0
+
+    def _recover(self) -> None:
+        """The index file is damaged: start a fresh one and forget everything loaded from it."""
+        self._store.reset()
+        with self._lock:
+            self._snapshot = None
+            self._reset_links()
+            self._version += 1
+
+    # --- the snapshot --------------------------------------------------------------------------------------
+
+    def _snap(self) -> Snapshot:
+        """The in-memory snapshot, loaded from the index in one pass on first use."""
+        snapshot = self._snapshot
+        if snapshot is not None:
+            return snapshot
+        with self._lock:
+            if self._snapshot is None:
+                try:
+                    loaded = self._store.load()
+                except IndexCorrupt as exc:
+                    logger.warning("%s", exc)
+                    self._store.reset()
+                    loaded = []
+                snapshot = Snapshot((FileSymbols(f.path, f.language, f.hash, f.package, f.imports,
+                                                 raw_definitions=f.definitions) for f in loaded),
+                                    self._load_references)
+                self._snapshot = snapshot
+                for path, text in self._overlays.items():
+                    self._displaced[path] = snapshot.files.get(path)
+                    self._put(path, self._overlay_entry(path, text))
+            return self._snapshot
+
+    def _load_references(self) -> dict[str, bytes]:
+        try:
+            return self._store.load_references()
+        except IndexCorrupt as exc:  # the next index() rebuilds; until then answer without references
+            logger.warning("%s", exc)
+            return {}
+
+    def _apply(self, parsed: list[PackedFile], removed: list[str]) -> None:
+        """Patch the snapshot (when loaded) with freshly parsed and removed files."""
+        if not parsed and not removed:
+            return
+        with self._lock:
+            self._version += 1
+            if self._snapshot is None:
+                self._reset_links()
+                return
+            for packed in parsed:
+                self._put(packed.path, _entry(packed), disk=True)
+            for path in removed:
+                self._put(path, None, disk=True)
+
+    def _put(self, path: str, entry: FileSymbols | None, disk: bool = False) -> None:
+        """Replace (or with None remove) one file's entry, keeping overlays on top and the graph consistent."""
+        if disk and path in self._overlays:
+            self._displaced[path] = entry
+            return
+        snapshot = self._snapshot
+        assert snapshot is not None
+        old = snapshot.files.get(path)
+        if entry is None:
+            snapshot.remove(path)
+        else:
+            snapshot.put(entry)
+        self._files_sorted = None
+        self._texts.pop(path, None)
+        if (old is None) != (entry is None):  # created or deleted: imports anywhere may resolve differently
+            self._reset_links()
+            return
+        self._resolved.pop(path, None)
+        if self._graph is not None:
+            old_names = {d.name for d in old.definitions} if old else set()
+            new_names = {d.name for d in entry.definitions} if entry else set()
+            self._graph.invalidate([path], old_names ^ new_names)
+
+    def _reset_links(self) -> None:
+        self._resolver = None
+        self._resolved.clear()
+        self._graph = None
+        self._files_sorted = None
+
+    # --- overlays ------------------------------------------------------------------------------------------
+
+    def set_overlay(self, path: str, text: str) -> None:
+        """Use ``text`` (an unsaved editor buffer) for ``path`` instead of the disk, in every query."""
+        rel = self._checked(path)
+        with self._lock:
+            snapshot = self._snap()
+            if rel not in self._overlays:
+                self._displaced[rel] = snapshot.files.get(rel)
+            elif self._overlays[rel] == text:
+                return
+            self._overlays[rel] = text
+            self._masked_overlays[rel] = mask_secrets(text)
+            self._put(rel, self._overlay_entry(rel, text))
+            self._version += 1
+
+    def clear_overlay(self, path: str) -> None:
+        """Go back to the disk's content for ``path`` (no-op when it has no overlay)."""
+        rel = self._relpath(path)
+        with self._lock:
+            if rel is None or rel not in self._overlays:
+                return
+            del self._overlays[rel]
+            del self._masked_overlays[rel]
+            self._put(rel, self._displaced.pop(rel, None))
+            self._version += 1
+
+    def _overlay_entry(self, path: str, text: str) -> FileSymbols | None:
+        language = language_for(path)
+        if language is None:
+            return None
+        data = text.encode("utf-8", "surrogatepass")
+        parsed = _mask_definitions(parse_source(path, data, language))
+        return FileSymbols(path, language, content_hash(data), parsed.package, parsed.imports,
+                           definitions=parsed.definitions,
+                           references=[(r.name, r.kind, r.line, r.column) for r in parsed.references])
+
+    # --- paths ---------------------------------------------------------------------------------------------
+
+    def _relpath(self, path: str) -> str | None:
+        """``path`` as a relative POSIX path if it is lexically inside the root (absolute paths included)."""
+        if os.path.isabs(path):
+            try:
+                path = Path(path).relative_to(self.root).as_posix()
+            except ValueError:
+                try:
+                    path = Path(path).resolve().relative_to(self.root).as_posix()
+                except (ValueError, OSError):
+                    return None
+        rel = posixpath.normpath(path.replace(os.sep, "/")) if path else path
+        if not rel or rel == "." or rel.startswith("../") or rel == "..":
+            return None
+        return rel
+
+    def _checked(self, path: str) -> str:
+        """``path`` relative and safe (raises `PathOutsideWorkspace` or `SecretPathRefused` otherwise)."""
+        rel = self._relpath(path)
+        resolve_inside(self.root, rel if rel is not None else path)
+        assert rel is not None
+        return rel
+
+    def _known(self, path: str) -> tuple[str, FileSymbols | None]:
+        """An indexed (or overlaid) file's relative path and entry; raises for anything else."""
+        snapshot = self._snap()
+        entry = snapshot.files.get(path)
+        if entry is not None:
+            return path, entry
+        rel = self._checked(path)
+        entry = snapshot.files.get(rel)
+        if entry is None and rel not in self._overlays:
+            raise UnknownFile(f"{rel} is not an indexed file of {self.root} (missing, ignored, binary or too large)")
+        return rel, entry
+
+    # --- queries -------------------------------------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        """Every indexed file (and overlaid new file), sorted."""
+        with self._lock:
+            if self._files_sorted is None:
+                self._files_sorted = sorted(set(self._snap().files) | set(self._overlays))
+            return list(self._files_sorted)
+
+    def language(self, path: str) -> str | None:
+        """The language of an indexed file (None for an unknown file or one no parser handles)."""
+        entry = self._snap().files.get(path)
+        if entry is not None:
+            return entry.language
+        rel = self._relpath(path)
+        if rel is None:
+            return None
+        entry = self._snap().files.get(rel)
+        return entry.language if entry else language_for(rel) if rel in self._overlays else None
+
+    def text(self, path: str) -> str:
+        """The secret-masked text of a file: its overlay if it has one, else the disk's content."""
+        with self._lock:
+            rel, _ = self._known(path)
+            masked = self._masked_overlays.get(rel)
+            if masked is not None:
+                return masked
+        try:
+            stat = os.stat(self.root / rel)
+        except OSError as exc:
+            raise UnknownFile(f"{rel} no longer exists in {self.root}") from exc
+        key = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            cached = self._texts.get(rel)
+            if cached is not None and cached[0] == key:
+                self._texts.move_to_end(rel)
+                return cached[1]
+        try:
+            text = mask_secrets(read_text(self.root, rel))
+        except OSError as exc:
+            raise UnknownFile(f"{rel} cannot be read: {exc}") from exc
+        with self._lock:
+            self._texts[rel] = (key, text)
+            while len(self._texts) > TEXT_CACHE_FILES:
+                self._texts.popitem(last=False)
+        return text
+
+    def search(self, query: str, kind: str | None = None, limit: int = 20) -> list[Definition]:
+        """Definitions by name, best first: exact, caseless exact, prefix, camelCase/snake_case-aware fuzzy
+        (``getUN`` and ``get_user`` find ``getUserName``), substring; ``Class.method`` matches qualified names."""
+        with self._lock:
+            return self._snap().search(query, kind, limit)
+
+    def definitions(self, path: str) -> list[Definition]:
+        """The definitions of one file, in source order."""
+        with self._lock:
+            _, entry = self._known(path)
+            return list(entry.definitions) if entry else []
+
+    def outline(self, path: str) -> list[OutlineNode]:
+        """The definitions of one file nested by containment (methods inside their class, ...)."""
+        nodes: list[OutlineNode] = []
+        by_qualname: dict[str, OutlineNode] = {}
+        for d in self.definitions(path):
+            node = OutlineNode(d)
+            parent = by_qualname.get(d.parent) if d.parent else None
+            (parent.children if parent is not None else nodes).append(node)
+            by_qualname[d.qualname] = node
+        return nodes
+
+    def definitions_named(self, name: str) -> list[Definition]:
+        """Definitions whose name (or qualified name) is exactly ``name``, across the repository."""
+        with self._lock:
+            return self._snap().named(name)
+
+    def references(self, name: str, limit: int = 100) -> list[Reference]:
+        """Uses of ``name`` across the repository, by path and position."""
+        found: list[Reference] = []
+        with self._lock:
+            snapshot = self._snap()
+            for path in sorted(snapshot.referrers(name)):
+                for ref in snapshot.references_of(path):
+                    if ref[0] == name:
+                        found.append(Reference(ref[0], ref[1], path, ref[2], ref[3]))
+                        if len(found) >= limit:
+                            return found
+        return found
+
+    def references_in(self, path: str) -> list[Reference]:
+        """Every use of a name in one file, in source order."""
+        with self._lock:
+            rel, _ = self._known(path)
+            return [Reference(r[0], r[1], rel, r[2], r[3]) for r in self._snap().references_of(rel)]
+
+    def imports(self, path: str) -> list[Import]:
+        """The imports of one file, each with ``resolved`` set to the file it brings in when that is known."""
+        with self._lock:
+            rel, entry = self._known(path)
+            if entry is None:
+                return []
+            targets = self._resolve_imports(rel)
+            return [replace(imp, resolved=found[0] if found else None)
+                    for imp, found in zip(entry.imports, targets, strict=True)]
+
+    def dependencies(self, path: str) -> list[str]:
+        """Files this file imports or references, strongest link first."""
+        with self._lock:
+            rel, _ = self._known(path)
+            edges = self._file_graph().edges_from(rel)
+            return sorted(edges, key=lambda p: (-edges[p], p))
+
+    def dependents(self, path: str) -> list[str]:
+        """Files that import or reference this file, strongest link first."""
+        with self._lock:
+            rel, _ = self._known(path)
+            edges = self._file_graph().edges_to(rel)
+            return sorted(edges, key=lambda p: (-edges[p], p))
+
+    def file_graph(self) -> dict[str, dict[str, float]]:
+        """Weighted edges file -> files it depends on, for every file. Shared with the engine: do not modify."""
+        with self._lock:
+            return self._file_graph().all()
+
+    def definition_at(self, path: str, line: int, column: int) -> Definition | None:
+        """The definition the identifier at ``line``/``column`` (0-based) of ``path`` names, or None.
+
+        Prefers, in order: the definition written there, one in the same file, one in a file this file
+        depends on, one in the same folder; then by kind and path.
+        """
+        text = self.text(path)
+        lines = text.split("\n")
+        if not 0 <= line < len(lines):
+            return None
+        source = lines[line]
+        for match in _IDENTIFIER.finditer(source):
+            if match.start() <= column <= match.end():
+                name = match.group()
+                start = match.start()
+                break
+        else:
+            return None
+        with self._lock:
+            rel, entry = self._known(path)
+            local = entry.definitions if entry else []
+            for d in local:
+                if d.line == line and d.column == start and d.name == name:
+                    return d
+            candidates = [d for d in self._snap().named(name) if d.name == name]
+            if not candidates:
+                return None
+            attribute = start > 0 and source[start - 1] == "."
+            depends = self._file_graph().edges_from(rel)
+            folder = posixpath.dirname(rel)
+
+            def rank(d: Definition) -> tuple[int, int, int, str, int]:
+                place = 0 if d.path == rel else 1 if d.path in depends else \
+                    2 if posixpath.dirname(d.path) == folder else 3
+                member = 0 if (d.kind in ("method", "field")) == attribute else 1
+                return (place, member, -int(depends.get(d.path, 0) * 1000), d.path, d.line)
+
+            return min(candidates, key=rank)
+
+    def stats(self) -> IndexStats:
+        """Languages, files, symbols, references, skipped files by reason, and the index's size on disk."""
+        files, symbols, references = self._store.totals()
+        return IndexStats(
+            languages=self._store.languages(),
+            files=files,
+            symbols=symbols,
+            references=references,
+            skipped=self._store.skipped(),
+            index_bytes=self._store.size_bytes(),
+            last_indexed=float(self._store.get_meta("last_indexed", "0") or 0),
+            index_path=str(self._store.path),
+        )
+
+    # --- links between files -------------------------------------------------------------------------------
+
+    def _file_graph(self) -> FileGraph:
+        if self._graph is None:
+            self._graph = FileGraph(self._snap(), self._resolve_imports)
+        return self._graph
+
+    def _resolve_imports(self, path: str) -> list[list[str]]:
+        """For each import of ``path``, the files it brings in."""
+        found = self._resolved.get(path)
+        if found is None:
+            entry = self._snap().files.get(path)
+            if entry is None:
+                return []
+            resolver = self._get_resolver()
+            found = [resolver.resolve(imp, entry.language) for imp in entry.imports]
+            self._resolved[path] = found
+        return found
+
+    def _get_resolver(self) -> Resolver:
+        if self._resolver is None:
+            files = self._snap().files
+            self._resolver = Resolver((FileFacts(p, e.language, e.package) for p, e in files.items()),
+                                      self._go_modules(files))
+        return self._resolver
+
+    def _go_modules(self, files: dict[str, FileSymbols]) -> dict[str, str]:
+        """``go.mod`` module paths by folder, for the folders holding Go files and their parents."""
+        folders = {posixpath.dirname(p) for p, e in files.items() if e.language == "go"}
+        candidates: set[str] = set()
+        for folder in folders:
+            while True:
+                candidates.add(folder)
+                if not folder:
+                    break
+                folder = posixpath.dirname(folder)
+        modules: dict[str, str] = {}
+        for folder in candidates:
+            try:
+                text = (self.root / folder / "go.mod").read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            module = go_module_path(text)
+            if module:
+                modules[folder] = module
+        return modules
+
+    # --- watching ------------------------------------------------------------------------------------------
+
+    def watch(self, on_update: Callable[[IndexReport], None] | None = None,
+              ) -> contextlib.AbstractContextManager[object]:
+        """Keep the index fresh from file-system events in a background thread while the context is open;
+        ``on_update`` is called (from that thread) with the report of each update."""
+        from context.watch import Watcher
+
+        watcher = Watcher(self, on_update)
+        self._watchers.append(watcher)
+        return watcher
+
+    def _forget_watcher(self, watcher: contextlib.AbstractContextManager[object]) -> None:
+        if watcher in self._watchers:
+            self._watchers.remove(watcher)
+
+    # --- prompts (delegating to context.prompt; keep these last) -------------------------------------------
+
+    def fim_prompt(self, path: str, line: int, character: int, *, budget: int = 8192, buffer: str | None = None,
+                   recent: Sequence[str] = ()) -> Prompt:
+        """The repository-level FIM prompt for a cursor (0-based ``line``/``character``) within ``budget``
+        tokens; ``buffer`` is the unsaved text of ``path``, ``recent`` the recently edited files."""
+        from context.prompt import build_fim_prompt
+
+        return build_fim_prompt(self, path, line, character, budget=budget, buffer=buffer, recent=recent)
+
+    def chat_context(self, query: str, *, focus: Sequence[str] = (), budget: int = 16384) -> Prompt:
+        """Repository context for a task described in words, as Markdown (one fenced block per file)."""
+        from context.prompt import build_chat_context
+
+        return build_chat_context(self, query, focus=focus, budget=budget)
+
+    def repo_map(self, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
+        """The ranked repository map (definitions' headers of the most important files) within ``budget``."""
+        from context.prompt import build_repo_map
+
+        return build_repo_map(self, focus=focus, budget=budget)
+
+
+def iter_outline(nodes: Iterable[OutlineNode], depth: int = 0) -> Iterator[tuple[int, Definition]]:
+    """Walk an outline depth-first, yielding ``(depth, definition)``."""
+    for node in nodes:
+        yield depth, node.definition
+        yield from iter_outline(node.children, depth + 1)
+
+
+__all__ = ["Engine", "EngineConfig", "IndexReport", "IndexStats", "OutlineNode", "default_cache_dir", "iter_outline"]

@@ -1,0 +1,144 @@
+"""The file dependency graph: which files each file uses, and how strongly.
+
+An edge ``a -> b`` means "a depends on b": ``a`` imports ``b`` (resolved by `context.resolve`) or references a
+name that ``b`` defines and few other files do (a name defined in many files says little about which one is
+meant — the idea of aider's repository map). Edge weights are sums of named constants below; ranking (in
+`context.rank`) consumes the graph, this module only builds it.
+
+Out-edges are computed per file on demand and cached; a changed file invalidates its own edges and those of
+the files referencing a name it started or stopped defining, so an edit costs a few files' work, not the
+repository's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from context.snapshot import Snapshot
+
+#: Weight of an import edge (split over the files of an imported package folder).
+IMPORT_WEIGHT = 1.0
+#: Base weight of a reference to a name defined in exactly one other file.
+REFERENCE_WEIGHT = 0.5
+#: A name defined in more files than this links nothing (``get``, ``run``, ``__init__``).
+MAX_DEFINERS = 5
+#: Multiplier for distinctive names (long camelCase or snake_case identifiers).
+DISTINCTIVE_NAME_BOOST = 2.0
+#: Multiplier for private names (leading underscore): usually local helpers.
+PRIVATE_NAME_FACTOR = 0.2
+#: Names at least this long with a hump or underscore count as distinctive.
+DISTINCTIVE_LENGTH = 8
+
+#: Languages that can use each other's definitions (references only link files of one family).
+LANGUAGE_FAMILIES: dict[str, str] = {
+    "javascript": "js", "typescript": "js", "tsx": "js", "c": "c", "cpp": "c", "java": "jvm", "kotlin": "jvm",
+}
+
+
+def name_weight(name: str) -> float:
+    """How much a reference to ``name`` says about the file that defines it."""
+    weight = REFERENCE_WEIGHT
+    if name.startswith("_"):
+        weight *= PRIVATE_NAME_FACTOR
+    elif len(name) >= DISTINCTIVE_LENGTH and ("_" in name or name.lower() != name):
+        weight *= DISTINCTIVE_NAME_BOOST
+    return weight
+
+
+class FileGraph:
+    """Weighted file -> file edges over a `Snapshot`, maintained incrementally.
+
+    ``resolve_imports(path)`` returns the files each import of ``path`` brings in (one list per import).
+    """
+
+    def __init__(self, snapshot: Snapshot, resolve_imports: Callable[[str], list[list[str]]]) -> None:
+        self.snapshot = snapshot
+        self.resolve_imports = resolve_imports
+        self._out: dict[str, dict[str, float]] = {}
+        self._in: dict[str, dict[str, float]] | None = None
+
+    def edges_from(self, path: str) -> dict[str, float]:
+        """Files ``path`` depends on, with weights (empty for an unknown file)."""
+        edges = self._out.get(path)
+        if edges is None:
+            edges = self._compute(path)
+            self._out[path] = edges
+            if self._in is not None:
+                for target, weight in edges.items():
+                    self._in.setdefault(target, {})[path] = weight
+        return edges
+
+    def edges_to(self, path: str) -> dict[str, float]:
+        """Files depending on ``path``, with weights (computes the whole graph once)."""
+        self.all()
+        assert self._in is not None
+        return self._in.get(path, {})
+
+    def all(self) -> dict[str, dict[str, float]]:
+        """The whole graph: every file's out-edges (files without edges map to ``{}``)."""
+        for path in self.snapshot.files:
+            if path not in self._out:
+                self._out[path] = self._compute(path)
+        if self._in is None:
+            reverse: dict[str, dict[str, float]] = {}
+            for source, edges in self._out.items():
+                for target, weight in edges.items():
+                    reverse.setdefault(target, {})[source] = weight
+            self._in = reverse
+        return self._out
+
+    def invalidate(self, paths: Iterable[str], names: Iterable[str]) -> None:
+        """Forget the edges of ``paths`` (changed files) and of the files referencing any of ``names`` (names
+        whose set of defining files changed)."""
+        stale = set(paths)
+        for name in names:
+            stale |= self.snapshot.referrers(name)
+        for path in stale:
+            edges = self._out.pop(path, None)
+            if edges and self._in is not None:
+                for target in edges:
+                    sources = self._in.get(target)
+                    if sources is not None:
+                        sources.pop(path, None)
+        if self._in is not None:
+            for path in stale:  # recompute now so the reverse index stays whole
+                if path in self.snapshot.files:
+                    self.edges_from(path)
+
+    def clear(self) -> None:
+        """Forget everything (after files were created or deleted: import resolution may change anywhere)."""
+        self._out.clear()
+        self._in = None
+
+    def _compute(self, path: str) -> dict[str, float]:
+        entry = self.snapshot.files.get(path)
+        if entry is None:
+            return {}
+        edges: dict[str, float] = {}
+        for targets in self.resolve_imports(path):
+            if targets:
+                share = IMPORT_WEIGHT / math.sqrt(len(targets))
+                for target in targets:
+                    edges[target] = edges.get(target, 0.0) + share
+        counts = Counter(ref[0] for ref in self.snapshot.references_of(path))
+        by_name = self.snapshot.by_name
+        family = LANGUAGE_FAMILIES.get(entry.language, entry.language)
+        for name, count in counts.items():
+            slots = by_name.get(name)
+            if not slots:
+                continue
+            definers: set[str] = set()
+            for target, _ in slots:
+                if target.language == entry.language or \
+                        LANGUAGE_FAMILIES.get(target.language, target.language) == family:
+                    definers.add(target.path)
+                    if len(definers) > MAX_DEFINERS:
+                        break
+            if not definers or path in definers or len(definers) > MAX_DEFINERS:  # local, or too common to tell
+                continue
+            weight = name_weight(name) * math.sqrt(count) / len(definers)
+            for target in definers:
+                edges[target] = edges.get(target, 0.0) + weight
+        return edges

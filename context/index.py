@@ -1,0 +1,389 @@
+"""The on-disk index: one SQLite file per repository that remembers what every file defines, uses and imports.
+
+One row per file, keyed by its relative path, holding the content hash of its bytes (the identity of what was
+parsed), its size and mtime (a fast pre-check so an unchanged file is never even read), and three packed blobs —
+definitions, references, imports — as compact tuples. The whole file's symbols are written and read as one
+unit, so storing a file is one row write and loading a repository is one table scan.
+
+The file lives outside the repository (``<cache>/<sha1(root)[:16]>/index.sqlite``) in WAL mode with a busy
+timeout, so the LSP and MCP servers of one user can read and write it at the same time. ``PRAGMA user_version``
+holds `SCHEMA_VERSION`; a file that is corrupt, truncated or of another version is moved aside and rebuilt with
+a warning — an index is a cache, so losing it only costs a re-index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from context.errors import IndexUnavailable
+from context.symbols import Definition, Import, ParsedFile, Reference
+
+logger = logging.getLogger(__name__)
+
+#: Bump whenever the tables or the packed tuple layouts change; older files are then rebuilt.
+SCHEMA_VERSION = 1
+
+#: How long a writer waits for another process's write transaction before giving up (milliseconds).
+BUSY_TIMEOUT_MS = 30_000
+
+#: Packed tuple layouts (the path is implicit: it is the row's key).
+DefTuple = tuple[str, str, str, int, int, int, str, str, str]  # name kind qualname line column end_line sig doc parent
+RefTuple = tuple[str, str, int, int]  # name kind line column
+ImportTuple = tuple[str, tuple[str, ...], int]  # module names line
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path      TEXT PRIMARY KEY,
+    language  TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    hash      TEXT NOT NULL,
+    package   TEXT NOT NULL,
+    has_errors INTEGER NOT NULL,
+    n_defs    INTEGER NOT NULL,
+    n_refs    INTEGER NOT NULL,
+    defs      BLOB NOT NULL,
+    refs      BLOB NOT NULL,
+    imports   BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+
+class IndexCorrupt(IndexUnavailable):
+    """The index file turned out to be damaged while reading it; the engine rebuilds it."""
+
+
+def content_hash(data: bytes) -> str:
+    """The identity of a file's bytes: what decides whether it must be parsed again."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def index_path(cache_dir: Path, root: Path) -> Path:
+    """Where the index of ``root`` lives inside ``cache_dir``."""
+    key = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return cache_dir / key / "index.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file's row without its blobs: enough to decide whether the file changed."""
+
+    path: str
+    language: str
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+@dataclass(slots=True)
+class PackedFile:
+    """A parsed file ready to be written: the row's columns, blobs already packed (done in worker processes)."""
+
+    path: str
+    language: str
+    size: int
+    mtime_ns: int
+    hash: str
+    package: str
+    has_errors: bool
+    n_defs: int
+    n_refs: int
+    defs: bytes
+    refs: bytes
+    imports: bytes
+
+
+@dataclass(slots=True)
+class LoadedFile:
+    """A file's definitions (packed tuples) and imports as loaded from the index; references load apart."""
+
+    path: str
+    language: str
+    hash: str
+    package: str
+    definitions: list[DefTuple]
+    imports: list[Import]
+
+
+def pack(parsed: ParsedFile, size: int, mtime_ns: int, digest: str) -> PackedFile:
+    """Pack a parsed file into its row (signatures and docs must already be secret-masked)."""
+    defs = [
+        (d.name, d.kind, d.qualname, d.line, d.column, d.end_line, d.signature, d.doc, d.parent)
+        for d in parsed.definitions
+    ]
+    refs = [(r.name, r.kind, r.line, r.column) for r in parsed.references]
+    imports = [(i.module, tuple(i.names), i.line) for i in parsed.imports]
+    return PackedFile(
+        path=parsed.path,
+        language=parsed.language,
+        size=size,
+        mtime_ns=mtime_ns,
+        hash=digest,
+        package=parsed.package,
+        has_errors=parsed.has_errors,
+        n_defs=len(defs),
+        n_refs=len(refs),
+        defs=pickle.dumps(defs, protocol=pickle.HIGHEST_PROTOCOL),
+        refs=pickle.dumps(refs, protocol=pickle.HIGHEST_PROTOCOL),
+        imports=pickle.dumps(imports, protocol=pickle.HIGHEST_PROTOCOL),
+    )
+
+
+def unpack_definition_tuples(blob: bytes) -> list[DefTuple]:
+    """Definitions of one file as packed tuples (cheap: no objects built)."""
+    defs: list[DefTuple] = pickle.loads(blob)
+    return defs
+
+
+def definitions_from_tuples(path: str, defs: list[DefTuple]) -> list[Definition]:
+    """`Definition` objects of one file from its packed tuples."""
+    return [Definition(t[0], t[1], t[2], path, t[3], t[4], t[5], t[6], t[7], t[8]) for t in defs]
+
+
+def unpack_references(path: str, blob: bytes) -> list[Reference]:
+    """References of one file from its packed blob, in source order."""
+    return [Reference(t[0], t[1], path, t[2], t[3]) for t in pickle.loads(blob)]
+
+
+def unpack_reference_tuples(blob: bytes) -> list[RefTuple]:
+    """References of one file as bare ``(name, kind, line, column)`` tuples (cheap: no objects built)."""
+    refs: list[RefTuple] = pickle.loads(blob)
+    return refs
+
+
+def unpack_imports(path: str, blob: bytes) -> list[Import]:
+    """Imports of one file from its packed blob (unresolved: resolution depends on the whole file set)."""
+    return [Import(t[0], t[1], path, t[2]) for t in pickle.loads(blob)]
+
+
+class IndexStore:
+    """The SQLite file behind one repository's index.
+
+    Every method maps `sqlite3` errors to `IndexUnavailable`; a file that cannot be read as an index of this
+    version is replaced by an empty one when opened (the caller then re-indexes).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        #: True when the file was missing, unreadable or of another version and a fresh one was created.
+        self.rebuilt = False
+        self._lock = threading.RLock()
+        self._conn = self._open()
+
+    # --- opening and recovery ------------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexUnavailable(f"cannot create the index folder {self.path.parent}: {exc}") from exc
+        existed = self.path.exists()
+        try:
+            conn = self._connect()
+            if self._usable(conn):
+                return conn
+            conn.close()
+        except sqlite3.DatabaseError as exc:
+            logger.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
+        else:
+            logger.warning("index %s is from another version or damaged; rebuilding it", self.path)
+        self._discard()
+        self.rebuilt = existed
+        try:
+            conn = self._connect()
+            self._create(conn)
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(f"cannot create the index {self.path}: {exc}") from exc
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _usable(self, conn: sqlite3.Connection) -> bool:
+        """Whether ``conn`` holds an index of this version (an empty new file is made one here)."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version == 0 and not tables:
+            self._create(conn)
+            return True
+        if version != SCHEMA_VERSION or not {"files", "meta"} <= tables:
+            return False
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        # Touch every page of the small columns: a truncated file fails here rather than in the middle of a query.
+        conn.execute("SELECT count(*), sum(size), sum(length(defs)) FROM files").fetchone()
+        return True
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.executescript("BEGIN; " + _SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            else:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _discard(self) -> None:
+        """Move a damaged index aside (kept once, for inspection) and drop its WAL side files."""
+        aside = self.path.with_name(self.path.name + ".broken")
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise IndexUnavailable(f"cannot replace the damaged index {self.path}: {exc}") from exc
+        for suffix in ("-wal", "-shm", "-journal"):
+            try:
+                os.unlink(str(self.path) + suffix)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                logger.warning("cannot remove %s%s: %s", self.path, suffix, exc)
+
+    def reset(self) -> None:
+        """Throw the index away and start an empty one (after a query found it damaged)."""
+        self.close()
+        self._discard()
+        self.rebuilt = True
+        try:
+            self._conn = self._connect()
+            self._create(self._conn)
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(f"cannot create the index {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        try:
+            self._conn.close()
+        except sqlite3.Error:
+            pass
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def stored(self, paths: Iterable[str] | None = None) -> dict[str, StoredFile]:
+        """Every indexed file's identity (or only ``paths``'), without the blobs."""
+        rows = self._select("SELECT path, language, size, mtime_ns, hash FROM files", paths)
+        return {row[0]: StoredFile(*row) for row in rows}
+
+    def load(self, paths: Iterable[str] | None = None) -> list[LoadedFile]:
+        """Every file's symbols (or only ``paths``'), in one pass over the table."""
+        rows = self._select("SELECT path, language, hash, package, defs, imports FROM files", paths)
+        try:
+            return [LoadedFile(path, language, digest, package, pickle.loads(defs), unpack_imports(path, imports))
+                    for path, language, digest, package, defs, imports in rows]
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError, IndexError) as exc:
+            raise IndexCorrupt(f"the index {self.path} holds unreadable symbols ({exc}); it will be rebuilt") from exc
+
+    def load_references(self) -> dict[str, bytes]:
+        """Every file's packed references (unpacked file by file when needed)."""
+        return dict(self._select("SELECT path, refs FROM files", None))
+
+    def _select(self, sql: str, paths: Iterable[str] | None) -> list[tuple[Any, ...]]:
+        with self._errors("read"):
+            if paths is None:
+                return self._conn.execute(sql).fetchall()
+            wanted = list(paths)
+            rows: list[tuple[Any, ...]] = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self._conn.execute(f"{sql} WHERE path IN ({marks})", chunk).fetchall()
+            return rows
+
+    def totals(self) -> tuple[int, int, int]:
+        """(files, definitions, references) in the index."""
+        with self._errors("read"):
+            files, defs, refs = self._conn.execute(
+                "SELECT count(*), coalesce(sum(n_defs), 0), coalesce(sum(n_refs), 0) FROM files").fetchone()
+        return int(files), int(defs), int(refs)
+
+    def languages(self) -> dict[str, int]:
+        """Files per language."""
+        with self._errors("read"):
+            rows = self._conn.execute("SELECT language, count(*) FROM files GROUP BY language ORDER BY language")
+            return {language: count for language, count in rows}
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        """A value of the meta table."""
+        with self._errors("read"):
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def size_bytes(self) -> int:
+        """Bytes on disk taken by the index, WAL included."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                total += os.stat(str(self.path) + suffix).st_size
+            except OSError:
+                pass
+        return total
+
+    # --- writing -------------------------------------------------------------------------------------------
+
+    def write(self, files: Iterable[PackedFile] = (), touched: Iterable[tuple[str, int, int]] = (),
+              removed: Iterable[str] = (), meta: dict[str, str] | None = None) -> None:
+        """Store parsed files, refresh the mtime/size of files whose bytes did not change, drop removed files,
+        and set meta values — all in one transaction."""
+        rows = [(f.path, f.language, f.size, f.mtime_ns, f.hash, f.package, int(f.has_errors), f.n_defs,
+                 f.n_refs, f.defs, f.refs, f.imports) for f in files]
+        with self._errors("write"), self._transaction() as conn:
+            if rows:
+                conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.executemany("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
+                             [(size, mtime, path) for path, size, mtime in touched])
+            conn.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
+            if meta:
+                conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+
+    def set_skipped(self, skipped: dict[str, int]) -> None:
+        """Remember the skip counts of the last full scan, and when it happened."""
+        self.write(meta={"skipped": json.dumps(skipped, sort_keys=True), "last_indexed": repr(time.time())})
+
+    def skipped(self) -> dict[str, int]:
+        """Skip counts of the last full scan."""
+        value: dict[str, int] = json.loads(self.get_meta("skipped", "{}"))
+        return value
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Serialise use of the connection across threads and map sqlite3 errors to ours."""
+        try:
+            with self._lock:
+                yield
+        except sqlite3.OperationalError as exc:
+            raise IndexUnavailable(f"cannot {action} the index {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"the index {self.path} is damaged ({exc}); it will be rebuilt") from exc

@@ -1,0 +1,433 @@
+"""Parse one source file with tree-sitter and extract its definitions, references, imports and package.
+
+This is the only module (with `context.languages`) that touches tree-sitter or the grammar wheels, so a change
+of the native API is confined here. What to extract is data, not code: each language has tag queries in
+``context/queries/<name>-tags.scm`` using standard capture names, run once per file in a single query pass:
+
+- ``@definition.<kind>`` on the whole definition and ``@name`` on its name (kinds of `symbols.DEFINITION_KINDS`);
+  optional ``@body`` where the body is not the node's ``body`` field, ``@receiver`` for a definition declared
+  outside its type or table (Go receivers, Lua ``M.f``) whose qualified name is ``Receiver.name``; a name
+  written ``Type::name`` (C++ out-of-class definitions) is split the same way;
+- ``@scope`` with ``@name``: a block that qualifies the definitions inside it without being one (Rust ``impl``);
+- ``@reference.<kind>`` (call, type, attribute, name) with ``@name``, the last identifier of the use;
+- ``@import`` on the statement, ``@import.module`` on the module as written, ``@import.name`` on each name it
+  brings in (string quotes are stripped); ``(#set! import.prefix "self::")`` prepends text to the module
+  (Rust ``mod x;`` becomes ``self::x``, Ruby ``require_relative "x"`` becomes ``./x``);
+- ``@package`` on the name of the declared package or namespace.
+
+The Python code here only pairs captures, nests definitions by byte range into qualified names, and slices
+signatures and doc comments out of the source bytes. Parsers and compiled queries are cached per process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+from context.errors import UsageError
+from context.symbols import DEFINITION_KINDS, REFERENCE_KINDS, Definition, Import, ParsedFile, Reference
+
+#: Language name -> (grammar module, function returning the grammar).
+GRAMMARS: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "csharp": ("tree_sitter_c_sharp", "language"),
+    "ruby": ("tree_sitter_ruby", "language"),
+    "php": ("tree_sitter_php", "language_php"),
+    "kotlin": ("tree_sitter_kotlin", "language"),
+    "bash": ("tree_sitter_bash", "language"),
+    "lua": ("tree_sitter_lua", "language"),
+}
+
+#: Languages whose query is several files concatenated (JavaScript and TypeScript share their common patterns).
+QUERY_FILES: dict[str, tuple[str, ...]] = {
+    "javascript": ("ecmascript", "javascript", "jsx"),
+    "typescript": ("ecmascript", "typescript"),
+    "tsx": ("ecmascript", "typescript", "jsx"),
+    "cpp": ("c", "cpp"),
+}
+
+#: Longest signature kept, in characters.
+MAX_SIGNATURE = 300
+
+#: Definition kinds inside which a function is a method.
+_METHOD_CONTAINERS = frozenset({"class", "struct", "interface", "trait", "enum", "scope"})
+
+#: Definition kinds that never enclose other definitions (a C ``typedef struct {...} t`` holds the struct).
+_LEAF_KINDS = frozenset({"type", "constant", "field"})
+
+#: When patterns capture one node as several kinds, the specific kind wins (a Kotlin enum is also a class).
+_GENERIC_KINDS = {"constant": 2, "type": 2, "class": 1}
+
+#: Node types that wrap a definition and belong to its signature (decorators, ``export``, ``template <...>``).
+_WRAPPERS = frozenset({"decorated_definition", "export_statement", "template_declaration", "ambient_declaration"})
+
+#: Node types of comments, across the grammars.
+_COMMENTS = frozenset({"comment", "line_comment", "block_comment", "multiline_comment"})
+
+#: Nodes that may sit between a doc comment and its definition (Rust ``#[derive]``, Kotlin/Java annotations).
+_BETWEEN_DOC_AND_DEFINITION = frozenset({"attribute_item", "annotation", "marker_annotation", "decorator"})
+
+#: Reference kinds by precedence: when two patterns capture the same name, the first kind here wins.
+_REFERENCE_RANK = {kind: rank for rank, kind in enumerate(("call", "type", "attribute", "name"))}
+
+_COMMENT_MARKERS = ("///", "//!", "//", "/**", "/*!", "/*", "--[[", "---", "--", "#", "*")
+_QUOTES = "\"'`"
+#: C# XML documentation tags around the text of a doc comment.
+_XML_DOC_TAG = re.compile(r"</?(?:summary|remarks|returns|value|para|example|c|code)\s*>")
+
+
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    """A loaded language: its parser and its compiled tag query."""
+
+    parser: Parser
+    query: Query
+
+
+#: A captured definition or scope, see `parse_source`.
+_Found = tuple[int, int, int, int, str, str, Node, Node, "Node | None", str]
+
+_grammars: dict[str, _Grammar] = {}
+#: Per language: pattern index -> (role, kind, import prefix); role is definition/reference/import/package/scope.
+_roles: dict[str, dict[int, tuple[str, str, str]]] = {}
+
+
+def query_source(language: str) -> str:
+    """Return the tag query text of ``language`` (its ``.scm`` files concatenated)."""
+    root = importlib.resources.files("context.queries")
+    names = QUERY_FILES.get(language, (language,))
+    return "\n".join(root.joinpath(f"{name}-tags.scm").read_text(encoding="utf-8") for name in names)
+
+
+def _grammar(language: str) -> _Grammar:
+    """Load (once per process) the parser and query of ``language``."""
+    grammar = _grammars.get(language)
+    if grammar is None:
+        if language not in GRAMMARS:
+            raise UsageError(f"no parser for language {language!r}; known: {', '.join(GRAMMARS)}")
+        module_name, function = GRAMMARS[language]
+        lang = Language(getattr(importlib.import_module(module_name), function)())
+        grammar = _Grammar(Parser(lang), Query(lang, query_source(language)))
+        _grammars[language] = grammar
+        _roles[language] = {}
+    return grammar
+
+
+def _role(query: Query, pattern: int, captures: dict[str, Any]) -> tuple[str, str, str]:
+    """Tell what a query pattern extracts, from the names of its captures and its ``#set!`` settings."""
+    for key in captures:
+        role, _, kind = key.partition(".")
+        if role == "definition" and kind in DEFINITION_KINDS:
+            return role, kind, ""
+        if role == "reference" and kind in REFERENCE_KINDS:
+            return role, kind, ""
+        if key in ("import", "package", "scope"):
+            return key, "", str(query.pattern_settings(pattern).get("import.prefix") or "")
+    return "", "", ""
+
+
+class _Text:
+    """Slices of one file's source bytes as text, with byte columns converted to code-point columns."""
+
+    __slots__ = ("source", "ascii")
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        self.ascii = source.isascii()
+
+    def of(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def column(self, node: Node) -> int:
+        row_col = node.start_point[1]
+        if self.ascii:
+            return row_col
+        end = node.start_byte
+        return len(self.source[end - row_col : end].decode("utf-8", "replace"))
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _signature(text: _Text, outer: Node, node: Node, body: Node | None, kind: str) -> str:
+    """The header of a definition: from its first decorator or keyword to its body, on one line."""
+    if body is not None and body.start_byte > outer.start_byte:
+        end = body.start_byte
+        before = body.prev_sibling
+        while before is not None and before.type in _COMMENTS:  # `def f():  # note` keeps no note
+            end = before.start_byte
+            before = before.prev_sibling
+        raw = text.source[outer.start_byte : end].decode("utf-8", "replace")
+    elif kind in ("constant", "field"):
+        raw = text.of(outer).split("\n", 1)[0]
+    else:
+        raw = text.of(outer)
+    signature = _collapse(raw)
+    return signature[:MAX_SIGNATURE]
+
+
+def _doc_line(raw: str) -> str:
+    """The first non-empty line of a comment or docstring, without comment markers or quotes."""
+    for line in raw.splitlines():
+        line = line.strip()
+        for marker in _COMMENT_MARKERS:
+            if line.startswith(marker):
+                line = line[len(marker) :].lstrip("-*/!# ")
+                break
+        if "<" in line:
+            line = _XML_DOC_TAG.sub("", line).strip()
+        line = line.lstrip(_QUOTES)
+        if line.startswith(("r\"", "r'", "b\"", "u\"", "f\"")):
+            line = line[1:].lstrip(_QUOTES)
+        for end in ('"""', "'''", "*/", "]]"):
+            if line.endswith(end):
+                line = line[: -len(end)]
+        line = line.rstrip(_QUOTES).strip()
+        if line:
+            return line
+    return ""
+
+
+def _docstring(text: _Text, body: Node | None) -> str:
+    """A Python docstring: the string that is the first statement of the body."""
+    if body is None or body.named_child_count == 0:
+        return ""
+    first = body.named_children[0]
+    if first.type == "expression_statement" and first.named_child_count:
+        string = first.named_children[0]
+        if string.type == "string":
+            return _doc_line(text.of(string))
+    return ""
+
+
+def _leading_comment(text: _Text, outer: Node) -> str:
+    """The first line of the comment block directly above a definition (no blank line between)."""
+    block: list[Node] = []
+    row = outer.start_point[0]
+    sibling = outer.prev_sibling
+    while sibling is None and outer.parent is not None and outer.parent.start_byte == outer.start_byte:
+        outer = outer.parent  # the first statement of a body: the comment sits before the body node
+        sibling = outer.prev_sibling
+    while sibling is not None:
+        if sibling.type in _BETWEEN_DOC_AND_DEFINITION and not block:
+            row = sibling.start_point[0]
+        elif sibling.type in _COMMENTS and _last_row(sibling) >= row - 1:
+            before = sibling.prev_sibling
+            if before is not None and _last_row(before) == sibling.start_point[0]:
+                break  # a trailing comment of the previous statement
+            block.append(sibling)
+            row = sibling.start_point[0]
+        else:
+            break
+        sibling = sibling.prev_sibling
+    for comment in reversed(block):
+        line = _doc_line(text.of(comment))
+        if line:
+            return line
+    return ""
+
+
+def _last_row(node: Node) -> int:
+    """The last line a node has text on (a line comment's node may end at column 0 of the next line)."""
+    row, column = node.end_point
+    return row - 1 if column == 0 and row > node.start_point[0] else row
+
+
+def _outer(node: Node) -> Node:
+    """The node a definition's signature starts at: its decorators, ``export`` or ``template`` wrapper."""
+    parent = node.parent
+    while parent is not None and parent.type in _WRAPPERS:
+        node, parent = parent, parent.parent
+    return node
+
+
+def _without_template_arguments(name: str) -> str:
+    """``Widget<T>::Inner<U>`` -> ``Widget::Inner``."""
+    while "<" in name:
+        start = name.rfind("<")
+        end = name.find(">", start)
+        if end < 0:
+            break
+        name = name[:start] + name[end + 1 :]
+    return name
+
+
+def _strip_quotes(value: str) -> str:
+    if len(value) >= 2 and value[0] in _QUOTES and value[-1] == value[0]:
+        return value[1:-1]
+    return value
+
+
+def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
+    """Parse ``source`` (the bytes of ``path``) as ``language`` and extract its symbols.
+
+    Never raises on the content: broken syntax gives ``has_errors=True`` and the symbols tree-sitter could
+    recover; invalid UTF-8 is decoded with replacement characters. Raises `UsageError` for an unknown language.
+    """
+    grammar = _grammar(language)
+    roles = _roles[language]
+    tree = grammar.parser.parse(source)
+    root = tree.root_node
+    text = _Text(source)
+
+    # (start_byte, -end_byte, precedence, order, kind, name, name_node, node, body, receiver) of definitions
+    # and scopes; sorted, enclosing definitions come first, and a generic kind (constant, type) after a specific
+    # one captured at the same node.
+    found: list[_Found] = []
+    references: dict[int, tuple[int, str, Node]] = {}
+    imports: dict[tuple[int, str], tuple[Node, list[str]]] = {}
+    package = ""
+
+    for pattern, captures in QueryCursor(grammar.query).matches(root):
+        role_kind = roles.get(pattern)
+        if role_kind is None:
+            role_kind = roles[pattern] = _role(grammar.query, pattern, captures)
+        role, kind, prefix = role_kind
+        if role == "reference":
+            name_node = captures["name"][0]
+            rank = _REFERENCE_RANK[kind]
+            start = name_node.start_byte
+            seen = references.get(start)
+            if seen is None or rank < seen[0]:
+                references[start] = (rank, kind, name_node)
+        elif role == "definition" or role == "scope":
+            names = captures.get("name")
+            if not names:
+                continue
+            name_node = names[-1]
+            node = captures["definition." + kind][0] if role == "definition" else captures["scope"][0]
+            bodies = captures.get("body")
+            receivers = captures.get("receiver")
+            found.append(
+                (
+                    node.start_byte,
+                    -node.end_byte,
+                    _GENERIC_KINDS.get(kind, 0),
+                    len(found),
+                    kind if role == "definition" else "scope",
+                    text.of(name_node),
+                    name_node,
+                    node,
+                    bodies[0] if bodies else None,
+                    text.of(receivers[0]) if receivers else "",
+                )
+            )
+        elif role == "import":
+            statement = captures["import"][0]
+            modules = captures.get("import.module")
+            module = prefix + _strip_quotes(text.of(modules[0])) if modules else ""
+            key = (statement.start_byte, module)
+            entry = imports.get(key)
+            if entry is None:
+                entry = imports[key] = (statement, [])
+            for name_node in captures.get("import.name", ()):
+                name = _strip_quotes(text.of(name_node))
+                if name not in entry[1]:
+                    entry[1].append(name)
+        elif role == "package" and not package:
+            package = text.of(captures["package"][0])
+
+    definitions, name_starts = _definitions(path, language, text, found)
+    return ParsedFile(
+        path=path,
+        language=language,
+        definitions=definitions,
+        references=[
+            Reference(text.of(node), kind, path, node.start_point[0], text.column(node))
+            for start, (_, kind, node) in sorted(references.items())
+            if start not in name_starts
+        ],
+        imports=[
+            Import(module, tuple(names), path, statement.start_point[0])
+            for (_, module), (statement, names) in sorted(imports.items(), key=lambda item: item[0])
+            if module
+        ],
+        package=package,
+        has_errors=root.has_error,
+    )
+
+
+def _definitions(
+    path: str,
+    language: str,
+    text: _Text,
+    found: list[_Found],
+) -> tuple[list[Definition], set[int]]:
+    """Nest the captured definitions by byte range into qualified names and build `Definition` objects.
+
+    Returns them in source order with the byte offsets of their names (so a definition's own name is not
+    also counted as a reference).
+    """
+    found.sort()
+    definitions: list[Definition] = []
+    name_starts: set[int] = set()
+    # Open enclosing definitions: (end_byte, qualname, kind, node_start).
+    stack: list[tuple[int, str, str, int]] = []
+    seen: set[int] = set()
+    for start, neg_end, _, _, kind, name, name_node, node, body, receiver in found:
+        end = -neg_end
+        if name_node.start_byte in seen:
+            continue  # two patterns captured the same name: the outermost node (then non-constant) wins
+        seen.add(name_node.start_byte)
+        while stack and stack[-1][0] <= start:
+            stack.pop()
+        column = text.column(name_node)
+        if "::" in name:  # C++ `Type::method` defined out of its class
+            qualified = name
+            receiver, _, name = qualified.rpartition("::")
+            column += len(qualified) - len(name)
+            receiver = _without_template_arguments(receiver).replace("::", ".")
+        if receiver:
+            parent_kind = ""
+            enclosing = stack[-1][1] if stack else ""
+            if enclosing and receiver != enclosing and not receiver.startswith(enclosing + "."):
+                parent = f"{enclosing}.{receiver}"
+            else:
+                parent = receiver
+        elif stack:
+            parent, parent_kind = stack[-1][1], stack[-1][2]
+        else:
+            parent, parent_kind = "", ""
+        if kind == "function" and parent_kind in _METHOD_CONTAINERS:
+            kind = "method"
+        qualname = f"{parent}.{name}" if parent else name
+        if kind not in _LEAF_KINDS:
+            stack.append((end, qualname, kind, start))
+        if kind == "scope":
+            continue
+        if body is None:
+            body = node.child_by_field_name("body")
+        outer = _outer(node)
+        doc = _docstring(text, body) if language == "python" else ""
+        if not doc:
+            doc = _leading_comment(text, outer)
+        name_starts.add(name_node.start_byte)
+        definitions.append(
+            Definition(
+                name=name,
+                kind=kind,
+                qualname=qualname,
+                path=path,
+                line=name_node.start_point[0],
+                column=column,
+                end_line=_last_row(node),
+                signature=_signature(text, outer, node, body, kind),
+                doc=doc,
+                parent=parent,
+            )
+        )
+    return definitions, name_starts

@@ -1,0 +1,1060 @@
+"""Repository-level prompts for Qwen3-Coder: rank the repository for a cursor or a question, fit it to an exact
+token budget, and lay it out the way the model was trained to read it.
+
+FIM layout (QwenLM/Qwen3-Coder ``examples/Qwen2.5-Coder-repolevel-fim.py``)::
+
+    <|repo_name|>{name}
+    <|file_sep|>{path}
+    {content}                      # context files, definitions before their users
+    <|file_sep|>{current path}
+    <|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>
+
+Context comes at three granularities so more of what matters fits: whole files for the closest dependencies,
+definitions elided to their header and doc line (``⋮`` marks what was left out), and bare names.
+
+Counting is exact and cheap because the control markers are single tokens that split the text for the
+tokenizer: the prompt's count is the sum of its marker-separated segments, each counted once and cached.
+
+Prefix caching: the repository part is ordered by the dependency graph and file names (never by per-keystroke
+scores), the selection is computed from the buffer *without the cursor's line* and reused while that input is
+unchanged, and the current file's prefix starts on a line snapped to a coarse grid. Consecutive prompts while
+the user types in one place therefore share almost all their leading tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+import time
+import weakref
+from functools import partial
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from context import rank, tokens
+from context.errors import InvalidBudget, InvalidPosition, UnknownFile
+from context.scan import resolve_inside
+from context.secrets import mask_secrets
+from context.symbols import Definition
+
+if TYPE_CHECKING:
+    from context.engine import Engine
+
+log = logging.getLogger(__name__)
+
+# --- budgets and packing policy --------------------------------------------------------------------------------
+
+MIN_BUDGET = 1_024
+MAX_BUDGET = 262_144
+MAX_LONG_CONTEXT_BUDGET = 1_048_576
+#: The current file may take at most this share of the budget (the rest is repository context) ...
+CURRENT_SHARE = 0.4
+#: ... but never less than this many tokens when it has them.
+CURRENT_MIN = 384
+#: The current file's reservation is rounded up to this many tokens, so it does not move while the user types.
+CURRENT_QUANTUM = 256
+#: Share of the current file's tokens before the cursor (the rest after it).
+PREFIX_SHARE = 0.75
+#: A trimmed prefix starts on a line number that is a multiple of this (stable leading tokens while typing).
+PREFIX_SNAP_LINES = 32
+#: Tokens kept free for the cursor's line when choosing where the prefix starts.
+CURSOR_LINE_RESERVE = 48
+#: Enclosing-scope header lines kept above a trimmed prefix.
+MAX_SCOPE_HEADERS = 6
+#: Header lines rendered for one definition at most.
+MAX_HEADER_LINES = 8
+#: A name defined in more files than this is looked up only in the files the current file imports.
+AMBIGUOUS_NAME_LIMIT = 12
+#: Definitions taken per name when it cannot be resolved through imports.
+MAX_DEFINITIONS_PER_NAME = 3
+#: Files of the graph neighbourhood considered for "neighbour" and "lexical" candidates.
+NEIGHBOUR_FILES = 40
+#: Definitions scored by BM25 at most (the neighbourhood's, in rank order).
+LEXICAL_DOCUMENTS = 1_500
+#: Lines around the cursor forming the BM25 query (above, below).
+LEXICAL_WINDOW = (20, 5)
+#: Fused candidates considered when packing.
+MAX_CANDIDATES = 3_000
+#: Entries taken from each candidate source before fusion: budget / this, within the bounds below.
+TOKENS_PER_CANDIDATE = 16
+MIN_PER_SOURCE, MAX_PER_SOURCE = 200, 3_000
+#: Whole files are not tried with less room than this left.
+MIN_WHOLE_FILE_ROOM = 64
+#: The farther neighbourhood (beyond the ranked candidates) is visited only with this share of the budget left.
+FARTHER_MIN_SHARE = 0.05
+#: Candidates that did not fit in a row after which packing stops looking.
+MAX_PACKING_MISSES = 200
+#: Kinds whose members are pulled in when the type is used.
+TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
+#: Selections remembered per engine (keyed by everything they depend on).
+SELECTION_CACHE_SIZE = 32
+
+V = TypeVar("V")
+
+ELISION = "\u22ee"  # ⋮, as in aider's repository map
+
+_INDENT_RE = re.compile(r"[ \t]*")
+
+
+# --- public data -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One part of a prompt: a context file (``file``, ``signatures``, ``names``) or the ``current`` file."""
+
+    path: str
+    kind: str
+    tokens: int
+    reason: str
+
+
+@dataclass(slots=True)
+class Prompt:
+    """An assembled prompt: its text, exact token count, the budget it fits, and what went into it."""
+
+    text: str
+    tokens: int
+    budget: int
+    sections: list[Section]
+    elapsed_ms: float
+    #: The current file's FIM prefix and suffix as they appear in the prompt (secret-masked); empty for chat.
+    prefix: str = ""
+    suffix: str = ""
+    path: str = ""
+    repo_name: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape of the CLI (``prompt``, ``tokens``, ``budget``, ``sections``, ``elapsed_ms``, ...)."""
+        return {
+            "prompt": self.text,
+            "tokens": self.tokens,
+            "budget": self.budget,
+            "sections": [
+                {"path": s.path, "kind": s.kind, "tokens": s.tokens, "reason": s.reason} for s in self.sections
+            ],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+            "path": self.path,
+            "repo_name": self.repo_name,
+        }
+
+
+def check_budget(budget: int, long_context: bool = False) -> int:
+    """``budget`` if it is allowed, else `InvalidBudget` saying what is."""
+    ceiling = MAX_LONG_CONTEXT_BUDGET if long_context else MAX_BUDGET
+    if not isinstance(budget, int) or isinstance(budget, bool) or not MIN_BUDGET <= budget <= ceiling:
+        hint = "" if long_context else " (up to 1,048,576 with long context enabled, for YaRN deployments)"
+        raise InvalidBudget(f"token budget {budget!r} is outside {MIN_BUDGET:,}..{ceiling:,}{hint}")
+    return budget
+
+
+# --- per-engine caches -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Item:
+    """A candidate definition with its fused score and the reason it was chosen."""
+
+    definition: Definition
+    score: float
+    reason: str
+
+
+@dataclass(slots=True)
+class _Selection:
+    """What the packer chose for the repository context, rendered; reused while its inputs are unchanged.
+
+    The inputs are the buffer without the cursor's line, the cursor's line number, the budget, the current
+    file's imports and the texts of the files read while choosing (``texts``). The engine's version is not
+    among them on purpose: it moves on every keystroke once the editor sends overlays, and reusing the
+    selection then is what keeps consecutive prompts' leading tokens identical (hysteresis). A file that
+    changed elsewhere is noticed through ``texts``.
+    """
+
+    sections: list[Section]
+    text: str
+    tokens: int
+    texts: tuple[tuple[str, str | None], ...] = ()
+
+    def still_current(self, engine: Engine) -> bool:
+        """Whether every file this selection read still has the text it had."""
+        for path, seen in self.texts:
+            try:
+                now: str | None = tokens.defuse(engine.text(path))
+            except UnknownFile:
+                now = None
+            if now is not seen and now != seen:
+                return False
+        return True
+
+
+class _IdentityMemo(Generic[V]):
+    """Values computed per definition object, looked up by identity (hashing a definition's ten fields on every
+    lookup was a measurable share of a prompt). The object is kept with its value, so a reused id never aliases."""
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self._items: dict[int, tuple[Definition, V]] = {}
+        self._limit = limit
+
+    def get(self, definition: Definition, compute: Callable[[], V]) -> V:
+        found = self._items.get(id(definition))
+        if found is not None and found[0] is definition:
+            return found[1]
+        value = compute()
+        if len(self._items) >= self._limit:
+            self._items.clear()
+        self._items[id(definition)] = (definition, value)
+        return value
+
+
+class _Caches:
+    """Per-engine memory: token counts, split lines, header ranges, the reversed graph, recent selections."""
+
+    def __init__(self) -> None:
+        self.tokens = tokens.TokenCache()
+        self.lines: OrderedDict[str, list[str]] = OrderedDict()
+        self.headers: _IdentityMemo[tuple[int, int]] = _IdentityMemo()
+        self.terms: _IdentityMemo[Counter[str]] = _IdentityMemo()
+        self.graph_version: int | None = None
+        self.graph: dict[str, dict[str, float]] = {}
+        self.reverse: dict[str, dict[str, float]] = {}
+        self.selections: OrderedDict[tuple[object, ...], _Selection] = OrderedDict()
+
+    def split(self, text: str) -> list[str]:
+        """``text`` split into lines without their ends (memoised for the last few hundred texts)."""
+        found = self.lines.get(text)
+        if found is None:
+            found = text.split("\n")
+            self.lines[text] = found
+            if len(self.lines) > 512:
+                self.lines.popitem(last=False)
+        return found
+
+    def file_graph(self, engine: Engine) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+        """The engine's file graph and its reverse, recomputed only when the engine's version moves."""
+        version = engine.version
+        if version != self.graph_version:
+            self.graph = engine.file_graph()
+            self.reverse = rank.reverse_graph(self.graph)
+            self.graph_version = version
+        return self.graph, self.reverse
+
+    def remember(self, key: tuple[object, ...], selection: _Selection) -> None:
+        self.selections[key] = selection
+        if len(self.selections) > SELECTION_CACHE_SIZE:
+            self.selections.popitem(last=False)
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, _Caches] = weakref.WeakKeyDictionary()
+
+
+def _caches(engine: Engine) -> _Caches:
+    found = _CACHES.get(engine)
+    if found is None:
+        found = _CACHES[engine] = _Caches()
+    return found
+
+
+# --- rendering definitions -------------------------------------------------------------------------------------
+
+
+def _collapsed_length(line: str) -> int:
+    return len(" ".join(line.split()))
+
+
+def header_range(lines: Sequence[str], definition: Definition) -> tuple[int, int]:
+    """First and last line (inclusive) of a definition's header in ``lines``: decorators through the signature."""
+    top = definition.line
+    if top >= len(lines):
+        return (max(len(lines) - 1, 0), max(len(lines) - 1, 0))
+    signature = definition.signature
+    while top > 0 and definition.line - top < MAX_HEADER_LINES:
+        above = lines[top - 1].strip()
+        if above.startswith(("@", "#[", "[")) and above in signature:
+            top -= 1
+        else:
+            break
+    bottom = top
+    covered = _collapsed_length(lines[top]) + 1
+    limit = min(len(lines) - 1, max(definition.end_line, definition.line), top + MAX_HEADER_LINES - 1)
+    while covered < len(signature) and bottom < limit:
+        bottom += 1
+        covered += _collapsed_length(lines[bottom]) + 1
+    return (top, bottom)
+
+
+def _doc_line_number(lines: Sequence[str], definition: Definition, top: int, bottom: int) -> int | None:
+    """The line holding the definition's doc (the line after the header, or the comment just above it)."""
+    doc = definition.doc[:40]
+    if not doc:
+        return None
+    for number in (bottom + 1, bottom + 2, top - 1, top - 2):
+        if 0 <= number < len(lines) and doc in lines[number]:
+            return number
+    return None
+
+
+@dataclass(slots=True)
+class _FilePlan:
+    """What one context file contributes: the whole file, or chosen definitions (as headers) and names."""
+
+    path: str
+    whole: bool = False
+    shown: dict[Definition, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    lines: set[int] = field(default_factory=set)
+    best: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+    def note(self, reason: str, score: float) -> None:
+        self.best = max(self.best, score)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+class _Packer:
+    """Fills a token budget with context files at graceful granularity, counting as it goes."""
+
+    def __init__(self, engine: Engine, caches: _Caches, budget: int, chat: bool) -> None:
+        self.engine = engine
+        self.caches = caches
+        self.budget = budget
+        self.chat = chat
+        self.used = 0
+        self.plans: dict[str, _FilePlan] = {}
+        self.texts: dict[str, str | None] = {}
+        self.elision = caches.tokens.count(ELISION + "\n")
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def text(self, path: str) -> str | None:
+        if path not in self.texts:
+            try:
+                self.texts[path] = tokens.defuse(self.engine.text(path))
+            except UnknownFile:
+                self.texts[path] = None
+        return self.texts[path]
+
+    def lines(self, path: str) -> list[str] | None:
+        text = self.text(path)
+        return None if text is None else self.caches.split(text)
+
+    # -- costs --------------------------------------------------------------------------------------------------
+
+    def _section_overhead(self, path: str) -> int:
+        if self.chat:
+            return self.caches.tokens.count(f"`{path}`\n```\n```\n\n") + 2
+        return 1 + self.caches.tokens.count(f"{path}\n") + 1
+
+    def _header(self, lines: list[str], definition: Definition) -> tuple[int, int]:
+        return self.caches.headers.get(definition, lambda: header_range(lines, definition))
+
+    def _definition_lines(self, lines: list[str], definition: Definition) -> list[int]:
+        top, bottom = self._header(lines, definition)
+        numbers = list(range(top, bottom + 1))
+        doc = _doc_line_number(lines, definition, top, bottom)
+        if doc is not None:
+            numbers.append(doc)
+        return numbers
+
+    def _lines_cost(self, lines: list[str], numbers: Iterable[int], plan: _FilePlan) -> tuple[int, list[int]]:
+        fresh = sorted({n for n in numbers if n not in plan.lines})
+        if not fresh:
+            return 0, fresh
+        text = "\n".join(lines[n] for n in fresh) + "\n"
+        return self.caches.tokens.count(text) + self.elision, fresh
+
+    # -- adding -------------------------------------------------------------------------------------------------
+
+    def fits(self, cost: int) -> bool:
+        return self.used + cost <= self.budget
+
+    def _plan(self, path: str) -> tuple[_FilePlan, int]:
+        plan = self.plans.get(path)
+        if plan is not None:
+            return plan, 0
+        return _FilePlan(path), self._section_overhead(path)
+
+    def add_definition(self, item: _Item) -> bool:
+        """Show a definition's header (with its parents' headers); else its bare name; False if neither fits."""
+        definition = item.definition
+        plan, overhead = self._plan(definition.path)
+        if plan.whole or definition in plan.shown:
+            return True
+        lines = self.lines(definition.path)
+        if lines is None:
+            return False
+        numbers = self._definition_lines(lines, definition)
+        for parent in self._parents(definition):
+            numbers.extend(range(self._header(lines, parent)[0], self._header(lines, parent)[1] + 1))
+        cost, fresh = self._lines_cost(lines, numbers, plan)
+        if self.fits(cost + overhead):
+            self.plans[definition.path] = plan
+            self.used += cost + overhead
+            plan.lines.update(fresh)
+            plan.shown[definition] = item.reason
+            plan.note(item.reason, item.score)
+            return True
+        if definition.name in plan.names:
+            return True
+        name_cost = self.caches.tokens.count(definition.name) + 1 + (self.elision if not plan.names else 0)
+        if self.fits(name_cost + overhead):
+            self.plans[definition.path] = plan
+            self.used += name_cost + overhead
+            plan.names[definition.name] = item.reason
+            plan.note(item.reason, item.score)
+            return True
+        return False
+
+    def _parents(self, definition: Definition) -> list[Definition]:
+        parents: list[Definition] = []
+        parent = definition.parent
+        while parent:
+            found = [d for d in self.engine.definitions_named(parent) if d.path == definition.path]
+            if not found:
+                break
+            parents.append(found[0])
+            parent = found[0].parent
+        return parents
+
+    def whole_cost(self, path: str) -> int | None:
+        """Tokens a whole-file section of ``path`` costs (None when unreadable or empty: nothing to show)."""
+        text = self.text(path)
+        if text is None or not text.strip():
+            return None
+        return self._section_overhead(path) + self.caches.tokens.count(text)
+
+    def current_cost(self, path: str) -> int:
+        plan = self.plans.get(path)
+        if plan is None:
+            return 0
+        if plan.whole:
+            return self.whole_cost(path) or 0
+        return self.section_tokens(path)
+
+    def add_whole(self, path: str, reason: str, score: float) -> bool:
+        """Upgrade ``path`` to a whole-file section if the budget allows."""
+        plan = self.plans.get(path)
+        if plan is not None and plan.whole:
+            return True
+        cost = self.whole_cost(path)
+        if cost is None:
+            return False
+        freed = self.current_cost(path) if plan is not None else 0
+        if not self.fits(cost - freed):
+            return False
+        plan = plan or _FilePlan(path)
+        plan.whole = True
+        plan.note(reason, score)
+        self.plans[path] = plan
+        self.used += cost - freed
+        return True
+
+    # -- output -------------------------------------------------------------------------------------------------
+
+    def content(self, path: str) -> str:
+        """The text shown for ``path``: the whole file, or headers with elisions, then bare names."""
+        plan = self.plans[path]
+        text = self.text(path) or ""
+        if plan.whole:
+            return text[:-1] if text.endswith("\n") else text
+        lines = self.caches.split(text)
+        out: list[str] = []
+        previous = -1
+        for number in sorted(plan.lines):
+            if number != previous + 1:
+                out.append(ELISION)
+            out.append(lines[number])
+            previous = number
+        if plan.lines and previous < len(lines) - 1:
+            out.append(ELISION)
+        if plan.names:
+            out.append(f"{ELISION} " + ", ".join(plan.names))
+        return "\n".join(out)
+
+    def kind(self, path: str) -> str:
+        plan = self.plans[path]
+        if plan.whole:
+            return "file"
+        return "signatures" if plan.lines else "names"
+
+    def reason(self, path: str) -> str:
+        reasons = self.plans[path].reasons
+        more = f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else ""
+        return "; ".join(reasons[:3]) + more
+
+    def section_tokens(self, path: str) -> int:
+        return 1 + self.caches.tokens.count(f"{path}\n{self.content(path)}\n") + 0
+
+
+# --- candidate gathering ---------------------------------------------------------------------------------------
+
+
+def _definitions(engine: Engine, path: str) -> list[Definition]:
+    try:
+        return engine.definitions(path)
+    except UnknownFile:
+        return []
+
+
+def _folder(path: str) -> str:
+    return posixpath.dirname(path)
+
+
+def _shared_folders(a: str, b: str) -> int:
+    parts_a, parts_b = _folder(a).split("/"), _folder(b).split("/")
+    shared = 0
+    for x, y in zip(parts_a, parts_b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared
+
+
+def _round_robin(groups: Sequence[Sequence[Definition]]) -> list[Definition]:
+    out: list[Definition] = []
+    longest = max((len(group) for group in groups), default=0)
+    for index in range(longest):
+        for group in groups:
+            if index < len(group):
+                out.append(group[index])
+    return out
+
+
+@dataclass(slots=True)
+class _Neighbourhood:
+    """Files around the current one: what it imports (with the names imported) and PageRank scores."""
+
+    imported: dict[str, set[str]]
+    scores: dict[str, float]
+
+    def ranked(self, exclude: Iterable[str]) -> list[str]:
+        skip = set(exclude)
+        return sorted((p for p in self.scores if p not in skip), key=lambda p: (-self.scores[p], p))
+
+
+def _neighbourhood(
+    engine: Engine, caches: _Caches, path: str, seeds: dict[str, float], reverse_from: Sequence[str]
+) -> _Neighbourhood:
+    imported: dict[str, set[str]] = {}
+    try:
+        imports = engine.imports(path)
+    except UnknownFile:
+        imports = []
+    for imp in imports:
+        if imp.resolved and imp.resolved != path:
+            imported.setdefault(imp.resolved, set()).update(imp.names)
+    try:
+        dependencies = engine.dependencies(path)
+    except UnknownFile:
+        dependencies = []
+    for dependency in dependencies:
+        if dependency != path:
+            imported.setdefault(dependency, set())
+    graph, reverse = caches.file_graph(engine)
+    scores = rank.personalized_pagerank(graph, reverse, seeds, reverse_from=reverse_from)
+    return _Neighbourhood(imported, scores)
+
+
+def _resolve_name(
+    definitions: list[Definition], path: str, hood: _Neighbourhood
+) -> tuple[list[Definition], int]:
+    """The definitions a name in ``path`` most likely means, and how sure we are (0 = through an import)."""
+    others = [d for d in definitions if d.path != path]
+    if not others:
+        return [], 9
+    through_import = [d for d in others if d.path in hood.imported]
+    if through_import:
+        return through_import[:MAX_DEFINITIONS_PER_NAME], 0
+    folder = _folder(path)
+    same_folder = [d for d in others if _folder(d.path) == folder]
+    if same_folder:
+        return same_folder[:MAX_DEFINITIONS_PER_NAME], 1
+    if len({d.path for d in others}) > AMBIGUOUS_NAME_LIMIT:
+        near = [d for d in others if hood.scores.get(d.path, 0.0) > 0]
+        near.sort(key=lambda d: (-hood.scores[d.path], d.path, d.line))
+        return near[:1], 3
+    others.sort(key=lambda d: (-hood.scores.get(d.path, 0.0), -_shared_folders(d.path, path), d.path, d.line))
+    return others[:MAX_DEFINITIONS_PER_NAME], 2
+
+
+def _members(engine: Engine, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
+    members = [d for d in _definitions(engine, definition.path) if d.parent == definition.qualname]
+    members.sort(key=lambda d: (0 if d.name in wanted else 1, d.line))
+    return members
+
+
+def _top_level(engine: Engine, path: str, first: set[str]) -> list[Definition]:
+    found = [d for d in _definitions(engine, path) if not d.parent]
+    found.sort(key=lambda d: (0 if d.name in first else 1, d.line))
+    return found
+
+
+def _terms(definition: Definition) -> Counter[str]:
+    return Counter(rank.subwords(f"{definition.qualname} {definition.signature} {definition.doc}"))
+
+
+def _fuse(rankings: dict[str, list[Definition]]) -> list[tuple[Definition, float, str]]:
+    """Reciprocal-rank fusion of definition lists, keyed by object identity (cheaper than hashing fields)."""
+    by_id = {id(d): d for ranking in rankings.values() for d in ranking}
+    fused = rank.reciprocal_rank_fusion({source: [id(d) for d in ranking] for source, ranking in rankings.items()})
+    return [(by_id[key], score, source) for key, score, source in fused[:MAX_CANDIDATES]]
+
+
+def _lexical(
+    engine: Engine, caches: _Caches, files: Sequence[str], query: Sequence[str]
+) -> list[Definition]:
+    """BM25 of the definitions of ``files`` (symbol-sized chunks) against ``query`` terms."""
+    documents: list[Definition] = []
+    for file in files:
+        documents.extend(_definitions(engine, file))
+        if len(documents) >= LEXICAL_DOCUMENTS:
+            break
+    terms = [caches.terms.get(definition, partial(_terms, definition)) for definition in documents]
+    return [documents[index] for index, _ in rank.bm25(query, terms)[:200]]
+
+
+def _fim_items(
+    engine: Engine,
+    caches: _Caches,
+    path: str,
+    lines: list[str],
+    cursor_line: int,
+    recent: Sequence[str],
+    budget: int,
+) -> tuple[list[_Item], _Neighbourhood]:
+    """Fused, ranked candidate definitions for a cursor, each with a reason."""
+    weights = rank.identifier_weights(lines, cursor_line)
+    local = {d.name for d in _definitions(engine, path)}
+    seeds: dict[str, float] = {path: rank.SEED_CURRENT}
+    recent_files = [p for p in recent if p != path]
+    for file in recent_files:
+        seeds[file] = seeds.get(file, 0.0) + rank.SEED_RECENT / len(recent_files)
+    near = [w for w, weight in weights.items() if weight >= rank.PROXIMITY_BUCKETS[0][1]]
+    near_files = sorted({d.path for w in near for d in engine.definitions_named(w) if d.path != path})
+    if 0 < len(near_files) <= AMBIGUOUS_NAME_LIMIT * 4:
+        for file in near_files:
+            seeds[file] = seeds.get(file, 0.0) + rank.SEED_NEAR_IDENTIFIERS / len(near_files)
+    hood = _neighbourhood(engine, caches, path, seeds, [path, *recent_files])
+
+    used: list[tuple[float, int, str, Definition]] = []
+    for name, weight in weights.items():
+        chosen, confidence = _resolve_name(engine.definitions_named(name), path, hood)
+        if name in local and confidence > 0:
+            confidence += 2
+        for definition in chosen:
+            used.append((-weight, confidence, name, definition))
+    used.sort(key=lambda entry: (entry[0], entry[1], entry[2], entry[3].path, entry[3].line))
+    used_definitions = [entry[3] for entry in used]
+
+    members = [
+        member
+        for definition in used_definitions
+        if definition.kind in TYPE_KINDS
+        for member in _members(engine, definition, weights)
+    ]
+    imported_files = sorted(hood.imported, key=lambda p: (-hood.scores.get(p, 0.0), p))
+    imported = _round_robin([_top_level(engine, file, hood.imported[file]) for file in imported_files])
+    neighbour_files = hood.ranked([path, *imported_files])[:NEIGHBOUR_FILES]
+    neighbours = _round_robin([_top_level(engine, file, set()) for file in neighbour_files])
+    low, high = LEXICAL_WINDOW
+    window = "\n".join(
+        line for number, line in enumerate(lines[max(cursor_line - low, 0) : cursor_line + high + 1],
+                                           start=max(cursor_line - low, 0))
+        if number != cursor_line
+    )
+    lexical = _lexical(engine, caches, [*imported_files, *neighbour_files], rank.subwords(window))
+
+    limit = min(max(budget // TOKENS_PER_CANDIDATE, MIN_PER_SOURCE), MAX_PER_SOURCE)
+    rankings = {
+        "used": used_definitions[:limit],
+        "member": members[:limit],
+        "imported": imported[:limit],
+        "neighbour": neighbours[:limit],
+        "lexical": lexical,
+    }
+    names = {id(entry[3]): entry[2] for entry in reversed(used)}
+    items: list[_Item] = []
+    for definition, score, source in _fuse(rankings):
+        items.append(_Item(definition, score, _reason(source, definition, names.get(id(definition)))))
+    return items, hood
+
+
+def _reason(source: str, definition: Definition, name: str | None) -> str:
+    if source == "used":
+        return f"uses {name or definition.name}"
+    if source == "member":
+        return f"member of {definition.parent}"
+    if source == "imported":
+        return "imported by the current file"
+    if source == "lexical":
+        return "lexically similar to the code at the cursor"
+    if source == "query":
+        return "matches the query"
+    return "near in the dependency graph"
+
+
+def _pack(
+    packer: _Packer,
+    items: Sequence[_Item],
+    closest: Sequence[str],
+    farther: Callable[[], Iterable[str]],
+) -> None:
+    """Definitions as headers (or names) in rank order, then whole files for the closest dependencies, then
+    whole files or headers of the farther neighbourhood while the budget lasts (``farther`` is only called
+    when enough budget is left to make it worth listing)."""
+    misses = 0
+    for item in items:
+        misses = 0 if packer.add_definition(item) else misses + 1
+        if packer.budget - packer.used < 4 or misses > MAX_PACKING_MISSES:
+            break
+    file_scores: dict[str, float] = {}
+    for item in items:
+        file_scores[item.definition.path] = file_scores.get(item.definition.path, 0.0) + item.score
+    order = sorted(set(closest) | set(packer.plans), key=lambda p: (-file_scores.get(p, 0.0), p))
+    for path in order:
+        if packer.budget - packer.used < MIN_WHOLE_FILE_ROOM:
+            return
+        packer.add_whole(path, "whole file: closest dependency", file_scores.get(path, 0.0))
+    if packer.budget - packer.used < packer.budget * FARTHER_MIN_SHARE:
+        return
+    for path in farther():
+        if path in packer.plans and packer.plans[path].whole:
+            continue
+        if not packer.add_whole(path, "whole file: near in the dependency graph", 0.0):
+            for definition in _top_level(packer.engine, path, set()):
+                packer.add_definition(_Item(definition, 0.0, "near in the dependency graph"))
+        if packer.budget - packer.used < MIN_WHOLE_FILE_ROOM:
+            break
+
+
+def _render_context(packer: _Packer, graph: dict[str, dict[str, float]]) -> _Selection:
+    """The repository part of a FIM prompt, in dependency order, with exact per-section counts."""
+    sections: list[Section] = []
+    parts: list[str] = []
+    total = 0
+    for path in rank.dependency_order(packer.plans, graph):
+        content = packer.content(path)
+        segment = f"{path}\n{content}\n"
+        count = 1 + packer.caches.tokens.count(segment)
+        parts.append(tokens.FILE_SEP + segment)
+        sections.append(Section(path, packer.kind(path), count, packer.reason(path)))
+        total += count
+    return _Selection(sections, "".join(parts), total)
+
+
+# --- the current file ------------------------------------------------------------------------------------------
+
+
+def _scope_headers(lines: Sequence[str], cursor_line: int, start: int) -> list[int]:
+    """Lines above ``start`` that open the scopes enclosing the cursor (by indentation), outermost first."""
+    def indent(line: str) -> int:
+        return len(_INDENT_RE.match(line).group(0))  # type: ignore[union-attr]
+
+    current = None
+    for number in range(min(cursor_line, len(lines) - 1), -1, -1):
+        if lines[number].strip():
+            current = indent(lines[number])
+            break
+    if current is None:
+        return []
+    headers: list[int] = []
+    for number in range(min(cursor_line, len(lines)) - 1, -1, -1):
+        line = lines[number]
+        if not line.strip():
+            continue
+        level = indent(line)
+        if level < current:
+            current = level
+            if number < start:
+                headers.append(number)
+            if level == 0 or len(headers) >= MAX_SCOPE_HEADERS:
+                break
+    return sorted(headers)
+
+
+def _current_parts(
+    caches: _Caches, text: str, cursor_line: int, character: int, budget: int
+) -> tuple[str, str]:
+    """The current file's prefix and suffix, trimmed around the cursor to ``budget`` tokens together."""
+    lines = text.split("\n")
+    head = lines[cursor_line][:character]
+    tail = lines[cursor_line][character:]
+    prefix_full = "\n".join(lines[:cursor_line] + [head])
+    suffix_full = "\n".join([tail] + lines[cursor_line + 1 :])
+    prefix_need = tokens.count(prefix_full)
+    suffix_need = tokens.count(suffix_full)
+    if prefix_need + suffix_need <= budget:
+        return prefix_full, suffix_full
+    suffix_budget = max(budget - int(budget * PREFIX_SHARE), budget - prefix_need)
+    suffix = _trim_suffix(tail, lines[cursor_line + 1 :], suffix_budget) if suffix_need > suffix_budget else suffix_full
+    prefix_budget = budget - tokens.count(suffix)
+    prefix = _trim_prefix(lines, cursor_line, head, prefix_budget) if prefix_need > prefix_budget else prefix_full
+    return prefix, suffix
+
+
+def _trim_suffix(tail: str, after: Sequence[str], budget: int) -> str:
+    kept = [tail]
+    used = tokens.count(tail)
+    if used > budget:
+        return ""
+    for line in after:
+        cost = tokens.count(line) + 1
+        if used + cost > budget:
+            break
+        kept.append(line)
+        used += cost
+    return "\n".join(kept)
+
+
+def _trim_prefix(lines: Sequence[str], cursor_line: int, head: str, budget: int) -> str:
+    """Lines before the cursor, from a snapped start line, under the enclosing scopes' headers."""
+    available = budget - CURSOR_LINE_RESERVE
+    start = cursor_line
+    used = 0
+    while start > 0:
+        cost = tokens.count(lines[start - 1]) + 1
+        if used + cost > available:
+            break
+        used += cost
+        start -= 1
+    if start > 0:
+        snapped = -(-start // PREFIX_SNAP_LINES) * PREFIX_SNAP_LINES
+        start = min(snapped, cursor_line)
+    while True:
+        top = [lines[n] for n in _scope_headers(lines, cursor_line, start)] if start > 0 else []
+        body = list(lines[start:cursor_line]) + [head]
+        prefix = "\n".join(top + ([ELISION] if top else []) + body)
+        if tokens.count(prefix) <= budget or start >= cursor_line:
+            break
+        start = min(start + max(1, (cursor_line - start) // 8), cursor_line)
+    if tokens.count(prefix) > budget:
+        # The cursor's own line is longer than the budget: keep its end.
+        while prefix and tokens.count(prefix) > budget:
+            prefix = prefix[len(prefix) // 8 + 1 :]
+    return prefix
+
+
+# --- the public builders ---------------------------------------------------------------------------------------
+
+
+def _imports_key(engine: Engine, path: str) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
+    try:
+        return tuple((imp.module, imp.names, imp.resolved) for imp in engine.imports(path))
+    except UnknownFile:
+        return ()
+
+
+def _long_context(engine: Engine) -> bool:
+    config = getattr(engine, "config", None)
+    return bool(getattr(config, "long_context", False))
+
+
+def _buffer_text(engine: Engine, path: str, buffer: str | None) -> str:
+    if buffer is None:
+        return engine.text(path)
+    resolve_inside(engine.root, path)
+    return mask_secrets(buffer)
+
+
+def build_fim_prompt(
+    engine: Engine,
+    path: str,
+    line: int,
+    character: int,
+    *,
+    budget: int = 8192,
+    buffer: str | None = None,
+    recent: Sequence[str] = (),
+) -> Prompt:
+    """The repository-level FIM prompt for a cursor at 0-based ``line``/``character`` of ``path``.
+
+    ``buffer`` is the editor's unsaved text of ``path`` (it wins over the file on disk); ``recent`` lists
+    recently edited files, which pull their neighbourhood in. The result never exceeds ``budget`` tokens.
+    """
+    started = time.perf_counter()
+    check_budget(budget, _long_context(engine))
+    caches = _caches(engine)
+    text = tokens.defuse(_buffer_text(engine, path, buffer))
+    lines = caches.split(text)
+    if not 0 <= line < len(lines):
+        raise InvalidPosition(f"line {line} is outside {path} (0..{len(lines) - 1}, 0-based)")
+    if character < 0:
+        raise InvalidPosition(f"character {character} is negative")
+    character = min(character, len(lines[line]))
+    repo_name = engine.root.name
+    head = f"{tokens.REPO_NAME}{repo_name}\n"
+    current_header = f"{path}\n"
+    fixed = 1 + caches.tokens.count(f"{repo_name}\n") + 1 + caches.tokens.count(current_header) + 3
+    whole_current = tokens.count(text)
+    cap = max(int(budget * CURRENT_SHARE), CURRENT_MIN)
+    reserve = min(cap, -(-(whole_current + CURSOR_LINE_RESERVE) // CURRENT_QUANTUM) * CURRENT_QUANTUM)
+    context_budget = max(budget - fixed - reserve, 0)
+
+    others = "\n".join(lines[:line] + lines[line + 1 :])
+    key = (path, line, context_budget, others, tuple(recent), _imports_key(engine, path))
+    selection = caches.selections.get(key)
+    if selection is None or not selection.still_current(engine):
+        items, hood = _fim_items(engine, caches, path, lines, line, recent, context_budget)
+        packer = _Packer(engine, caches, context_budget, chat=False)
+        closest = [p for p in hood.imported if p != path]
+
+        def farther() -> list[str]:
+            rest = sorted(
+                (p for p in engine.files() if p != path and p not in hood.scores and p not in hood.imported),
+                key=lambda p: (-_shared_folders(p, path), p),
+            )
+            return hood.ranked([path, *closest]) + rest
+
+        _pack(packer, [i for i in items if i.definition.path != path], closest, farther)
+        packer.plans.pop(path, None)
+        graph, _ = caches.file_graph(engine)
+        selection = _render_context(packer, graph)
+        while selection.tokens > context_budget and packer.plans:
+            # Rare: the estimate ran over. Drop the weakest file and render again.
+            weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
+            del packer.plans[weakest.path]
+            selection = _render_context(packer, graph)
+        selection.texts = tuple(packer.texts.items())
+        caches.remember(key, selection)
+
+    current_budget = budget - fixed - selection.tokens
+    prefix, suffix = _current_parts(caches, text, line, character, current_budget)
+    body = (
+        f"{head}{selection.text}{tokens.FILE_SEP}{current_header}"
+        f"{tokens.FIM_PREFIX}{prefix}{tokens.FIM_SUFFIX}{suffix}{tokens.FIM_MIDDLE}"
+    )
+    total = tokens.count(body)
+    while total > budget and prefix:
+        # Cannot happen with marker-separated counting, but the budget is a promise: shorten the prefix.
+        prefix = prefix[min(len(prefix), max(1, len(prefix) // 16)) :]
+        body = (
+            f"{head}{selection.text}{tokens.FILE_SEP}{current_header}"
+            f"{tokens.FIM_PREFIX}{prefix}{tokens.FIM_SUFFIX}{suffix}{tokens.FIM_MIDDLE}"
+        )
+        total = tokens.count(body)
+    current_tokens = total - 1 - caches.tokens.count(f"{repo_name}\n") - selection.tokens
+    sections = [*selection.sections, Section(path, "current", current_tokens, "the file being edited")]
+    elapsed = (time.perf_counter() - started) * 1000
+    return Prompt(body, total, budget, sections, elapsed, prefix, suffix, path, repo_name)
+
+
+def _query_items(engine: Engine, caches: _Caches, query: str, focus: Sequence[str]) -> list[_Item]:
+    """Fused candidates for a question in words: symbol search per word, BM25 over the neighbourhood."""
+    words = rank.identifiers(query)
+    found: list[Definition] = []
+    for word in dict.fromkeys(words):
+        found.extend(engine.search(word, limit=8))
+    seeds: dict[str, float] = {}
+    for file in focus:
+        seeds[file] = seeds.get(file, 0.0) + rank.SEED_CURRENT
+    for definition in found[:50]:
+        seeds[definition.path] = seeds.get(definition.path, 0.0) + rank.SEED_NEAR_IDENTIFIERS / 10
+    graph, reverse = caches.file_graph(engine)
+    scores = rank.personalized_pagerank(graph, reverse, seeds) if seeds else {}
+    files = sorted(scores, key=lambda p: (-scores[p], p))[:NEIGHBOUR_FILES]
+    lexical = _lexical(engine, caches, files, rank.subwords(query))
+    focused = _round_robin([_top_level(engine, file, set(words)) for file in focus])
+    neighbours = _round_robin([_top_level(engine, file, set()) for file in files if file not in focus])
+    rankings = {"query": found, "lexical": lexical, "imported": focused, "neighbour": neighbours}
+    return [
+        _Item(definition, score, _reason(source, definition, None))
+        for definition, score, source in _fuse(rankings)
+    ]
+
+
+def _fence(content: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`{3,}", content)), default=2)
+    return "`" * (longest + 1)
+
+
+def build_chat_context(
+    engine: Engine, query: str, *, focus: Sequence[str] = (), budget: int = 16384
+) -> Prompt:
+    """The repository context for a task described in words, as Markdown: one fenced block per file.
+
+    For chat, code actions and agents. Focus files (open or mentioned files) come whole when they fit.
+    """
+    started = time.perf_counter()
+    check_budget(budget, _long_context(engine))
+    caches = _caches(engine)
+    for file in focus:
+        resolve_inside(engine.root, file)
+    items = _query_items(engine, caches, query, focus)
+    repo_name = engine.root.name
+    heading = f"Repository `{repo_name}`: context for the task below.\n\n"
+    packer = _Packer(engine, caches, budget - tokens.count(heading), chat=True)
+    for file in focus:
+        packer.add_whole(file, "focus file", 1.0)
+    _pack(packer, items, [], list)
+    graph, _ = caches.file_graph(engine)
+    while True:
+        parts = [heading]
+        sections: list[Section] = []
+        for path in rank.dependency_order(packer.plans, graph):
+            content = packer.content(path)
+            fence = _fence(content)
+            language = engine.language(path) or ""
+            block = f"`{path}`\n{fence}{language}\n{content}\n{fence}\n\n"
+            parts.append(block)
+            sections.append(Section(path, packer.kind(path), tokens.count(block), packer.reason(path)))
+        text = "".join(parts)
+        total = tokens.count(text)
+        if total <= budget or not packer.plans:
+            break
+        weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
+        del packer.plans[weakest.path]
+    elapsed = (time.perf_counter() - started) * 1000
+    return Prompt(text, total, budget, sections, elapsed, "", "", "", repo_name)
+
+
+def build_repo_map(engine: Engine, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
+    """The ranked repository map: for the most important files, their definitions' headers, within ``budget``.
+
+    Importance is PageRank over the file graph, personalised toward ``focus`` files when given.
+    """
+    if budget < 1:
+        raise InvalidBudget(f"token budget {budget!r} must be positive")
+    caches = _caches(engine)
+    for file in focus:
+        resolve_inside(engine.root, file)
+    graph, reverse = caches.file_graph(engine)
+    if focus:
+        scores = rank.personalized_pagerank(graph, reverse, dict.fromkeys(focus, 1.0))
+    else:
+        scores = rank.pagerank(graph)
+    files = sorted(engine.files(), key=lambda p: (-scores.get(p, 0.0), p))
+    packer = _Packer(engine, caches, budget, chat=True)
+    for file in files:
+        for definition in _top_level(engine, file, set()):
+            packer.add_definition(_Item(definition, scores.get(file, 0.0), "ranked"))
+            if packer.budget - packer.used < 8:
+                break
+        if packer.budget - packer.used < 8:
+            break
+    while True:
+        blocks = []
+        for path in sorted(packer.plans, key=lambda p: (-scores.get(p, 0.0), p)):
+            blocks.append(f"{path}:\n{packer.content(path)}\n")
+        text = "\n".join(blocks)
+        if tokens.count(text) <= budget or not packer.plans:
+            return text
+        weakest = min(packer.plans.values(), key=lambda plan: (scores.get(plan.path, 0.0), plan.path))
+        del packer.plans[weakest.path]
+
+
+__all__ = [
+    "MAX_BUDGET",
+    "MAX_LONG_CONTEXT_BUDGET",
+    "MIN_BUDGET",
+    "Prompt",
+    "Section",
+    "build_chat_context",
+    "build_fim_prompt",
+    "build_repo_map",
+    "check_budget",
+    "header_range",
+]

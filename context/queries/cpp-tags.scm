@@ -1,0 +1,70 @@
+; C++ tag patterns, loaded after c-tags.scm (the C++ grammar extends the C one).
+; Adapted from tree-sitter-cpp's queries/tags.scm (MIT, Max Brunsfeld and contributors), which has no calls;
+; adds namespaces, member declarations, destructors, operators, aliases and qualified calls. A definition
+; written out of its class (`void Widget::draw()`) is named by the whole qualified identifier, which the
+; parser splits into receiver and name.
+
+; --- definitions ---------------------------------------------------------------------------------------------
+
+(class_specifier
+  name: (type_identifier) @name
+  body: (_)) @definition.class
+
+(namespace_definition
+  name: [(namespace_identifier) (nested_namespace_specifier)] @name) @definition.module
+
+(function_definition
+  declarator: (function_declarator
+    declarator: [(field_identifier) (destructor_name) (operator_name)] @name)) @definition.function
+
+(function_definition
+  declarator: [
+    (pointer_declarator declarator: (function_declarator declarator: [(field_identifier) (operator_name)] @name))
+    (reference_declarator (function_declarator declarator: [(field_identifier) (operator_name)] @name))
+  ]) @definition.function
+
+(function_definition
+  declarator: (function_declarator
+    declarator: (qualified_identifier) @name)) @definition.method
+
+(function_definition
+  declarator: [
+    (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name))
+    (reference_declarator (function_declarator declarator: (qualified_identifier) @name))
+  ]) @definition.method
+
+(declaration
+  declarator: (function_declarator
+    declarator: [(destructor_name) (operator_name)] @name)) @definition.function
+
+(field_declaration
+  declarator: (function_declarator
+    declarator: [(field_identifier) (operator_name) (destructor_name)] @name)) @definition.function
+
+(field_declaration
+  declarator: [
+    (pointer_declarator declarator: (function_declarator declarator: (field_identifier) @name))
+    (reference_declarator (function_declarator declarator: (field_identifier) @name))
+  ]) @definition.function
+
+(function_definition
+  declarator: (reference_declarator (function_declarator declarator: (identifier) @name))) @definition.function
+
+; namespace-level constants (`constexpr double kPi = ...;`)
+(declaration_list
+  (declaration
+    (type_qualifier)
+    declarator: (init_declarator declarator: (identifier) @name)) @definition.constant)
+
+(alias_declaration
+  name: (type_identifier) @name) @definition.type
+
+; --- references ----------------------------------------------------------------------------------------------
+
+(call_expression
+  function: [
+    (qualified_identifier name: (identifier) @name)
+    (template_function name: (identifier) @name)
+    (qualified_identifier name: (template_function name: (identifier) @name))
+    (field_expression field: (template_method name: (field_identifier) @name))
+  ]) @reference.call

@@ -1,0 +1,330 @@
+"""Ranking: pure functions from identifiers, graphs and ranked lists to scores.
+
+Everything here is deterministic and free of engine state, so it can be tested on small literals and reused by
+the FIM prompt, the chat context and the repository map. All weights live in the constants block below; change
+them there, never inline.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+# --- weights (the one place to tune) ---------------------------------------------------------------------------
+
+#: Reciprocal-rank fusion constant (Cormack et al.; Tabby uses the same 60).
+RRF_K = 60.0
+#: How much each candidate source counts in the fusion.
+SOURCE_WEIGHTS: dict[str, float] = {
+    "used": 1.0,  # a definition named by an identifier in the buffer, resolved through imports
+    "member": 0.6,  # a member of a type the buffer uses
+    "imported": 0.8,  # a top-level definition of a file the current file imports or depends on
+    "lexical": 0.5,  # BM25 of symbol-sized chunks against the code around the cursor
+    "neighbour": 0.35,  # a definition in a file near the current one in the file graph
+    "query": 1.0,  # a definition matching the words of a chat query
+}
+#: Identifier weight by distance (in lines) from the cursor: (max distance, weight), nearest first.
+#: Buckets, not a smooth decay, so weights (and hence the selection) do not change while the user types.
+PROXIMITY_BUCKETS: tuple[tuple[int, float], ...] = ((6, 4.0), (25, 3.0), (80, 2.0))
+FAR_WEIGHT = 1.0
+#: Extra weight per further occurrence of an identifier, capped.
+REPEAT_BONUS = 0.25
+REPEAT_CAP = 4
+#: Personalised PageRank: teleport probability, push tolerance, weight of an edge walked backwards
+#: (from a dependency to its dependent), and how the seed mass is split.
+PPR_ALPHA = 0.2
+PPR_EPSILON = 1e-3
+#: Upper bound on push operations, so a dense graph cannot make one request slow.
+PPR_MAX_PUSHES = 1_500
+PPR_REVERSE_WEIGHT = 0.5
+SEED_CURRENT = 1.0
+SEED_RECENT = 0.5
+SEED_NEAR_IDENTIFIERS = 0.5
+#: BM25 parameters.
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+#: Words that are never worth looking up: keywords and builtins of the supported languages, plus very short names.
+STOP_WORDS = frozenset(
+    """
+    and as assert async await break case catch class const continue def default defer del delete do elif else
+    enum export extends false final finally fn for from func function go if impl import in instanceof interface
+    is lambda let loop match mod mut new nil none not null or package pass private protected pub public raise
+    return self static struct super switch this throw throws true try type typeof use var void where while with
+    yield int str float bool dict list set tuple bytes object string number boolean any char long short double
+    byte uint usize isize i32 i64 u8 u32 u64 f32 f64 err error ok some len print println printf fmt std
+    end then local require module begin rescue elsif unless until include namespace using template typename
+    auto sizeof union extern volatile register unsigned signed val override internal when
+    companion args kwargs cls
+    """.split()
+)
+MIN_IDENTIFIER_LENGTH = 2
+
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_SUBWORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _worth_looking_up(word: str) -> bool:
+    return len(word) >= MIN_IDENTIFIER_LENGTH and word.lower() not in STOP_WORDS
+
+
+def identifiers(text: str) -> list[str]:
+    """The identifier-shaped words of ``text``, in order, stop words and one-letter names left out."""
+    return [word for word in _IDENTIFIER_RE.findall(text) if _worth_looking_up(word)]
+
+
+def proximity_weight(distance: int) -> float:
+    """The weight of an identifier ``distance`` lines away from the cursor."""
+    for limit, weight in PROXIMITY_BUCKETS:
+        if distance <= limit:
+            return weight
+    return FAR_WEIGHT
+
+
+def identifier_weights(lines: Sequence[str], cursor_line: int) -> dict[str, float]:
+    """Weight of each identifier in a buffer for a cursor on ``cursor_line`` (prefix AND suffix count).
+
+    The cursor's own line is left out: it is the part that changes on every keystroke, and ignoring it keeps the
+    selection (and the prompt's leading tokens) stable while the user types there.
+    """
+    best: dict[str, float] = {}
+    seen: Counter[str] = Counter()
+    findall = _IDENTIFIER_RE.findall
+    reach = PROXIMITY_BUCKETS[-1][0]
+    low, high = max(cursor_line - reach, 0), min(cursor_line + reach + 1, len(lines))
+    for number in range(low, high):
+        if number == cursor_line:
+            continue
+        weight = proximity_weight(abs(number - cursor_line))
+        for word in findall(lines[number]):
+            seen[word] += 1
+            if weight > best.get(word, 0.0):
+                best[word] = weight
+    far = Counter(findall("\n".join(lines[:low])))
+    far.update(findall("\n".join(lines[high:])))
+    seen.update(far)
+    for word in far:
+        best.setdefault(word, FAR_WEIGHT)
+    return {
+        word: weight + REPEAT_BONUS * min(seen[word] - 1, REPEAT_CAP)
+        for word, weight in best.items()
+        if _worth_looking_up(word)
+    }
+
+
+def subwords(text: str) -> list[str]:
+    """Lower-case sub-words of the identifiers in ``text`` (``parseHTTPHeader_v2`` -> parse, http, header, v, 2)."""
+    words: list[str] = []
+    for identifier in _IDENTIFIER_RE.findall(text):
+        parts = _SUBWORD_RE.findall(identifier)
+        words.extend(part.lower() for part in parts if len(part) > 1)
+        if len(parts) > 1 and len(identifier) > 2:
+            words.append(identifier.lower())
+    return words
+
+
+def reverse_graph(graph: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Edges of ``graph`` turned around (dependency -> dependent), same weights."""
+    reverse: dict[str, dict[str, float]] = defaultdict(dict)
+    for source, targets in graph.items():
+        for target, weight in targets.items():
+            reverse[target][source] = weight
+    return dict(reverse)
+
+
+def personalized_pagerank(
+    graph: Mapping[str, Mapping[str, float]],
+    reverse: Mapping[str, Mapping[str, float]],
+    seeds: Mapping[str, float],
+    *,
+    reverse_from: Collection[str] | None = None,
+    alpha: float = PPR_ALPHA,
+    epsilon: float = PPR_EPSILON,
+) -> dict[str, float]:
+    """Personalised PageRank toward ``seeds`` by local push (Andersen, Chung and Lang, 2006).
+
+    Walks follow dependency edges forwards and, from ``reverse_from`` only (default: the seeds), backwards with
+    ``PPR_REVERSE_WEIGHT`` (what imports the current file is related to it; what imports a widely used file is
+    merely a sibling, and walking into every user of a hub would cost thousands of steps). Local push only touches the neighbourhood that
+    matters, so the cost does not grow with the repository.
+    """
+    total = sum(seeds.values())
+    if total <= 0:
+        return {}
+    backwards = set(seeds) if reverse_from is None else set(reverse_from)
+    residual: dict[str, float] = {node: mass / total for node, mass in seeds.items() if mass > 0}
+    rank: dict[str, float] = defaultdict(float)
+    queue = sorted(residual)
+    queued = set(queue)
+    neighbours_cache: dict[str, tuple[list[tuple[str, float]], float]] = {}
+    pushes = 0
+    while queue and pushes < PPR_MAX_PUSHES:
+        pushes += 1
+        node = queue.pop()
+        queued.discard(node)
+        mass = residual.pop(node, 0.0)
+        if mass <= 0:
+            continue
+        rank[node] += alpha * mass
+        if node not in neighbours_cache:
+            edges = [(target, weight) for target, weight in graph.get(node, {}).items() if weight > 0]
+            if node in backwards:
+                edges += [
+                    (source, weight * PPR_REVERSE_WEIGHT)
+                    for source, weight in reverse.get(node, {}).items()
+                    if weight > 0
+                ]
+            neighbours_cache[node] = (edges, sum(weight for _, weight in edges))
+        edges, out_weight = neighbours_cache[node]
+        if out_weight <= 0:
+            rank[node] += (1 - alpha) * mass
+            continue
+        spread = (1 - alpha) * mass / out_weight
+        for target, weight in edges:
+            value = residual.get(target, 0.0) + spread * weight
+            residual[target] = value
+            if value > epsilon and target not in queued:
+                queued.add(target)
+                queue.append(target)
+    for node, mass in residual.items():
+        rank[node] += alpha * mass
+    return dict(rank)
+
+
+def pagerank(graph: Mapping[str, Mapping[str, float]], *, iterations: int = 30) -> dict[str, float]:
+    """Global PageRank (power iteration, uniform teleport) over a weighted directed graph."""
+    nodes = sorted(set(graph) | {target for targets in graph.values() for target in targets})
+    if not nodes:
+        return {}
+    count = len(nodes)
+    rank = dict.fromkeys(nodes, 1.0 / count)
+    damping = 1 - PPR_ALPHA
+    for _ in range(iterations):
+        following = dict.fromkeys(nodes, (1 - damping) / count)
+        dangling = 0.0
+        for node in nodes:
+            targets = graph.get(node, {})
+            total = sum(targets.values())
+            if total <= 0:
+                dangling += rank[node]
+                continue
+            share = damping * rank[node] / total
+            for target, weight in targets.items():
+                following[target] += share * weight
+        spread = damping * dangling / count
+        rank = {node: value + spread for node, value in following.items()}
+    return rank
+
+
+def reciprocal_rank_fusion(
+    rankings: Mapping[str, Sequence[K]], weights: Mapping[str, float] = SOURCE_WEIGHTS
+) -> list[tuple[K, float, str]]:
+    """Fuse ranked lists: ``(item, score, source that contributed most)``, best first, ties in first-seen order.
+
+    An item's score is the sum over sources of ``weight / (RRF_K + rank)``; duplicates within one list count
+    once, at their best rank.
+    """
+    scores: dict[K, float] = {}
+    best_source: dict[K, tuple[float, str]] = {}
+    for source in sorted(rankings):
+        weight = weights.get(source, 0.0)
+        if weight <= 0:
+            continue
+        seen: set[K] = set()
+        position = 0
+        for item in rankings[source]:
+            if item in seen:
+                continue
+            seen.add(item)
+            position += 1
+            contribution = weight / (RRF_K + position)
+            scores[item] = scores.get(item, 0.0) + contribution
+            if contribution > best_source.get(item, (0.0, ""))[0]:
+                best_source[item] = (contribution, source)
+    order = {item: index for index, item in enumerate(scores)}
+    fused = sorted(scores.items(), key=lambda pair: (-pair[1], order[pair[0]]))
+    return [(item, score, best_source[item][1]) for item, score in fused]
+
+
+def bm25(query: Iterable[str], documents: Sequence[Mapping[str, int]]) -> list[tuple[int, float]]:
+    """Okapi BM25 scores of ``documents`` (term -> frequency) for ``query``: (index, score), best first, > 0."""
+    terms = set(query)
+    if not documents or not terms:
+        return []
+    lengths = [sum(document.values()) for document in documents]
+    average = sum(lengths) / len(lengths) or 1.0
+    shared = [terms & document.keys() for document in documents]
+    frequencies: Counter[str] = Counter()
+    for found in shared:
+        frequencies.update(found)
+    total = len(documents)
+    idf = {
+        term: math.log(1 + (total - count + 0.5) / (count + 0.5)) for term, count in frequencies.items()
+    }
+    results: list[tuple[int, float]] = []
+    for index, found in enumerate(shared):
+        if not found:
+            continue
+        document = documents[index]
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[index] / average)
+        score = 0.0
+        for term in sorted(found):
+            frequency = document[term]
+            score += idf[term] * frequency * (BM25_K1 + 1) / (frequency + norm)
+        results.append((index, score))
+    results.sort(key=lambda pair: (-pair[1], pair[0]))
+    return results
+
+
+def dependency_order(paths: Iterable[str], graph: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """``paths`` ordered so that a file's dependencies come before it (cycles broken by path order).
+
+    Depends only on the graph and the names, never on scores, so the order of the repository context stays the
+    same while the scores move: a server's prefix cache keeps hitting.
+    """
+    wanted = set(paths)
+    order: list[str] = []
+    state: dict[str, int] = {}
+    for root in sorted(wanted):
+        if root in state:
+            continue
+        stack: list[tuple[str, Iterable[str]]] = [(root, iter(sorted(t for t in graph.get(root, {}) if t in wanted)))]
+        state[root] = 1
+        while stack:
+            node, children = stack[-1]
+            advanced = False
+            for child in children:
+                if child not in state:
+                    state[child] = 1
+                    stack.append((child, iter(sorted(t for t in graph.get(child, {}) if t in wanted))))
+                    advanced = True
+                    break
+            if not advanced:
+                stack.pop()
+                state[node] = 2
+                order.append(node)
+    return order
+
+
+__all__ = [
+    "FAR_WEIGHT",
+    "PROXIMITY_BUCKETS",
+    "RRF_K",
+    "SOURCE_WEIGHTS",
+    "STOP_WORDS",
+    "bm25",
+    "dependency_order",
+    "identifier_weights",
+    "identifiers",
+    "pagerank",
+    "personalized_pagerank",
+    "proximity_weight",
+    "reciprocal_rank_fusion",
+    "reverse_graph",
+    "subwords",
+]

@@ -1,0 +1,144 @@
+"""Conversions between LSP wire types and the engine's model, kept in one module (jedi-language-server style).
+
+The engine counts columns in Unicode code points and names files by POSIX paths relative to a workspace root; LSP
+counts columns in the negotiated position encoding (UTF-16 unless the client offered UTF-8 or UTF-32) and names
+files by URI. Everything that crosses that border goes through the functions here, so handlers never do arithmetic
+on positions themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
+
+_LINES = re.compile(r"[^\n]*\n|[^\n]+$")
+
+#: Bytes per code unit of each LSP position encoding; UTF-32 units are code points.
+_UNIT_WIDTH = {"utf-8": 1, "utf-16": 2, "utf-32": 4}
+
+
+def _units(char: str, encoding: str) -> int:
+    """How many code units of ``encoding`` one code point takes."""
+    if encoding == "utf-32":
+        return 1
+    return len(char.encode(encoding.replace("utf-16", "utf-16-le"))) // _UNIT_WIDTH[encoding]
+
+
+def to_code_points(line: str, character: int, encoding: str) -> int:
+    """Turn an LSP column on ``line`` into a code-point column (clamped to the line; a split pair rounds down)."""
+    if encoding == "utf-32" or line.isascii():
+        return min(character, len(line))
+    used = 0
+    for index, char in enumerate(line):
+        used += _units(char, encoding)
+        if used > character:
+            return index
+    return len(line)
+
+
+def from_code_points(line: str, column: int, encoding: str) -> int:
+    """Turn a code-point column on ``line`` into an LSP column of ``encoding`` (clamped to the line)."""
+    head = line[: max(column, 0)]
+    if encoding == "utf-32" or head.isascii():
+        return len(head)
+    return sum(_units(char, encoding) for char in head)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` with their line breaks, split on ``\n`` only as LSP and the engine do (unlike
+    ``str.splitlines``, which also splits on form feeds and U+2028 and would shift every line number after them)."""
+    return _LINES.findall(text)
+
+
+def line_at(lines: Sequence[str], line: int) -> str:
+    """The text of ``line`` without its line break; the empty string past the end of the document."""
+    if 0 <= line < len(lines):
+        return lines[line].rstrip("\r\n")
+    return ""
+
+
+def engine_position(lines: Sequence[str], position: types.Position, encoding: str) -> tuple[int, int]:
+    """An LSP position as the engine's ``(line, code-point column)``."""
+    return position.line, to_code_points(line_at(lines, position.line), position.character, encoding)
+
+
+def lsp_position(lines: Sequence[str], line: int, column: int, encoding: str) -> types.Position:
+    """The engine's ``(line, code-point column)`` as an LSP position."""
+    return types.Position(line=line, character=from_code_points(line_at(lines, line), column, encoding))
+
+
+def offset_of(lines: Sequence[str], line: int, column: int) -> int:
+    """The code-point offset into the whole text of ``(line, column)``."""
+    return sum(len(text) for text in lines[:line]) + column
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The local file a ``file:`` URI names, or None for other schemes (untitled buffers, remote files)."""
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    return Path(path) if path else None
+
+
+def path_to_uri(path: Path) -> str:
+    """The ``file:`` URI of a local path."""
+    uri = from_fs_path(str(path))
+    assert uri is not None, path
+    return uri
+
+
+def whole_lines(lines: Sequence[str], first: int, last: int, encoding: str) -> types.Range:
+    """The range covering lines ``first..last`` inclusive, with the last line's break when it has one."""
+    if last + 1 < len(lines):
+        return types.Range(types.Position(line=first, character=0), types.Position(line=last + 1, character=0))
+    end = line_at(lines, last)
+    return types.Range(
+        types.Position(line=first, character=0),
+        types.Position(line=last, character=from_code_points(end, len(end), encoding)),
+    )
+
+
+def text_edit_change(uri: str, edit_range: types.Range, new_text: str) -> types.WorkspaceEdit:
+    """A WorkspaceEdit replacing ``edit_range`` of one open document."""
+    return types.WorkspaceEdit(changes={uri: [types.TextEdit(range=edit_range, new_text=new_text)]})
+
+
+def create_and_insert(uri: str, position: types.Position, new_text: str) -> types.WorkspaceEdit:
+    """A WorkspaceEdit creating ``uri`` unless it exists, then inserting ``new_text`` at ``position`` in it."""
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True)),
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                edits=[types.TextEdit(range=types.Range(position, position), new_text=new_text)],
+            ),
+        ]
+    )
+
+
+def inline_list(texts: Sequence[str], lead: str, replace: types.Range, accept_command: str,
+                uri: str) -> types.InlineCompletionList:
+    """Inline completion items: each inserts ``lead`` + its text over ``replace`` and reports acceptance."""
+    return types.InlineCompletionList(items=[
+        types.InlineCompletionItem(insert_text=lead + text, range=replace,
+                                   command=types.Command(title="Qwen: suggestion accepted", command=accept_command, arguments=[uri, text]))
+        for text in texts
+    ])
+
+
+def completion_list(texts: Sequence[str], replace: types.Range, accept_command: str,
+                    uri: str) -> types.CompletionList:
+    """Completion items for editors without inline completion: the first line as label, the whole text as edit.
+
+    The list is incomplete so the editor asks again as the user types on.
+    """
+    return types.CompletionList(is_incomplete=True, items=[
+        types.CompletionItem(
+            label=text.strip().splitlines()[0], kind=types.CompletionItemKind.Text, detail="Qwen", sort_text="0",
+            filter_text=text, insert_text_format=types.InsertTextFormat.PlainText,
+            text_edit=types.TextEdit(range=replace, new_text=text),
+            command=types.Command(title="Qwen: suggestion accepted", command=accept_command, arguments=[uri, text]))
+        for text in texts
+    ])

@@ -1,0 +1,78 @@
+"""The small machinery around inline completion that keeps the handlers straight-line.
+
+- `Latest` runs one completion at a time: a new request cancels the one still in flight (as Copilot's server does),
+  which closes its model stream; the superseded request answers with no items instead of an error.
+- `SuggestionCache` remembers the suggestions last shown per document, so typing the characters of a shown
+  suggestion is answered with the rest of it, without asking the model again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Latest:
+    """Runs the newest request of its kind; starting one cancels the previous one if it is still running."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[Any] | None = None
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """Await ``work`` unless a newer request supersedes it (then None). A `$/cancelRequest` still raises."""
+        if self._task is not None:
+            self._task.cancel()
+        task = self._task = asyncio.ensure_future(work)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            return None
+        finally:
+            if self._task is task:
+                self._task = None
+
+
+@dataclass(frozen=True)
+class _Shown:
+    before: str
+    after: str
+    texts: tuple[str, ...]
+
+
+class SuggestionCache:
+    """The suggestions last shown in each of the most recently used documents."""
+
+    def __init__(self, documents: int = 16) -> None:
+        self._documents = documents
+        self._shown: OrderedDict[str, _Shown] = OrderedDict()
+
+    def lookup(self, uri: str, before: str, after: str) -> list[str]:
+        """The rest of each shown suggestion that the text typed since agrees with (empty when none does).
+
+        ``before``/``after`` are the document's text before and after the cursor: the text after must be
+        unchanged, and the text before must be the shown one plus a prefix of the suggestion.
+        """
+        shown = self._shown.get(uri)
+        if shown is None or shown.after != after or not before.startswith(shown.before):
+            return []
+        typed = before[len(shown.before):]
+        return [text[len(typed):] for text in shown.texts if text.startswith(typed) and len(text) > len(typed)]
+
+    def store(self, uri: str, before: str, after: str, texts: Sequence[str]) -> None:
+        """Remember the suggestions shown at this cursor."""
+        self._shown[uri] = _Shown(before, after, tuple(texts))
+        self._shown.move_to_end(uri)
+        while len(self._shown) > self._documents:
+            self._shown.popitem(last=False)
+
+    def forget(self, uri: str) -> None:
+        """Drop a closed document's suggestions."""
+        self._shown.pop(uri, None)

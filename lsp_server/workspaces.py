@@ -1,0 +1,119 @@
+"""The engines behind the server: one per workspace folder, fed with the editor's unsaved buffers.
+
+This module holds the ONE place where blocking engine work leaves the event loop (`Workspaces.call`). Every engine
+call runs on a single worker thread, in arrival order, so an overlay recorded for a keystroke always reaches the
+engine before the prompt that should see it, and the handlers never block the loop that reads `$/cancelRequest`.
+Indexing runs on its own thread so completions keep flowing (on the previous snapshot) while a folder indexes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from context.engine import Engine, IndexReport
+from context.errors import QwenContextError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Called from the indexing thread with (files done, files in total).
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class Folder:
+    """A workspace folder: its engine, overlays not yet handed to it, and whether its first index finished."""
+
+    root: Path
+    engine: Engine
+    pending: dict[str, str | None] = field(default_factory=dict)
+    indexed: asyncio.Event = field(default_factory=asyncio.Event)
+    watcher: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
+class Workspaces:
+    """Engines by workspace folder; a document belongs to the innermost folder containing it."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, Folder] = {}
+        self._queries = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-engine")
+        self._indexing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-index")
+
+    def folders(self) -> list[Folder]:
+        """The open workspace folders."""
+        return list(self._folders.values())
+
+    def add(self, root: Path) -> Folder:
+        """Open (or return) the engine of ``root``; opening is cheap, indexing is started separately."""
+        root = root.resolve()
+        if root not in self._folders:
+            self._folders[root] = Folder(root, Engine(root))
+        return self._folders[root]
+
+    def remove(self, root: Path) -> None:
+        """Close the engine of a folder the client removed from the workspace."""
+        folder = self._folders.pop(root.resolve(), None)
+        if folder is not None:
+            folder.watcher.close()
+            folder.engine.close()
+
+    def locate(self, path: Path) -> tuple[Folder, str] | None:
+        """The folder holding ``path`` and the path relative to it, or None outside every folder."""
+        path = path.resolve()
+        for root in sorted(self._folders, key=lambda root: len(root.parts), reverse=True):
+            if path.is_relative_to(root):
+                return self._folders[root], path.relative_to(root).as_posix()
+        return None
+
+    def overlay(self, path: Path, text: str | None) -> None:
+        """Record an open buffer's text (None: closed) for the engine; it is applied before the next call."""
+        if (found := self.locate(path)) is not None:
+            folder, rel = found
+            folder.pending[rel] = text
+
+    # ---- the one place blocking engine work leaves the event loop --------------------------------------------
+
+    async def call(self, folder: Folder, work: Callable[[Engine], T]) -> T:
+        """Run ``work(engine)`` on the engine thread after the folder's pending overlays; await its result."""
+        pending, folder.pending = folder.pending, {}
+        engine = folder.engine
+
+        def run() -> T:
+            for rel, text in pending.items():
+                try:
+                    engine.set_overlay(rel, text) if text is not None else engine.clear_overlay(rel)
+                except QwenContextError as exc:  # a secret or escaping path: the engine keeps the disk's view
+                    logger.info("no overlay for %s: %s", rel, exc)
+            return work(engine)
+
+        return await asyncio.get_running_loop().run_in_executor(self._queries, run)
+
+    async def index(self, folder: Folder, progress: ProgressCallback) -> IndexReport:
+        """Index ``folder`` on the indexing thread, then start its file watcher; marks the folder indexed."""
+        loop = asyncio.get_running_loop()
+        try:
+            report = await loop.run_in_executor(self._indexing, folder.engine.index, progress)
+            folder.watcher.enter_context(folder.engine.watch())
+            return report
+        finally:
+            folder.indexed.set()
+
+    async def update(self, folder: Folder, paths: list[str]) -> IndexReport:
+        """Re-index files the client saw change on disk."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._indexing, folder.engine.update, paths)
+
+    def close(self) -> None:
+        """Stop watchers, close every engine and the worker threads."""
+        for root in list(self._folders):
+            self.remove(root)
+        self._queries.shutdown(wait=False, cancel_futures=True)
+        self._indexing.shutdown(wait=False, cancel_futures=True)

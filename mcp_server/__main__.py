@@ -1,0 +1,103 @@
+"""`qwen-mcp`: serve the repository context engine and Qwen3-Coder to MCP clients (Claude Code, Cline, ...).
+
+`qwen-mcp [--root DIR]` speaks MCP on stdio (the client starts the process); `--http HOST:PORT` serves streamable
+HTTP at http://HOST:PORT/mcp on a loopback address, for clients that connect to a URL, and requires
+`Authorization: Bearer $QWEN_MCP_TOKEN` (a token is generated and written to stderr when the variable is unset).
+stdout carries protocol messages only: logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+
+from context.errors import ConfigError, QwenContextError
+from mcp_server.http import TOKEN_ENV, parse_loopback, serve_http
+from mcp_server.server import build_server
+from mcp_server.workspace import DEFAULT_MAX_OUTPUT_TOKENS, ServerSettings
+
+logger = logging.getLogger("mcp_server")
+
+#: The environment variable that sets the output cap when --max-output-tokens is not given.
+MAX_OUTPUT_ENV = "QWEN_MCP_MAX_OUTPUT_TOKENS"
+#: The smallest output cap accepted: smaller ones could not hold one page of anything.
+MIN_OUTPUT_TOKENS = 2048
+
+
+def _output_cap(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of tokens: {text!r}") from None
+    if not MIN_OUTPUT_TOKENS <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be between {MIN_OUTPUT_TOKENS} and 1,000,000 tokens")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qwen-mcp",
+        description="Serve repository context and Qwen3-Coder over the Model Context Protocol.",
+    )
+    parser.add_argument(
+        "--root", default=".", help="the workspace (repository) root; default: current directory"
+    )
+    parser.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help=f"serve streamable HTTP on a loopback address (bearer token: ${TOKEN_ENV})",
+    )
+    parser.add_argument(
+        "--max-output-tokens",
+        type=_output_cap,
+        default=os.environ.get(MAX_OUTPUT_ENV, str(DEFAULT_MAX_OUTPUT_TOKENS)),
+        help=f"cap of every tool result in tokens (default {DEFAULT_MAX_OUTPUT_TOKENS:,}; env {MAX_OUTPUT_ENV})",
+    )
+    parser.add_argument(
+        "--no-watch", action="store_true", help="do not re-index files when they change on disk"
+    )
+    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the server until the client disconnects (stdio) or the process is interrupted (HTTP)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        root = Path(args.root).expanduser().resolve()
+        if not root.is_dir():
+            raise ConfigError(f"--root {args.root} is not a directory")
+        settings = ServerSettings(
+            root=root, max_output_tokens=args.max_output_tokens, watch=not args.no_watch
+        )
+        server = build_server(settings)
+        if args.http is None:
+            server.run()
+            return 0
+        host, port = parse_loopback(args.http)
+        token = os.environ.get(TOKEN_ENV)
+        if not token:
+            token = secrets.token_urlsafe(32)
+            sys.stderr.write(
+                f"qwen-mcp: {TOKEN_ENV} is unset; clients must send 'Authorization: Bearer {token}'\n"
+            )
+        sys.stderr.write(f"qwen-mcp: serving {root} on http://{host}:{port}/mcp\n")
+        anyio.run(serve_http, server, host, port, token)
+        return 0
+    except QwenContextError as exc:
+        sys.stderr.write(f"qwen-mcp: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The on-disk index: where it lives, what survives a restart, and recovery from damaged or foreign files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from context.engine import Engine, EngineConfig
+from context.index import SCHEMA_VERSION, IndexStore, index_path
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "multilang_repo"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "multilang"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+def indexed(repo: Path) -> Path:
+    """Index ``repo`` once and return the index file."""
+    with Engine(repo) as engine:
+        engine.index()
+        return engine.index_path
+
+
+def test_the_index_lives_in_the_cache_folder_keyed_by_the_root(repo: Path, isolated_cache: Path) -> None:
+    path = indexed(repo)
+    assert path == index_path(isolated_cache, repo.resolve())
+    assert path.is_relative_to(isolated_cache) and path.name == "index.sqlite"
+    assert not any(p.suffix == ".sqlite" for p in repo.rglob("*"))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_explicit_cache_dir_wins_over_the_environment(repo: Path, tmp_path: Path) -> None:
+    with Engine(repo, EngineConfig(cache_dir=tmp_path / "elsewhere")) as engine:
+        engine.index()
+        assert engine.index_path.is_relative_to(tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other_version", "empty_tables"])
+def test_a_damaged_or_foreign_index_is_rebuilt_with_a_warning(
+    repo: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = indexed(repo)
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database at all" * 100)
+    elif damage == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    elif damage == "other_version":
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 7}")
+    else:
+        with sqlite3.connect(path) as conn:
+            conn.execute("DROP TABLE files")
+    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        side.unlink(missing_ok=True)
+    with caplog.at_level(logging.WARNING, logger="context"), Engine(repo) as engine:
+        report = engine.index()
+        assert report.files == 15 and report.parsed == 15
+        assert engine.search("register_user")[0].path == "python/app/service.py"
+    assert any("rebuild" in record.getMessage() for record in caplog.records)
+
+
+def test_a_store_opened_on_a_missing_folder_creates_it(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "a" / "b" / "index.sqlite")
+    assert store.totals() == (0, 0, 0)
+    assert not store.rebuilt
+    store.close()
+
+
+def test_a_new_process_reuses_the_index_without_parsing(repo: Path) -> None:
+    indexed(repo)
+    out = subprocess.run([sys.executable, "-m", "context.cli", "index", str(repo), "--json"],
+                         capture_output=True, text=True, check=True, timeout=120)
+    report = json.loads(out.stdout)
+    assert (report["files"], report["parsed"]) == (15, 0)
+
+
+def test_two_processes_indexing_one_repository_at_once_both_succeed(repo: Path) -> None:
+    command = [sys.executable, "-m", "context.cli", "index", str(repo), "--json"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = [p.communicate(timeout=120) for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], results
+    reports = [json.loads(out) for out, _ in results]
+    assert [r["files"] for r in reports] == [15, 15]
+    with Engine(repo) as engine:
+        assert engine.index().parsed == 0
+        assert engine.stats().files == 15
+
+
+def test_two_engines_in_one_process_share_updates_through_the_index(repo: Path) -> None:
+    with Engine(repo) as writer, Engine(repo) as reader:
+        writer.index()
+        reader.index()
+        (repo / "python" / "extra.py").write_text("def extra_function():\n    pass\n")
+        writer.update(["python/extra.py"])
+        assert reader.definitions("python/app/models.py")  # the reader's snapshot is loaded before the change
+        # an update of the same path brings the writer's result in from the index, without parsing again
+        report = reader.update(["python/extra.py"])
+        assert (report.files, report.parsed) == (16, 0)
+        assert reader.definitions_named("extra_function")
+        # and a full index notices files the other engine removed
+        (repo / "python" / "extra.py").unlink()
+        writer.update(["python/extra.py"])
+        assert reader.index().parsed == 0
+        assert "python/extra.py" not in reader.files()

@@ -1,0 +1,30 @@
+"""Fixtures of the editor tests: a real Neovim 0.12, started per test and always quit afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from neovim_driver import Neovim, find_nvim, isolated_env
+
+
+@pytest.fixture(scope="session")
+def nvim() -> str:
+    """The Neovim 0.12 executable."""
+    return find_nvim()
+
+
+@pytest.fixture
+def start_neovim(nvim: str, tmp_path: Path) -> Iterator[Callable[..., Neovim]]:
+    """Start Neovim in a folder with some arguments; every editor started is quit at the end of the test."""
+    started: list[Neovim] = []
+
+    def start(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Neovim:
+        editor = Neovim(nvim, cwd, env or isolated_env(tmp_path / "home"), list(args))
+        started.append(editor)
+        return editor
+
+    yield start
+    for editor in started:
+        editor.quit()

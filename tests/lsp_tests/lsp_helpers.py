@@ -1,0 +1,64 @@
+"""Helpers shared by the qwen-lsp tests (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from context.fakeserver import FakeOpenAIServer
+
+FIXTURE_REPO = Path(__file__).parents[1] / "fixtures" / "lsp_repo"
+QWEN_LSP = str(Path(sys.executable).parent / "qwen-lsp")
+
+#: What a client with inline completion, resolvable code actions and progress bars advertises.
+CAPABILITIES = types.ClientCapabilities(
+    general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf16]),
+    window=types.WindowClientCapabilities(work_done_progress=True),
+    workspace=types.WorkspaceClientCapabilities(
+        apply_edit=True, configuration=False,
+        workspace_edit=types.WorkspaceEditClientCapabilities(
+            document_changes=True, resource_operations=[types.ResourceOperationKind.Create])),
+    text_document=types.TextDocumentClientCapabilities(
+        inline_completion=types.InlineCompletionClientCapabilities(),
+        completion=types.CompletionClientCapabilities(),
+        code_action=types.CodeActionClientCapabilities(
+            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
+            data_support=True)),
+)
+
+#: A client without inline completion (Helix, Neovim <= 0.11): it gets the completion fallback.
+WITHOUT_INLINE = types.ClientCapabilities(
+    text_document=types.TextDocumentClientCapabilities(completion=types.CompletionClientCapabilities()))
+
+#: ``await start_server(options=..., model=..., capabilities=..., root=...)`` -> an initialized client.
+Start = Callable[..., Awaitable[LanguageClient]]
+
+
+def model_options(server: FakeOpenAIServer) -> dict[str, Any]:
+    """The ``model`` settings pointing qwen-lsp at a fake server."""
+    return {"baseUrl": server.base_url, "model": "qwen3-coder"}
+
+
+def open_document(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
+    """Open ``path`` in the client (with ``text`` as its unsaved content when given); return its URI."""
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=uri, language_id="python", version=version, text=path.read_text() if text is None else text)))
+    return uri
+
+
+async def wait_until_indexed(client: LanguageClient, timeout: float = 30.0) -> None:
+    """Wait for the end of the background indexing's ``$/progress`` report."""
+
+    async def ended() -> None:
+        while not any(isinstance(value, types.WorkDoneProgressEnd)
+                      for values in client.progress_reports.values() for value in values):
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(ended(), timeout)

@@ -1,0 +1,150 @@
+"""Code actions are listed at once and turned into WorkspaceEdits by the model only when resolved or run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsp_helpers import Start, open_document
+from lsprotocol import types
+
+from context.fakeserver import FakeOpenAIServer, RecordedRequest
+
+#: ``apply_discount`` spans lines 5-7 of shop/pricing.py.
+DISCOUNT = types.Range(types.Position(line=6, character=4), types.Position(line=6, character=4))
+
+NEW_DISCOUNT = '''def apply_discount(price: float, percent: float) -> float:
+    """Return ``price`` reduced by ``percent`` per cent, rounded to cents."""
+    return round(price * (1 - percent / 100), 2)
+'''
+
+
+def fenced(code: str) -> str:
+    return f"Here you go:\n\n```python\n{code}```\n"
+
+
+def chat_prompt(request: RecordedRequest) -> str:
+    return "\n".join(str(message["content"]) for message in request.body["messages"])
+
+
+async def list_actions(client: object, uri: str, selection: types.Range = DISCOUNT,
+                       diagnostics: list[types.Diagnostic] | None = None) -> list[types.CodeAction]:
+    result = await client.text_document_code_action_async(types.CodeActionParams(  # type: ignore[attr-defined]
+        text_document=types.TextDocumentIdentifier(uri=uri), range=selection,
+        context=types.CodeActionContext(diagnostics=diagnostics or [])))
+    assert result is not None
+    return [action for action in result if isinstance(action, types.CodeAction)]
+
+
+def titled(actions: list[types.CodeAction], start: str) -> types.CodeAction:
+    (action,) = [action for action in actions if action.title.startswith(start)]
+    return action
+
+
+async def test_actions_are_listed_without_asking_the_model(start_server: Start, repo: Path,
+                                                           fake_model: FakeOpenAIServer) -> None:
+    client = await start_server()
+    uri = open_document(client, repo / "shop" / "pricing.py")
+    selection = types.Range(types.Position(line=6, character=0), types.Position(line=8, character=0))
+    problem = types.Diagnostic(range=selection, message="Missing return type")
+    titles = [action.title for action in await list_actions(client, uri, selection, [problem])]
+    assert titles == ["Qwen: explain the selection", "Qwen: refactor the selection…",
+                      "Qwen: add or fix the docstring of apply_discount", "Qwen: fix Missing return type",
+                      "Qwen: generate tests for apply_discount"]
+    assert fake_model.requests == []
+
+
+async def test_resolving_the_docstring_action_rewrites_the_function(start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(reply=fenced(NEW_DISCOUNT)) as model:
+        client = await start_server(model=model)
+        uri = open_document(client, repo / "shop" / "pricing.py")
+        action = titled(await list_actions(client, uri), "Qwen: add or fix the docstring")
+        assert action.edit is None
+        resolved = await client.code_action_resolve_async(action)
+        (request,) = model.requests_to("chat")
+    assert "def apply_discount(price: float, percent: float) -> float:" in chat_prompt(request)
+    assert resolved.edit == types.WorkspaceEdit(changes={uri: [types.TextEdit(
+        range=types.Range(types.Position(line=5, character=0), types.Position(line=8, character=0)),
+        new_text=NEW_DISCOUNT)]})
+
+
+async def test_fixing_a_diagnostic_sends_its_message_and_rewrites_the_function_around_it(
+        start_server: Start, repo: Path) -> None:
+    fixed = 'def with_vat(price: float) -> float:\n    """Return ``price`` with VAT."""\n    return price * 1.2\n'
+    with FakeOpenAIServer(reply=fenced(fixed)) as model:
+        client = await start_server(model=model)
+        uri = open_document(client, repo / "shop" / "pricing.py")
+        line = types.Range(types.Position(line=12, character=4), types.Position(line=12, character=10))
+        problem = types.Diagnostic(range=line, message="Name 'VAT' is not defined")
+        action = titled(await list_actions(client, uri, line, [problem]), "Qwen: fix")
+        assert action.kind == types.CodeActionKind.QuickFix
+        resolved = await client.code_action_resolve_async(action)
+        (request,) = model.requests_to("chat")
+    assert "Name 'VAT' is not defined" in chat_prompt(request)
+    assert resolved.edit == types.WorkspaceEdit(changes={uri: [types.TextEdit(
+        range=types.Range(types.Position(line=10, character=0), types.Position(line=13, character=0)),
+        new_text=fixed)]})
+
+
+async def test_generated_tests_go_into_the_projects_test_file(start_server: Start, repo: Path) -> None:
+    test_code = "def test_no_discount_keeps_the_price() -> None:\n    assert apply_discount(10.0, 0) == 10.0\n"
+    with FakeOpenAIServer(reply=fenced(test_code)) as model:
+        client = await start_server(model=model)
+        uri = open_document(client, repo / "shop" / "pricing.py")
+        action = titled(await list_actions(client, uri), "Qwen: generate tests for apply_discount")
+        resolved = await client.code_action_resolve_async(action)
+        (request,) = model.requests_to("chat")
+    assert "tests/test_pricing.py" in chat_prompt(request)
+    assert resolved.edit is not None and resolved.edit.document_changes is not None
+    create, insert = resolved.edit.document_changes
+    test_uri = (repo / "tests" / "test_pricing.py").resolve().as_uri()
+    assert create == types.CreateFile(uri=test_uri, options=types.CreateFileOptions(ignore_if_exists=True))
+    assert isinstance(insert, types.TextDocumentEdit) and insert.text_document.uri == test_uri
+    (edit,) = insert.edits
+    end = types.Position(line=5, character=0)  # after the existing test
+    assert edit.range == types.Range(end, end)
+    assert edit.new_text == "\n\n" + test_code
+
+
+async def test_refactoring_by_an_instruction_applies_the_rewritten_selection(start_server: Start,
+                                                                             repo: Path) -> None:
+    rewritten = "    return round(price * (100 - percent) / 100, 2)\n"
+    with FakeOpenAIServer(reply=fenced(rewritten.strip() + "\n")) as model:
+        client = await start_server(model=model)
+        uri = open_document(client, repo / "shop" / "pricing.py")
+        selection = types.Range(types.Position(line=7, character=0), types.Position(line=8, character=0))
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="qwen.refactor", arguments=[{"uri": uri, "range": {
+                "start": {"line": 7, "character": 0}, "end": {"line": 8, "character": 0}},
+                "instruction": "Avoid the floating-point division by 100 first"}]))
+        (request,) = model.requests_to("chat")
+    assert "Avoid the floating-point division by 100 first" in chat_prompt(request)
+    (edit,) = client.applied_edits  # type: ignore[attr-defined]
+    assert edit == types.WorkspaceEdit(changes={uri: [types.TextEdit(range=selection, new_text=rewritten)]})
+
+
+async def test_refactoring_without_an_instruction_asks_the_user_to_pick_one(start_server: Start,
+                                                                            repo: Path) -> None:
+    with FakeOpenAIServer(reply=fenced("    return price\n")) as model:
+        client = await start_server(model=model)
+        uri = open_document(client, repo / "shop" / "pricing.py")
+        refactor = titled(await list_actions(client, uri, types.Range(
+            types.Position(line=7, character=0), types.Position(line=8, character=0))), "Qwen: refactor")
+        assert refactor.command is not None
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=refactor.command.command, arguments=refactor.command.arguments))
+        (request,) = model.requests_to("chat")
+    assert "Simplify this code without changing its behaviour" in chat_prompt(request)
+    assert len(client.applied_edits) == 1  # type: ignore[attr-defined]
+
+
+async def test_explaining_the_selection_shows_the_models_answer(start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(reply="It takes a percentage off a price.") as model:
+        client = await start_server(model=model)
+        uri = open_document(client, repo / "shop" / "pricing.py")
+        explain = titled(await list_actions(client, uri, types.Range(
+            types.Position(line=7, character=0), types.Position(line=8, character=0))), "Qwen: explain")
+        assert explain.command is not None
+        answer = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=explain.command.command, arguments=explain.command.arguments))
+    assert answer == "It takes a percentage off a price."
+    assert any(message.message == answer for message in client.messages)

@@ -1,0 +1,179 @@
+"""qwen-lsp, run as a real process, completes code with the repository's context and the editor's unsaved text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+from context.fakeserver import FakeOpenAIServer
+from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_until_indexed
+
+#: An unsaved function added at the end of shop/cart.py; the cursor goes after ``return ``.
+UNSAVED = "\n\ndef checkout(cart: Cart, code: str) -> float:\n    return "
+
+
+def cart_buffer(repo: Path) -> tuple[str, types.Position]:
+    text = (repo / "shop" / "cart.py").read_text() + UNSAVED
+    lines = text.split("\n")
+    return text, types.Position(line=len(lines) - 1, character=len(lines[-1]))
+
+
+def inline_params(uri: str, position: types.Position, invoked: bool = False,
+                  selected: types.SelectedCompletionInfo | None = None) -> types.InlineCompletionParams:
+    kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+        context=types.InlineCompletionContext(trigger_kind=kind, selected_completion_info=selected))
+
+
+async def test_the_server_advertises_inline_completion_completion_and_resolvable_code_actions(
+        start_server: Start) -> None:
+    client = await start_server()
+    capabilities = client.server_capabilities  # type: ignore[attr-defined]
+    assert capabilities.inline_completion_provider is not None
+    assert capabilities.completion_provider is not None
+    assert capabilities.code_action_provider.resolve_provider is True
+    assert capabilities.text_document_sync.change == types.TextDocumentSyncKind.Incremental
+    assert "qwen.accepted" in capabilities.execute_command_provider.commands
+
+
+async def test_the_workspace_is_indexed_in_the_background_with_progress_reports(start_server: Start) -> None:
+    client = await start_server()
+    await wait_until_indexed(client)
+    (values,) = client.progress_reports.values()
+    assert isinstance(values[0], types.WorkDoneProgressBegin)
+    assert isinstance(values[-1], types.WorkDoneProgressEnd) and "files" in (values[-1].message or "")
+
+
+async def test_an_inline_completion_sends_repository_context_and_unsaved_text_and_returns_the_cleaned_item(
+        start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(reply="cart.total(discount=10)\n<|file_sep|>junk") as model:
+        client = await start_server(model=model)
+        await wait_until_indexed(client)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        result = await client.text_document_inline_completion_async(inline_params(uri, position))
+        (request,) = model.requests_to("completions")
+    prompt = request.body["prompt"]
+    assert "def apply_discount(price: float, percent: float) -> float:" in prompt  # from shop/pricing.py
+    assert "def checkout(cart: Cart, code: str) -> float:" in prompt  # the unsaved buffer
+    assert isinstance(result, types.InlineCompletionList)
+    (item,) = result.items
+    assert item.insert_text == "cart.total(discount=10)"
+    assert item.range == types.Range(position, position)
+    assert item.command is not None and item.command.command == "qwen.accepted"
+
+
+async def test_typing_the_start_of_a_shown_suggestion_reuses_it_without_asking_the_model(
+        start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(reply="cart.total(discount=10)") as model:
+        client = await start_server(model=model)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        await client.text_document_inline_completion_async(inline_params(uri, position))
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(position, position), text="cart.")]))
+        moved = types.Position(line=position.line, character=position.character + 5)
+        result = await client.text_document_inline_completion_async(inline_params(uri, moved))
+        assert len(model.requests_to("completions")) == 1
+    assert isinstance(result, types.InlineCompletionList)
+    assert [item.insert_text for item in result.items] == ["total(discount=10)"]
+
+
+async def test_an_invoked_completion_offers_several_distinct_suggestions_to_cycle(
+        start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(["cart.total()", "0.0", "cart.total()"]) as model:
+        client = await start_server(model=model)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        result = await client.text_document_inline_completion_async(inline_params(uri, position, invoked=True))
+        assert len(model.requests_to("completions")) == 3
+    assert isinstance(result, types.InlineCompletionList)
+    assert sorted(item.insert_text for item in result.items) == ["0.0", "cart.total()"]
+
+
+async def test_a_selected_completion_is_extended_over_its_range(start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(reply="(discount=5)") as model:
+        client = await start_server(model=model)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text + "cart.to")
+        cursor = types.Position(line=position.line, character=position.character + 7)
+        selected = types.SelectedCompletionInfo(
+            range=types.Range(types.Position(line=position.line, character=position.character + 5), cursor),
+            text="total")
+        result = await client.text_document_inline_completion_async(
+            inline_params(uri, cursor, selected=selected))
+        (request,) = model.requests_to("completions")
+    assert "return cart.total<|fim_suffix|>" in request.body["prompt"]
+    assert isinstance(result, types.InlineCompletionList)
+    (item,) = result.items
+    assert item.insert_text == "total(discount=5)" and item.range == selected.range
+
+
+async def test_accepting_a_suggestion_runs_its_command_on_the_server(start_server: Start, repo: Path) -> None:
+    client = await start_server()
+    text, position = cart_buffer(repo)
+    uri = open_document(client, repo / "shop" / "cart.py", text)
+    result = await client.text_document_inline_completion_async(inline_params(uri, position))
+    assert isinstance(result, types.InlineCompletionList)
+    command = result.items[0].command
+    assert command is not None
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=command.command, arguments=command.arguments))
+
+
+async def test_editors_without_inline_completion_get_the_suggestion_as_a_completion_item(
+        start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(reply="cart.total(discount=10)") as model:
+        client = await start_server(model=model, capabilities=WITHOUT_INLINE)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        result = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    assert isinstance(result, types.CompletionList)
+    (item,) = result.items
+    assert item.label == "cart.total(discount=10)"
+    assert item.text_edit == types.TextEdit(range=types.Range(position, position), new_text="cart.total(discount=10)")
+
+
+async def test_the_completion_fallback_stays_quiet_for_editors_with_inline_completion(
+        start_server: Start, repo: Path, fake_model: FakeOpenAIServer) -> None:
+    client = await start_server()
+    text, position = cart_buffer(repo)
+    uri = open_document(client, repo / "shop" / "cart.py", text)
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    assert result is None
+    assert fake_model.requests_to("completions") == []
+
+
+async def test_files_of_disabled_languages_get_no_completion(start_server: Start, repo: Path,
+                                                             fake_model: FakeOpenAIServer) -> None:
+    client = await start_server(options={"languages": ["go"]})
+    text, position = cart_buffer(repo)
+    uri = open_document(client, repo / "shop" / "cart.py", text)
+    assert await client.text_document_inline_completion_async(inline_params(uri, position)) is None
+    assert fake_model.requests_to("completions") == []
+
+
+async def test_each_workspace_folder_has_its_own_engine(start_server: Start, repo: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / "billing").mkdir(parents=True)
+    (other / "billing" / "invoice.py").write_text("def invoice_number(year: int) -> str:\n    return f'{year}-1'\n")
+    (other / "billing" / "send.py").write_text("from billing.invoice import invoice_number\n")
+    with FakeOpenAIServer(reply="invoice_number(2026)", models=("qwen3-coder",)) as model:
+        client = await start_server(model=model)
+        client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(
+                added=[types.WorkspaceFolder(uri=other.as_uri(), name="other")], removed=[])))
+        text = "from billing.invoice import invoice_number\n\nnumber = "
+        uri = open_document(client, other / "billing" / "send.py", text)
+        await client.text_document_inline_completion_async(
+            inline_params(uri, types.Position(line=2, character=9)))
+        (request,) = model.requests_to("completions")
+    assert "def invoice_number(year: int) -> str:" in request.body["prompt"]
+    assert "apply_discount" not in request.body["prompt"]
+

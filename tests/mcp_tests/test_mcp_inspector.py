@@ -1,0 +1,60 @@
+"""An external client: the MCP Inspector CLI (npm, pinned in package.json) lists the tools and calls two."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+QWEN_MCP = str(Path(sys.executable).with_name("qwen-mcp"))
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("npx") is None
+    or not (HERE / "node_modules" / "@modelcontextprotocol" / "inspector").is_dir(),
+    reason="needs node and `npm ci` in tests/mcp_tests (.ci/run does it)",
+)
+
+
+def inspector(root: Path, *method: str) -> dict:
+    """Run `npx mcp-inspector --cli qwen-mcp --root ROOT ...` and parse the JSON it prints."""
+    command = ["npx", "--no-install", "mcp-inspector", "--cli", QWEN_MCP, "--root", str(root), "--no-watch"]
+    env = {**os.environ, "NODE_NO_WARNINGS": "1"}
+    done = subprocess.run([*command, *method], cwd=HERE, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_the_inspector_lists_the_ten_tools(repo: Path) -> None:
+    listed = inspector(repo, "--method", "tools/list")
+    assert {tool["name"] for tool in listed["tools"]} >= {
+        "repo_map",
+        "search_symbols",
+        "ask_qwen",
+        "index_status",
+    }
+    assert len(listed["tools"]) == 10
+
+
+def test_the_inspector_calls_search_symbols_and_read_code(repo: Path) -> None:
+    found = inspector(
+        repo, "--method", "tools/call", "--tool-name", "search_symbols", "--tool-arg", "query=make_user"
+    )
+    assert found["structuredContent"]["symbols"][0]["path"] == "app/models.py"
+    code = inspector(
+        repo,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "read_code",
+        "--tool-arg",
+        "path=app/models.py",
+        "start_line=18",
+        "end_line=18",
+    )
+    assert code["structuredContent"]["text"] == "def make_user(name: str) -> User:"

@@ -1,0 +1,310 @@
+"""Every qwen-mcp tool, resource and prompt through the SDK's in-memory client, on the multi-language fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mcp_support import ANSWER, COMPLETION, FIXTURE_SECRET, call, call_error, connected, unsaved_service
+
+from context.engine import Engine
+from context.fakeserver import FakeOpenAIServer
+
+TOOLS = {
+    "repo_map",
+    "search_symbols",
+    "get_definition",
+    "find_references",
+    "file_outline",
+    "read_code",
+    "build_context",
+    "complete_code",
+    "ask_qwen",
+    "index_status",
+}
+
+
+async def test_the_server_lists_exactly_the_ten_tools_typed_and_annotated(repo: Path) -> None:
+    async with connected(repo) as client:
+        listed = (await client.list_tools()).tools
+        assert {tool.name for tool in listed} == TOOLS
+        for tool in listed:
+            assert tool.description and len(tool.description) < 400, tool.name
+            assert tool.output_schema is not None, tool.name
+            assert tool.annotations is not None and tool.annotations.read_only_hint, tool.name
+            assert tool.annotations.open_world_hint == (tool.name in {"complete_code", "ask_qwen"}), tool.name
+        schemas = {tool.name: tool.input_schema for tool in listed}
+        assert schemas["search_symbols"]["required"] == ["query"]
+        assert schemas["search_symbols"]["properties"]["limit"]["maximum"] == 200
+        assert "ctx" not in schemas["read_code"]["properties"]
+
+
+async def test_search_symbols_finds_definitions_in_python_typescript_and_go(repo: Path) -> None:
+    async with connected(repo) as client:
+        found = {}
+        for query in ("make_user", "fetchUser", "NewHandler"):
+            page = await call(client, "search_symbols", {"query": query})
+            found[query] = page["symbols"][0]
+        assert (found["make_user"]["path"], found["make_user"]["line"]) == ("app/models.py", 18)
+        assert found["make_user"]["kind"] == "function"
+        assert (found["fetchUser"]["path"], found["fetchUser"]["line"]) == ("web/client.ts", 13)
+        assert found["fetchUser"]["kind"] == "method"
+        assert (found["NewHandler"]["path"], found["NewHandler"]["line"]) == ("server/handler.go", 11)
+
+
+async def test_search_symbols_filters_by_kind_and_pages_with_an_offset(repo: Path) -> None:
+    async with connected(repo) as client:
+        classes = await call(client, "search_symbols", {"query": "User", "kind": "class"})
+        assert classes["symbols"] and all(symbol["kind"] == "class" for symbol in classes["symbols"])
+        first = await call(client, "search_symbols", {"query": "e", "limit": 2})
+        assert len(first["symbols"]) == 2 and first["next_offset"] == 2
+        second = await call(client, "search_symbols", {"query": "e", "limit": 2, "offset": 2})
+        assert {s["qualname"] for s in first["symbols"]}.isdisjoint(
+            {s["qualname"] for s in second["symbols"]}
+        )
+
+
+async def test_get_definition_by_name_returns_its_code_at_the_right_lines(repo: Path) -> None:
+    async with connected(repo) as client:
+        result = await call(client, "get_definition", {"symbol": "make_user"})
+        [definition] = result["definitions"]
+        assert (definition["path"], definition["line"], definition["end_line"]) == ("app/models.py", 18, 20)
+        assert definition["code"].startswith("def make_user(name: str) -> User:")
+        assert 'return User(name=name, email=f"{name}@example.org")' in definition["code"]
+        method = await call(client, "get_definition", {"symbol": "Handler.Serve"})
+        assert (method["definitions"][0]["path"], method["definitions"][0]["line"]) == (
+            "server/handler.go",
+            16,
+        )
+
+
+async def test_get_definition_at_a_position_resolves_the_name_used_there(repo: Path) -> None:
+    async with connected(repo) as client:
+        # app/service.py line 15 is `        user = make_user(name)`: make_user starts at column 16.
+        result = await call(client, "get_definition", {"path": "app/service.py", "line": 15, "column": 16})
+        assert [(d["path"], d["line"]) for d in result["definitions"]] == [("app/models.py", 18)]
+        go = await call(client, "get_definition", {"path": "server/routes.go", "line": 5, "column": 7})
+        assert [(d["path"], d["line"]) for d in go["definitions"]] == [("server/handler.go", 11)]
+
+
+async def test_get_definition_of_an_unknown_name_suggests_close_matches(repo: Path) -> None:
+    async with connected(repo) as client:
+        message = await call_error(client, "get_definition", {"symbol": "display"})
+        assert "`display`" in message and "User.display_name" in message
+
+
+async def test_find_references_lists_uses_across_files_with_their_source_lines(repo: Path) -> None:
+    async with connected(repo) as client:
+        result = await call(client, "find_references", {"symbol": "make_user"})
+        hits = {(hit["path"], hit["line"]): hit for hit in result["references"]}
+        assert ("app/service.py", 15) in hits
+        assert hits[("app/service.py", 15)]["source"] == "user = make_user(name)"
+        go = await call(client, "find_references", {"symbol": "NewHandler"})
+        assert ("server/routes.go", 5) in {(hit["path"], hit["line"]) for hit in go["references"]}
+        ts = await call(client, "find_references", {"symbol": "ApiClient.fetchUser"})
+        assert ts["symbol"] == "fetchUser"
+        assert ("web/main.ts", 6) in {(hit["path"], hit["line"]) for hit in ts["references"]}
+
+
+async def test_file_outline_nests_methods_inside_their_class(repo: Path) -> None:
+    async with connected(repo) as client:
+        outline = await call(client, "file_outline", {"path": "app/service.py"})
+        assert outline["language"] == "python"
+        top = {item["name"]: item for item in outline["items"]}
+        assert {"UserService", "register_all"} <= set(top)
+        assert [child["name"] for child in top["UserService"]["children"]] == ["__init__", "register"]
+        assert (top["UserService"]["line"], top["register_all"]["line"]) == (8, 20)
+
+
+async def test_read_code_returns_the_requested_lines_with_secrets_masked(repo: Path) -> None:
+    async with connected(repo) as client:
+        code = await call(client, "read_code", {"path": "app/service.py", "start_line": 3, "end_line": 5})
+        assert (code["start_line"], code["end_line"], code["total_lines"]) == (3, 5, 22)
+        lines = code["text"].split("\n")
+        assert lines[0] == "from app.models import User, make_user"
+        assert lines[2].startswith("API_TOKEN = ") and FIXTURE_SECRET not in code["text"]
+        assert code["next_start_line"] is None
+
+
+async def test_read_code_pages_through_a_file_longer_than_the_output_cap(repo: Path) -> None:
+    body = "".join(f"def function_{n}(value):\n    return value + {n}\n\n" for n in range(1500))
+    (repo / "app" / "big.py").write_text(body)
+    pages, start = [], 1
+    async with connected(repo, max_output_tokens=2048) as client:
+        while start is not None:
+            page = await call(client, "read_code", {"path": "app/big.py", "start_line": start})
+            assert len(json.dumps(page)) < 2048 * 6
+            pages.append(page["text"])
+            start = page["next_start_line"]
+    assert len(pages) > 3
+    assert "\n".join(pages) + "\n" == body
+
+
+async def test_repo_map_shows_the_files_and_their_key_definitions(repo: Path) -> None:
+    async with connected(repo) as client:
+        result = await call(client, "repo_map", {"budget_tokens": 2048})
+        assert result["tokens"] <= 2048
+        for expected in ("app/models.py", "make_user", "web/client.ts", "server/handler.go"):
+            assert expected in result["text"]
+        focused = await call(client, "repo_map", {"focus_paths": ["server/routes.go"], "budget_tokens": 1024})
+        assert "server/handler.go" in focused["text"]
+
+
+async def test_build_context_for_a_task_contains_the_relevant_definition(repo: Path) -> None:
+    async with connected(repo) as client:
+        result = await call(
+            client, "build_context", {"task": "change how make_user builds the e-mail address"}
+        )
+        assert "def make_user(name: str) -> User:" in result["text"]
+        assert "app/models.py" in {section["path"] for section in result["sections"]}
+        assert result["tokens"] <= result["budget_tokens"]
+
+
+async def test_build_context_for_a_cursor_includes_what_the_file_uses(repo: Path) -> None:
+    async with connected(repo) as client:
+        result = await call(client, "build_context", {"path": "app/service.py", "line": 15})
+        assert "app/models.py" in {section["path"] for section in result["sections"]}
+        assert "make_user" in result["text"]
+
+
+async def test_complete_code_sends_repository_context_to_the_model(
+    repo: Path, fake_model: FakeOpenAIServer
+) -> None:
+    async with connected(repo) as client:
+        arguments = {"path": "app/service.py", "line": 17, "column": 9, "buffer": unsaved_service(repo)}
+        result = await call(client, "complete_code", arguments)
+        assert result["text"] == COMPLETION
+        assert result["context_tokens"] > 0
+        [request] = fake_model.requests_to("completions")
+        prompt = request.body["prompt"]
+        assert "<|fim_prefix|>" in prompt and "<|fim_middle|>" in prompt
+        assert (
+            "def make_user(name: str) -> User:" in prompt
+        )  # from app/models.py, the file service.py imports
+        assert FIXTURE_SECRET not in prompt
+
+
+async def test_ask_qwen_sends_the_question_with_repository_context(
+    repo: Path, fake_model: FakeOpenAIServer
+) -> None:
+    async with connected(repo) as client:
+        question = "How is a new user's e-mail address chosen?"
+        result = await call(client, "ask_qwen", {"question": question, "paths": ["app/models.py"]})
+        assert result["answer"] == ANSWER and not result["truncated"]
+        assert "app/models.py" in result["context_files"]
+        [request] = fake_model.requests_to("chat")
+        sent = json.dumps(request.body["messages"])
+        assert question in sent
+        assert "def make_user(name: str) -> User:" in sent
+        assert FIXTURE_SECRET not in sent
+
+
+async def test_model_tools_without_an_endpoint_answer_with_a_readable_error(repo: Path) -> None:
+    async with connected(repo) as client:
+        message = await call_error(
+            client, "complete_code", {"path": "app/service.py", "line": 17, "column": 9}
+        )
+        assert "Traceback" not in message and len(message) < 600
+
+
+async def test_index_status_reports_files_languages_and_skipped_secrets(repo: Path) -> None:
+    async with connected(repo) as client:
+        await call(client, "search_symbols", {"query": "User"})  # waits for the first index
+        status = await call(client, "index_status")
+        assert status["state"] == "ready" and status["error"] is None
+        assert {"python", "typescript", "go"} <= set(status["languages"])
+        assert status["files"] == sum(status["languages"].values()) >= 7
+        assert status["symbols"] > 10
+        assert status["skipped"].get("secret", 0) >= 1
+        assert status["last_indexed"] is not None
+
+
+async def test_an_unknown_file_is_a_tool_error_the_model_can_act_on(repo: Path) -> None:
+    async with connected(repo) as client:
+        message = await call_error(client, "read_code", {"path": "app/missing.py"})
+        assert "app/missing.py" in message and "Traceback" not in message
+
+
+async def test_out_of_range_arguments_are_refused_before_the_tool_runs(repo: Path) -> None:
+    async with connected(repo) as client:
+        message = await call_error(client, "search_symbols", {"query": "x", "limit": 100_000})
+        assert "limit" in message
+        assert "start_line" in await call_error(
+            client, "read_code", {"path": "app/models.py", "start_line": 999}
+        )
+
+
+async def test_an_unexpected_failure_is_a_short_error_without_internals(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with connected(repo) as client:
+
+        def crash(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("internal detail at /home/someone/secret/place")
+
+        monkeypatch.setattr(
+            Engine, "search", crash
+        )  # a fault injected into the engine: any bug looks like this
+        message = await call_error(client, "search_symbols", {"query": "User"})
+        assert "internal error" in message
+        assert "internal detail" not in message and "Traceback" not in message
+
+
+async def test_resources_serve_the_map_and_file_outlines(repo: Path) -> None:
+    async with connected(repo) as client:
+        listed = await client.list_resources()
+        assert "repo://map" in {str(resource.uri) for resource in listed.resources}
+        templates = await client.list_resource_templates()
+        assert "repo://outline/{+path}" in {
+            template.uri_template for template in templates.resource_templates
+        }
+        repo_map = await client.read_resource("repo://map")
+        assert "app/models.py" in repo_map.contents[0].text
+        outline = await client.read_resource("repo://outline/app/models.py")
+        items = json.loads(outline.contents[0].text)["items"]
+        assert {"User", "make_user"} <= {item["name"] for item in items}
+
+
+async def test_prompts_for_explain_review_and_tests_carry_repository_context(repo: Path) -> None:
+    async with connected(repo) as client:
+        names = {prompt.name for prompt in (await client.list_prompts()).prompts}
+        assert {"explain", "review_diff", "write_tests"} <= names
+        explained = await client.get_prompt("explain", {"path": "app/models.py", "symbol": "make_user"})
+        text = explained.messages[0].content.text
+        assert "make_user" in text and "def make_user" in text
+        diff = "--- a/app/models.py\n+++ b/app/models.py\n@@ -20 +20 @@\n-    return User(name=name)\n+    return None\n"
+        reviewed = await client.get_prompt("review_diff", {"diff": diff})
+        assert diff in reviewed.messages[0].content.text
+        tests = await client.get_prompt("write_tests", {"path": "app/service.py"})
+        assert "app/service.py" in tests.messages[0].content.text
+
+
+async def test_tools_list_answers_at_once_while_a_large_repository_is_still_indexing(tmp_path: Path) -> None:
+    for n in range(1500):
+        folder = tmp_path / f"pkg{n // 100}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"mod{n}.py").write_text(f"def function_{n}(x):\n    return helper_{n}(x) + {n}\n" * 20)
+    async with connected(tmp_path, index_wait_seconds=0.0) as client:
+        assert len((await client.list_tools()).tools) == 10
+        status = await call(client, "index_status")
+        assert status["state"] in {"starting", "indexing"}
+        message = await call_error(client, "search_symbols", {"query": "function_1"})
+        assert "index" in message and "index_status" in message
+
+
+async def test_a_tool_waits_for_the_first_index_and_reports_progress(tmp_path: Path) -> None:
+    for n in range(600):
+        (tmp_path / f"mod{n}.py").write_text(f"def function_{n}(x):\n    return x + {n}\n" * 20)
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with connected(tmp_path) as client:
+        result = await client.call_tool(
+            "search_symbols", {"query": "function_599"}, progress_callback=on_progress
+        )
+    assert not result.is_error
+    assert result.structured_content["symbols"][0]["path"] == "mod599.py"
+    assert progress and all(message for _, _, message in progress)
