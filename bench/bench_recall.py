@@ -1,6 +1,7 @@
 """Cross-file recall of FIM prompts, against two baselines, and prompt-assembly time.
 
-A case is a line that calls a function or uses a type defined (once, unambiguously) in another file. The line is
+A case is a line that calls a top-level function or uses a type defined (once, unambiguously) in another file
+that the current file imports or that shares its folder (its package, in Go, Java or C). The line is
 blanked in the buffer (indentation kept), the buffer is set as the engine's overlay (so the index forgets the
 line too) and the cursor is put after the indentation. A case is *recalled* at a budget when the definition's
 signature line (its source line, stripped) appears in the repository part of the prompt.
@@ -23,6 +24,7 @@ Cases are sampled with a fixed seed, so two runs measure the same cases.
 from __future__ import annotations
 
 import argparse
+import builtins
 import math
 import random
 import re
@@ -45,7 +47,19 @@ TARGETS = {2048: 0.85, 8192: 0.95, 32768: 0.98}
 TIMING_TARGETS_MS = {8192: 30.0, 262144: 300.0}
 WINDOW, STRIDE = 20, 10
 MIN_NAME = 3
+#: Cases target top-level functions and types: a method or field of the same name is too often a different
+#: object's (``core_schema.str_schema()`` of an external package vs a repository class's ``str_schema``).
+TARGET_KINDS = frozenset({"function", "class", "struct", "interface", "trait", "enum", "type"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Names that are almost always a language builtin or a standard container method, whatever the repository
+#: defines: a line calling them does not call the repository's definition.
+BUILTIN_NAMES = frozenset(
+    dir(builtins) + dir(dict) + dir(list) + dir(str) + dir(set) + dir(bytes)
+    + "push pop map filter reduce forEach some every includes indexOf slice splice concat join split keys values "
+      "entries has get set add delete clear then catch finally toString valueOf length size new make append "
+      "copy len cap close panic recover print println printf sprintf format errorf string int bool error "
+      "unwrap expect clone into from iter collect next default is_some is_none ok err".split()
+)
 
 
 @dataclass(frozen=True)
@@ -69,14 +83,22 @@ def find_cases(engine: Engine, count: int, rng: random.Random) -> list[Case]:
         except QwenContextError:
             continue
         local = {d.name for d in engine.definitions(path)}
+        folder = path.rpartition("/")[0]
+        reachable = {imp.resolved for imp in engine.imports(path) if imp.resolved}
         for ref in references:
             if ref.kind not in ("call", "type") or len(ref.name) < MIN_NAME or ref.name in local:
+                continue
+            if ref.name in BUILTIN_NAMES:
                 continue
             if (path, ref.line) in candidates or not 0 <= ref.line < len(lines):
                 continue
             definitions = [d for d in engine.definitions_named(ref.name) if d.name == ref.name]
-            if len(definitions) != 1 or definitions[0].path == path:
+            if len(definitions) != 1 or definitions[0].path == path or definitions[0].parent:
                 continue
+            if definitions[0].kind not in TARGET_KINDS:
+                continue
+            if definitions[0].path not in reachable and definitions[0].path.rpartition("/")[0] != folder:
+                continue  # most likely a namesake from outside the repository (``token.Position``)
             target = definitions[0]
             try:
                 source = engine.text(target.path).split("\n")
@@ -186,7 +208,11 @@ def run_language(root: Path, cases_wanted: int, seed: int, cache: Path | None) -
         print(f"  {root.name}: {report.files} files, {len(cases)} cases", file=sys.stderr)
         for case in cases:
             buffer, column = blanked(engine, case)
-            engine.set_overlay(case.path, buffer)
+            try:
+                engine.set_overlay(case.path, buffer)
+            except Exception:  # noqa: BLE001 - a parser failure on one file must not end the benchmark
+                print(f"  skipped {case.path}:{case.line + 1}: overlay failed", file=sys.stderr)
+                continue
             try:
                 for budget in BUDGETS:
                     prompt = engine.fim_prompt(case.path, case.line, column, budget=budget)

@@ -29,6 +29,7 @@ SPECIAL_TOKENS: tuple[str, ...] = (
     "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>",
 )
 _SPECIAL_RE = re.compile("|".join(re.escape(token) for token in SPECIAL_TOKENS))
+_LONGEST_SPECIAL = max(len(token) for token in SPECIAL_TOKENS)
 
 #: Only these may follow the cursor on its line for a completion to still be "at the end of the line".
 _CLOSERS = set(")]}>\"'`;,: \t")
@@ -51,6 +52,14 @@ class Shape:
     block_indent: int  # lines indented less than this (or as much, after an opener) leave the block
     after_opener: bool
     open_brackets: int  # brackets the completion may close: opened before the cursor, not closed after it
+
+
+def _without_partial_special(text: str) -> str:
+    """`text` without a tail that may be the start of a special token still arriving (`<|file_`)."""
+    for size in range(min(len(text), _LONGEST_SPECIAL - 1), 0, -1):
+        if any(token.startswith(text[-size:]) for token in SPECIAL_TOKENS):
+            return text[:-size]
+    return text
 
 
 def _indent(line: str) -> int:
@@ -118,13 +127,14 @@ def shape_at(prefix: str, suffix: str, language: str | None) -> Shape:
     return Shape(False, 0, False, allowed)
 
 
-def _strip_fences(text: str, final: bool) -> tuple[str, bool]:
-    """The inside of a Markdown code fence (chat answers); (text, whether a closing fence ended it)."""
+def _strip_fences(text: str, final: bool) -> tuple[str | None, bool]:
+    """The inside of a Markdown code fence (chat answers); (text or None while undecided, whether a closing
+    fence ended it). Undecided until the first non-blank line is complete: it may be an opening fence."""
     lines = text.split("\n")
     first_code = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if not final and (first_code is None or first_code == len(lines) - 1):
+        return None, False
     if first_code is not None and _FENCE_RE.match(lines[first_code]):
-        if first_code == len(lines) - 1 and not final:
-            return "", False  # the fence's language tag may still be arriving
         body = lines[first_code + 1:]
     elif final and (opening := next((i for i, line in enumerate(lines) if _FENCE_RE.match(line)), None)):
         # Prose first, then a fenced block: the block is the answer.
@@ -177,6 +187,15 @@ def _cut_dedent(text: str, shape: Shape) -> tuple[str, bool]:
     return text, False
 
 
+def _cut_max_lines(text: str, max_lines: int) -> tuple[str, bool]:
+    """Keep at most `max_lines` lines (not counting the rest of an opener's line the completion starts on)."""
+    lines = text.split("\n")
+    body_start = 1 if lines and not lines[0].strip() else 0
+    if len(lines) - body_start <= max_lines:
+        return text, False
+    return "\n".join(lines[:body_start + max_lines]), True
+
+
 def _cut_brackets(text: str, shape: Shape, language: str | None) -> tuple[str, bool]:
     """Cut where the completion closes more brackets opened before it than the suffix leaves open."""
     depth = 0
@@ -225,32 +244,33 @@ def _clean(text: str, prefix: str, suffix: str, language: str | None, max_lines:
     if special:
         text, done = text[:special.start()], True
         final = True
+    elif not final:
+        text = _without_partial_special(text)
     if chat:
-        text, fenced = _strip_fences(text, final)
-        done = done or fenced
-        final = final or fenced
+        unfenced, fenced = _strip_fences(text, final)
+        if unfenced is None:
+            return None, False
+        text, done, final = unfenced, done or fenced, final or fenced
         unechoed = _strip_prefix_echo(text, prefix, final)
         if unechoed is None:
             return None, False
         text = unechoed
     shape = shape_at(prefix, suffix, language)
-    cuts: list[tuple[str, bool]] = []
     if not shape.multiline:
         newline = text.find("\n")
         if newline >= 0:
             text, done = text[:newline], True
     else:
-        cuts.append(_cut_dedent(text, shape))
-        text = cuts[-1][0]
-        cuts.append(_cut_suffix_repeat(text, suffix, final))
-        text = cuts[-1][0]
-        lines = text.split("\n")
-        body_start = 1 if lines and not lines[0].strip() else 0
-        if len(lines) - body_start > max_lines:
-            text, done = "\n".join(lines[:body_start + max_lines]), True
-    cuts.append(_cut_brackets(text, shape, language))
-    text = cuts[-1][0]
-    done = done or any(cut for _, cut in cuts)
+        text, dedented = _cut_dedent(text, shape)
+        text, repeated = _cut_suffix_repeat(text, suffix, final)
+        text, limited = _cut_max_lines(text, max_lines)
+        done = done or dedented or repeated or limited
+    # Until the text is whole, a line still arriving may open a string that hides a bracket: count brackets in
+    # complete lines only.
+    scanned = text if final or done else text[:text.rfind("\n") + 1]
+    cut, closed = _cut_brackets(scanned, shape, language)
+    if closed:
+        text, done = cut, True
     if done or final:
         text = _trim_end(_drop_suffix_overlap(text, suffix))
     return text, done

@@ -1,7 +1,7 @@
 """Where the model lives and how to talk to it: settings, presets and the config file.
 
 Precedence, highest first: per-client overrides (the servers pass what their client sent), environment
-(`QWEN_*`; the key falls back to `DASHSCOPE_API_KEY`, then `OPENAI_API_KEY`), the TOML config file
+(`QWEN_*`; the key falls back to `DASHSCOPE_API_KEY` for DashScope, then `OPENAI_API_KEY`), the TOML config file
 (`$QWEN_CONTEXT_CONFIG`, else `~/.config/qwen-context/config.toml`, table `[model]`), the preset named by any of
 those (`QWEN_PRESET`), then the defaults below. With no base URL from any of them, `context.model` probes the
 usual local ports (unless `QWEN_NO_AUTODETECT=1`).
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -97,8 +97,8 @@ class ModelSettings(BaseSettings):
 
     preset: str | None = None
     base_url: str | None = None
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("QWEN_API_KEY", "DASHSCOPE_API_KEY", "OPENAI_API_KEY"))
+    # QWEN_API_KEY or `api_key`; else DASHSCOPE_API_KEY (DashScope hosts only), else OPENAI_API_KEY.
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("api_key", "QWEN_API_KEY"))
     model: str | None = None  # None: the first Qwen3-Coder model the server lists
     fim_model: str | None = None  # None: same as `model`
     fim_mode: FimMode = "completions"
@@ -116,6 +116,18 @@ class ModelSettings(BaseSettings):
     breaker_threshold: int = Field(default=3, ge=1)  # consecutive connection failures that open the circuit
     breaker_cooldown: float = Field(default=5.0, ge=0)
     no_autodetect: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fallback_key(cls, data: Any) -> Any:
+        """Borrow a key from the conventional variables when no source gave one. DashScope's key only goes to
+        DashScope, so a key kept in the shell for one service is not sent to another."""
+        if not isinstance(data, dict) or data.get("api_key") or data.get("QWEN_API_KEY"):
+            return data
+        host = urlsplit(str(data.get("base_url") or "")).hostname or ""
+        dashscope = os.environ.get("DASHSCOPE_API_KEY") if host.endswith(".aliyuncs.com") else None
+        key = dashscope or os.environ.get("OPENAI_API_KEY")
+        return {**data, "api_key": key} if key else data
 
     @field_validator("preset")
     @classmethod

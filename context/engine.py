@@ -14,6 +14,7 @@ Queries are thread-safe (one lock), so a watcher thread can update while a serve
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.resources
 import logging
@@ -25,24 +26,37 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Self
 
 import platformdirs
 
 from context import index as store_module
 from context.errors import UnknownFile, UsageError
 from context.graph import FileGraph
-from context.index import IndexCorrupt, IndexStore, PackedFile, StoredFile, content_hash, index_path, pack
+from context.index import (
+    IndexCorrupt,
+    IndexStore,
+    LoadedFile,
+    PackedFile,
+    StoredFile,
+    content_hash,
+    index_path,
+    pack,
+)
 from context.languages import language_for
 from context.parse import parse_source
 from context.resolve import FileFacts, Resolver, go_module_path
 from context.scan import ScanConfig, read_text, resolve_inside, scan, scan_one
 from context.secrets import mask_secrets
-from context.snapshot import FileSymbols, Snapshot
-from context.symbols import Definition, Import, ParsedFile, Reference
+from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot
+from context.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
+
+if TYPE_CHECKING:
+    from context.prompt import Prompt
 
 logger = logging.getLogger(__name__)
 
@@ -172,10 +186,17 @@ def _parse_chunk(root: str, jobs: list[_Job]) -> list[_Outcome]:
 def _entry(packed: PackedFile) -> FileSymbols:
     """A snapshot entry from a freshly packed file."""
     return FileSymbols(packed.path, packed.language, packed.hash, packed.package,
-                       store_module.unpack_imports(packed.path, packed.imports),
-                       raw_definitions=store_module.unpack_definition_tuples(packed.defs), refs_blob=packed.refs)
+                       names=store_module.unpack_names(packed.names, packed.qualnames), defs_blob=packed.defs,
+                       imports_blob=packed.imports, refs_blob=packed.refs)
 
 
+def _loaded_entry(f: LoadedFile) -> FileSymbols:
+    """A snapshot entry from a row loaded from the index (references come later, all at once)."""
+    return FileSymbols(f.path, f.language, f.hash, f.package, names=f.names, defs_blob=f.defs,
+                       imports_blob=f.imports)
+
+
+@functools.cache
 def parser_fingerprint() -> str:
     """Identity of the code that produced stored symbols: a changed parser or query re-parses every file."""
     digest = hashlib.blake2b(digest_size=12)
@@ -186,16 +207,6 @@ def parser_fingerprint() -> str:
         if query.name.endswith(".scm"):
             digest.update(query.name.encode() + query.read_bytes())
     return digest.hexdigest()
-
-
-_FINGERPRINT: str | None = None
-
-
-def _fingerprint() -> str:
-    global _FINGERPRINT
-    if _FINGERPRINT is None:
-        _FINGERPRINT = parser_fingerprint()
-    return _FINGERPRINT
 
 
 class Engine:
@@ -225,7 +236,7 @@ class Engine:
         self._version = 0
         self._watchers: list[contextlib.AbstractContextManager[object]] = []
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -269,7 +280,7 @@ class Engine:
         result = scan(self.root, self.config.scan)
         skipped = {reason: len(paths) if isinstance(paths, list | tuple | set) else int(paths)
                    for reason, paths in result.skipped.items()}
-        fresh = self._store.get_meta("parser") == _fingerprint()
+        fresh = self._store.get_meta("parser") == parser_fingerprint()
         stored = self._store.stored()
         current = {f.path for f in result.files}
         removed = [path for path in stored if path not in current]
@@ -286,7 +297,7 @@ class Engine:
         parsed, count, gone = self._parse_and_store(jobs, progress)
         if gone:
             skipped["unreadable"] = skipped.get("unreadable", 0) + len(gone)
-        self._store.write(removed=removed + gone, meta={"parser": _fingerprint()})
+        self._store.write(removed=removed + gone, meta={"parser": parser_fingerprint()})
         self._store.set_skipped(skipped)
         snapshot = self._snapshot
         if snapshot is not None:  # files another process deleted since our snapshot was loaded
@@ -329,7 +340,7 @@ class Engine:
         jobs: list[_Job] = []
         removed: list[str] = []
         unchanged: list[str] = []
-        fresh = self._store.get_meta("parser") == _fingerprint()
+        fresh = self._store.get_meta("parser") == parser_fingerprint()
         for rel in sorted(rels):
             found = scan_one(self.root, rel, self.config.scan)
             old = stored.get(rel)
@@ -368,8 +379,7 @@ class Engine:
             if not stale:
                 return
             for f in self._store.load(stale):
-                self._put(f.path, FileSymbols(f.path, f.language, f.hash, f.package, f.imports,
-                                              raw_definitions=f.definitions), disk=True)
+                self._put(f.path, _loaded_entry(f), disk=True)
             self._version += 1
 
     def _parse_and_store(self, jobs: list[_Job], progress: Callable[[int, int], None] | None,
@@ -429,18 +439,13 @@ class Engine:
         context = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
             running: set[Future[list[_Outcome]]] = set()
-            queue = iter(chunks)
-            for chunk in queue:
-                running.add(pool.submit(_parse_chunk, root, chunk))
-                if len(running) >= 2 * self._workers():
-                    break
-            while running:
+            chunks.reverse()  # pop() from the end hands out the biggest files first
+            while chunks or running:
+                while chunks and len(running) < 2 * self._workers():  # a little queued work per worker
+                    running.add(pool.submit(_parse_chunk, root, chunks.pop()))
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     collect(future.result())
-                    chunk = next(queue, None)
-                    if chunk is not None:
-                        running.add(pool.submit(_parse_chunk, root, chunk))
 
     def _size_hint(self, path: str) -> int:
         try:
@@ -471,9 +476,7 @@ class Engine:
                     logger.warning("%s", exc)
                     self._store.reset()
                     loaded = []
-                snapshot = Snapshot((FileSymbols(f.path, f.language, f.hash, f.package, f.imports,
-                                                 raw_definitions=f.definitions) for f in loaded),
-                                    self._load_references)
+                snapshot = Snapshot((_loaded_entry(f) for f in loaded), self._load_references)
                 self._snapshot = snapshot
                 for path, text in self._overlays.items():
                     self._displaced[path] = snapshot.files.get(path)
@@ -563,8 +566,8 @@ class Engine:
             return None
         data = text.encode("utf-8", "surrogatepass")
         parsed = _mask_definitions(parse_source(path, data, language))
-        return FileSymbols(path, language, content_hash(data), parsed.package, parsed.imports,
-                           definitions=parsed.definitions,
+        return FileSymbols(path, language, content_hash(data), parsed.package, definitions=parsed.definitions,
+                           imports=parsed.imports,
                            references=[(r.name, r.kind, r.line, r.column) for r in parsed.references])
 
     # --- paths ---------------------------------------------------------------------------------------------
@@ -653,6 +656,8 @@ class Engine:
     def search(self, query: str, kind: str | None = None, limit: int = 20) -> list[Definition]:
         """Definitions by name, best first: exact, caseless exact, prefix, camelCase/snake_case-aware fuzzy
         (``getUN`` and ``get_user`` find ``getUserName``), substring; ``Class.method`` matches qualified names."""
+        if kind is not None and kind not in DEFINITION_KINDS:
+            raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(DEFINITION_KINDS)}")
         with self._lock:
             return self._snap().search(query, kind, limit)
 
@@ -730,7 +735,7 @@ class Engine:
         """The definition the identifier at ``line``/``column`` (0-based) of ``path`` names, or None.
 
         Prefers, in order: the definition written there, one in the same file, one in a file this file
-        depends on, one in the same folder; then by kind and path.
+        imports, one in the same folder; methods and fields after a dot; then by kind and path.
         """
         text = self.text(path)
         lines = text.split("\n")
@@ -754,14 +759,14 @@ class Engine:
             if not candidates:
                 return None
             attribute = start > 0 and source[start - 1] == "."
-            depends = self._file_graph().edges_from(rel)
+            imported = {target for targets in self._resolve_imports(rel) for target in targets}
             folder = posixpath.dirname(rel)
 
             def rank(d: Definition) -> tuple[int, int, int, str, int]:
-                place = 0 if d.path == rel else 1 if d.path in depends else \
+                place = 0 if d.path == rel else 1 if d.path in imported else \
                     2 if posixpath.dirname(d.path) == folder else 3
                 member = 0 if (d.kind in ("method", "field")) == attribute else 1
-                return (place, member, -int(depends.get(d.path, 0) * 1000), d.path, d.line)
+                return (place, member, KIND_IMPORTANCE.get(d.kind, 9), d.path, d.line)
 
             return min(candidates, key=rank)
 

@@ -41,7 +41,7 @@ class Reply:
     """One scripted answer, or one fault."""
 
     text: str = ""
-    chunks: Sequence[str] | None = None  # explicit stream pieces; default: `text` split after each word
+    chunks: Sequence[str] | None = None  # explicit stream pieces; default: `text` word by word
     tool_calls: Sequence[ToolCall] = ()
     status: int = 200
     error: str = ""  # message of an error answer (status >= 400)
@@ -53,10 +53,12 @@ class Reply:
 
     @classmethod
     def rate_limited(cls, retry_after: float | None = 0.0) -> Reply:
+        """HTTP 429, with a Retry-After header unless `retry_after` is None."""
         return cls(status=429, error="Rate limit reached; slow down.", retry_after=retry_after)
 
     @classmethod
     def server_error(cls, status: int = 500) -> Reply:
+        """A 5xx answer."""
         return cls(status=status, error="Internal server error (scripted).")
 
     def pieces(self) -> list[str]:

@@ -58,6 +58,8 @@ class FileGraph:
         self.resolve_imports = resolve_imports
         self._out: dict[str, dict[str, float]] = {}
         self._in: dict[str, dict[str, float]] | None = None
+        #: name -> language family -> the files of that family defining it (None: more than MAX_DEFINERS).
+        self._definers: dict[str, dict[str, frozenset[str] | None]] = {}
 
     def edges_from(self, path: str) -> dict[str, float]:
         """Files ``path`` depends on, with weights (empty for an unknown file)."""
@@ -95,6 +97,7 @@ class FileGraph:
         stale = set(paths)
         for name in names:
             stale |= self.snapshot.referrers(name)
+            self._definers.pop(name, None)
         for path in stale:
             edges = self._out.pop(path, None)
             if edges and self._in is not None:
@@ -111,6 +114,7 @@ class FileGraph:
         """Forget everything (after files were created or deleted: import resolution may change anywhere)."""
         self._out.clear()
         self._in = None
+        self._definers.clear()
 
     def _compute(self, path: str) -> dict[str, float]:
         entry = self.snapshot.files.get(path)
@@ -122,23 +126,33 @@ class FileGraph:
                 share = IMPORT_WEIGHT / math.sqrt(len(targets))
                 for target in targets:
                     edges[target] = edges.get(target, 0.0) + share
-        counts = Counter(ref[0] for ref in self.snapshot.references_of(path))
+        counts = Counter(self.snapshot.reference_names_of(path))
         by_name = self.snapshot.by_name
         family = LANGUAGE_FAMILIES.get(entry.language, entry.language)
         for name, count in counts.items():
-            slots = by_name.get(name)
-            if not slots:
+            if name not in by_name:
                 continue
-            definers: set[str] = set()
-            for target, _ in slots:
-                if target.language == entry.language or \
-                        LANGUAGE_FAMILIES.get(target.language, target.language) == family:
-                    definers.add(target.path)
-                    if len(definers) > MAX_DEFINERS:
-                        break
-            if not definers or path in definers or len(definers) > MAX_DEFINERS:  # local, or too common to tell
+            definers = self._definers_of(name, family)
+            if not definers or path in definers:  # undefined here, too common to tell, or a local name
                 continue
             weight = name_weight(name) * math.sqrt(count) / len(definers)
             for target in definers:
                 edges[target] = edges.get(target, 0.0) + weight
         return edges
+
+    def _definers_of(self, name: str, family: str) -> frozenset[str] | None:
+        """Files of one language family defining ``name``; None when more than `MAX_DEFINERS` do."""
+        by_family = self._definers.get(name)
+        if by_family is None:
+            by_family = self._definers[name] = {}
+        elif family in by_family:
+            return by_family[family]
+        definers: set[str] = set()
+        for target, _ in self.snapshot.by_name.get(name, ()):
+            if LANGUAGE_FAMILIES.get(target.language, target.language) == family:
+                definers.add(target.path)
+                if len(definers) > MAX_DEFINERS:
+                    by_family[family] = None
+                    return None
+        found = by_family[family] = frozenset(definers)
+        return found

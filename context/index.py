@@ -21,6 +21,7 @@ import pickle
 import sqlite3
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,20 +29,23 @@ from pathlib import Path
 from typing import Any
 
 from context.errors import IndexUnavailable
-from context.symbols import Definition, Import, ParsedFile, Reference
+from context.symbols import REFERENCE_KINDS, Definition, Import, ParsedFile
 
 logger = logging.getLogger(__name__)
 
 #: Bump whenever the tables or the packed tuple layouts change; older files are then rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: How long a writer waits for another process's write transaction before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
 
-#: Packed tuple layouts (the path is implicit: it is the row's key).
+#: Packed layouts (the path is implicit: it is the row's key). Definitions and imports are pickled lists of
+#: tuples; references, the bulk of an index, are stored by column — names joined by newlines, kinds as bytes,
+#: lines and columns as uint32 arrays — so the names alone (all the file graph needs) unpack in one split.
 DefTuple = tuple[str, str, str, int, int, int, str, str, str]  # name kind qualname line column end_line sig doc parent
 RefTuple = tuple[str, str, int, int]  # name kind line column
 ImportTuple = tuple[str, tuple[str, ...], int]  # module names line
+_REF_KIND_CODES = {kind: code for code, kind in enumerate(REFERENCE_KINDS)}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -54,6 +58,8 @@ CREATE TABLE IF NOT EXISTS files (
     has_errors INTEGER NOT NULL,
     n_defs    INTEGER NOT NULL,
     n_refs    INTEGER NOT NULL,
+    names     TEXT NOT NULL,
+    qualnames TEXT NOT NULL,
     defs      BLOB NOT NULL,
     refs      BLOB NOT NULL,
     imports   BLOB NOT NULL
@@ -101,6 +107,8 @@ class PackedFile:
     has_errors: bool
     n_defs: int
     n_refs: int
+    names: str
+    qualnames: str
     defs: bytes
     refs: bytes
     imports: bytes
@@ -108,14 +116,16 @@ class PackedFile:
 
 @dataclass(slots=True)
 class LoadedFile:
-    """A file's definitions (packed tuples) and imports as loaded from the index; references load apart."""
+    """A file's row as loaded at start-up: definition names, and the packed definitions and imports (unpacked
+    when the file is first asked about). References are loaded apart, when first needed."""
 
     path: str
     language: str
     hash: str
     package: str
-    definitions: list[DefTuple]
-    imports: list[Import]
+    names: list[tuple[str, str]]
+    defs: bytes
+    imports: bytes
 
 
 def pack(parsed: ParsedFile, size: int, mtime_ns: int, digest: str) -> PackedFile:
@@ -124,7 +134,7 @@ def pack(parsed: ParsedFile, size: int, mtime_ns: int, digest: str) -> PackedFil
         (d.name, d.kind, d.qualname, d.line, d.column, d.end_line, d.signature, d.doc, d.parent)
         for d in parsed.definitions
     ]
-    refs = [(r.name, r.kind, r.line, r.column) for r in parsed.references]
+    refs = parsed.references
     imports = [(i.module, tuple(i.names), i.line) for i in parsed.imports]
     return PackedFile(
         path=parsed.path,
@@ -136,8 +146,10 @@ def pack(parsed: ParsedFile, size: int, mtime_ns: int, digest: str) -> PackedFil
         has_errors=parsed.has_errors,
         n_defs=len(defs),
         n_refs=len(refs),
+        names="\n".join(_one_line(d.name) for d in parsed.definitions),
+        qualnames="\n".join(_one_line(d.qualname) for d in parsed.definitions),
         defs=pickle.dumps(defs, protocol=pickle.HIGHEST_PROTOCOL),
-        refs=pickle.dumps(refs, protocol=pickle.HIGHEST_PROTOCOL),
+        refs=pack_references([(r.name, r.kind, r.line, r.column) for r in refs]),
         imports=pickle.dumps(imports, protocol=pickle.HIGHEST_PROTOCOL),
     )
 
@@ -153,15 +165,42 @@ def definitions_from_tuples(path: str, defs: list[DefTuple]) -> list[Definition]
     return [Definition(t[0], t[1], t[2], path, t[3], t[4], t[5], t[6], t[7], t[8]) for t in defs]
 
 
-def unpack_references(path: str, blob: bytes) -> list[Reference]:
-    """References of one file from its packed blob, in source order."""
-    return [Reference(t[0], t[1], path, t[2], t[3]) for t in pickle.loads(blob)]
+def _one_line(name: str) -> str:
+    return name.replace("\n", " ")
+
+
+def unpack_names(names: str, qualnames: str) -> list[tuple[str, str]]:
+    """``(name, qualname)`` pairs of a file's definitions from their stored columns."""
+    if not names:
+        return []
+    return list(zip(names.split("\n"), qualnames.split("\n"), strict=True))
+
+
+def pack_references(refs: list[RefTuple]) -> bytes:
+    """Pack references by column (see the layouts above)."""
+    names = "\n".join(_one_line(r[0]) for r in refs)
+    kinds = bytes(_REF_KIND_CODES.get(r[1], len(REFERENCE_KINDS) - 1) for r in refs)
+    lines = array("I", [r[2] for r in refs]).tobytes()
+    columns = array("I", [r[3] for r in refs]).tobytes()
+    return pickle.dumps((len(refs), names, kinds, lines, columns), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_reference_names(blob: bytes) -> list[str]:
+    """The referenced names of one file, in source order (one split: what the file graph needs)."""
+    count, names, _, _, _ = pickle.loads(blob)
+    return names.split("\n") if count else []
 
 
 def unpack_reference_tuples(blob: bytes) -> list[RefTuple]:
-    """References of one file as bare ``(name, kind, line, column)`` tuples (cheap: no objects built)."""
-    refs: list[RefTuple] = pickle.loads(blob)
-    return refs
+    """References of one file as ``(name, kind, line, column)`` tuples, in source order."""
+    count, names, kinds, lines, columns = pickle.loads(blob)
+    if not count:
+        return []
+    line_array, column_array = array("I"), array("I")
+    line_array.frombytes(lines)
+    column_array.frombytes(columns)
+    kind_names = [REFERENCE_KINDS[k] for k in kinds]
+    return list(zip(names.split("\n"), kind_names, line_array, column_array, strict=True))
 
 
 def unpack_imports(path: str, blob: bytes) -> list[Import]:
@@ -288,10 +327,11 @@ class IndexStore:
 
     def load(self, paths: Iterable[str] | None = None) -> list[LoadedFile]:
         """Every file's symbols (or only ``paths``'), in one pass over the table."""
-        rows = self._select("SELECT path, language, hash, package, defs, imports FROM files", paths)
+        rows = self._select("SELECT path, language, hash, package, names, qualnames, defs, imports FROM files",
+                            paths)
         try:
-            return [LoadedFile(path, language, digest, package, pickle.loads(defs), unpack_imports(path, imports))
-                    for path, language, digest, package, defs, imports in rows]
+            return [LoadedFile(path, language, digest, package, unpack_names(names, qualnames), defs, imports)
+                    for path, language, digest, package, names, qualnames, defs, imports in rows]
         except (pickle.UnpicklingError, ValueError, TypeError, EOFError, IndexError) as exc:
             raise IndexCorrupt(f"the index {self.path} holds unreadable symbols ({exc}); it will be rebuilt") from exc
 
@@ -347,10 +387,10 @@ class IndexStore:
         """Store parsed files, refresh the mtime/size of files whose bytes did not change, drop removed files,
         and set meta values — all in one transaction."""
         rows = [(f.path, f.language, f.size, f.mtime_ns, f.hash, f.package, int(f.has_errors), f.n_defs,
-                 f.n_refs, f.defs, f.refs, f.imports) for f in files]
+                 f.n_refs, f.names, f.qualnames, f.defs, f.refs, f.imports) for f in files]
         with self._errors("write"), self._transaction() as conn:
             if rows:
-                conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             conn.executemany("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
                              [(size, mtime, path) for path, size, mtime in touched])
             conn.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])

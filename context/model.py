@@ -130,6 +130,8 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class ChatReply:
+    """One assistant turn: its text (without any XML tool calls) and the tools it wants called."""
+
     content: str
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
@@ -203,8 +205,12 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, when.timestamp() - time.time()) if when else None
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -237,15 +243,14 @@ class ModelClient:
     iterator in `contextlib.aclosing` so the connection closes immediately rather than at garbage collection.
     """
 
-    def __init__(self, settings: ModelSettings | None = None, *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: ModelSettings | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
         self._endpoint: ModelSettings | None = None
         self._resolving = asyncio.Lock()
+        self._no_local_server_until = 0.0  # autodetection found nothing: do not probe on every keystroke
         timeout = httpx.Timeout(connect=self.settings.connect_timeout, read=self.settings.read_timeout,
                                 write=self.settings.read_timeout, pool=self.settings.connect_timeout)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport,
-                                       headers={"User-Agent": "qwen-context"})
+        self._http = httpx.AsyncClient(timeout=timeout, headers={"User-Agent": "qwen-context"})
         self._breaker = _CircuitBreaker(self.settings.breaker_threshold, self.settings.breaker_cooldown)
 
     async def aclose(self) -> None:
@@ -277,7 +282,7 @@ class ModelClient:
         return self.settings if self.settings.configured else await self._detect()
 
     async def _detect(self) -> ModelSettings:
-        if self.settings.no_autodetect:
+        if self.settings.no_autodetect or time.monotonic() < self._no_local_server_until:
             raise ModelNotConfigured(NOT_CONFIGURED)
         probes = [self._probe(port) for port, _ in LOCAL_PORTS]
         for (port, preset), models in zip(LOCAL_PORTS, await asyncio.gather(*probes), strict=True):
@@ -292,6 +297,7 @@ class ModelClient:
                 # Ollama's renderer drops the suffix; llama.cpp is best served by /infill.
                 update["fim_mode"] = {"ollama": "chat", "llamacpp": "infill"}.get(preset, self.settings.fim_mode)
                 return self.settings.model_copy(update=update)
+        self._no_local_server_until = time.monotonic() + self.settings.breaker_cooldown
         raise ModelNotConfigured(NOT_CONFIGURED)
 
     async def _probe(self, port: int) -> list[str] | None:
@@ -309,52 +315,17 @@ class ModelClient:
         data = response.json().get("data", [])
         return [str(item.get("id")) for item in data if isinstance(item, dict)]
 
-    async def models(self) -> list[str]:
-        """The model ids the endpoint serves."""
-        return await self._list_models(await self.endpoint())
-
     # --- fill-in-the-middle -------------------------------------------------------------------------------------
 
     async def complete(self, prompt: PromptLike | str, *, max_tokens: int | None = None,
                        stop: Sequence[str] = ()) -> AsyncGenerator[str, None]:
         """Raw completion deltas for a FIM prompt, on the configured route (no clean-up)."""
         settings = await self.endpoint()
-        parts = fim_parts(prompt)
-        limit = max_tokens or settings.max_tokens
-        model = settings.completion_model
-        if settings.fim_mode == "infill":
-            root = settings.base_url.removesuffix("/v1") if settings.base_url else ""
-            body: dict[str, Any] = {
-                "input_prefix": parts.prefix, "input_suffix": parts.suffix,
-                "input_extra": [{"filename": path, "text": text} for path, text in parts.files],
-                "n_predict": limit, "temperature": settings.temperature, "stream": True, "cache_prompt": True}
-            if stop:
-                body["stop"] = list(stop)
-            events = self._stream(settings, f"{root}/infill", body, route="infill")
-            async with aclosing(events):
-                async for event in events:
-                    if event.get("content"):
-                        yield event["content"]
-            return
-        if settings.fim_mode == "chat":
-            body = {"model": model, "messages": [{"role": "system", "content": FIM_SYSTEM_PROMPT},
-                                                 {"role": "user", "content": parts.text}],
-                    "max_tokens": limit, "temperature": settings.temperature, "stream": True}
-            if stop:
-                body["stop"] = list(stop)
-            async with aclosing(self._chat_deltas(settings, body)) as deltas:
-                async for delta in deltas:
-                    if delta.get("content"):
-                        yield delta["content"]
-            return
-        body = {"model": model, "prompt": parts.text, "max_tokens": limit, "temperature": settings.temperature,
-                "stop": [*FIM_STOP, *stop], "stream": True}
-        async with aclosing(self._stream(settings, f"{settings.base_url}/completions", body,
-                                         route="completions")) as events:
+        url, body = _fim_request(settings, fim_parts(prompt), max_tokens or settings.max_tokens, stop)
+        async with aclosing(self._stream(settings, url, body, route=settings.fim_mode)) as events:
             async for event in events:
-                choices = event.get("choices") or [{}]
-                if choices[0].get("text"):
-                    yield choices[0]["text"]
+                if text := _event_text(settings.fim_mode, event):
+                    yield text
 
     async def fim(self, prompt: PromptLike | str, *, max_tokens: int | None = None) -> AsyncGenerator[str, None]:
         """Cleaned completion deltas; the request is closed as soon as the clean-up has cut the completion."""
@@ -635,6 +606,37 @@ class ModelClient:
             return ModelResponseError(f"{base} answered HTTP {status} {attempts} times in a row ({message}): the "
                                       "server is failing; check its log")
         return ModelResponseError(f"{base} refused the request (HTTP {status}): {message}")
+
+
+def _fim_request(settings: ModelSettings, parts: FimParts, limit: int,
+                 stop: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The URL and JSON body of a FIM request on the configured route."""
+    extra_stop = {"stop": list(stop)} if stop else {}
+    if settings.fim_mode == "infill":
+        root = str(settings.base_url).removesuffix("/v1")
+        return f"{root}/infill", {
+            "input_prefix": parts.prefix, "input_suffix": parts.suffix,
+            "input_extra": [{"filename": path, "text": text} for path, text in parts.files],
+            "n_predict": limit, "temperature": settings.temperature, "stream": True, "cache_prompt": True,
+            **extra_stop}
+    if settings.fim_mode == "chat":
+        return f"{settings.base_url}/chat/completions", {
+            "model": settings.completion_model, "messages": [{"role": "system", "content": FIM_SYSTEM_PROMPT},
+                                                             {"role": "user", "content": parts.text}],
+            "max_tokens": limit, "temperature": settings.temperature, "stream": True, **extra_stop}
+    return f"{settings.base_url}/completions", {
+        "model": settings.completion_model, "prompt": parts.text, "max_tokens": limit,
+        "temperature": settings.temperature, "stop": [*FIM_STOP, *stop], "stream": True}
+
+
+def _event_text(route: str, event: Mapping[str, Any]) -> str:
+    """The generated text carried by one stream event of a route."""
+    if route == "infill":
+        return str(event.get("content") or "")
+    choice = (event.get("choices") or [{}])[0]
+    if route == "chat":
+        return str((choice.get("delta") or {}).get("content") or "")
+    return str(choice.get("text") or "")
 
 
 def _with_model(settings: ModelSettings, served: Sequence[str]) -> ModelSettings:

@@ -7,7 +7,7 @@ of the native API is confined here. What to extract is data, not code: each lang
 - ``@definition.<kind>`` on the whole definition and ``@name`` on its name (kinds of `symbols.DEFINITION_KINDS`);
   optional ``@body`` where the body is not the node's ``body`` field, ``@receiver`` for a definition declared
   outside its type or table (Go receivers, Lua ``M.f``) whose qualified name is ``Receiver.name``; a name
-  written ``Type::name`` (C++ out-of-class definitions) is split the same way;
+  qualified ``Type::name`` (C++ out-of-class definitions) is split the same way;
 - ``@scope`` with ``@name``: a block that qualifies the definitions inside it without being one (Rust ``impl``);
 - ``@reference.<kind>`` (call, type, attribute, name) with ``@name``, the last identifier of the use;
 - ``@import`` on the statement, ``@import.module`` on the module as written, ``@import.name`` on each name it
@@ -16,7 +16,8 @@ of the native API is confined here. What to extract is data, not code: each lang
 - ``@package`` on the name of the declared package or namespace.
 
 The Python code here only pairs captures, nests definitions by byte range into qualified names, and slices
-signatures and doc comments out of the source bytes. Parsers and compiled queries are cached per process.
+signatures and doc comments out of the source bytes. Compiled queries are cached per process and parsers per
+thread (a tree-sitter parser must not be used by two threads at once; the servers parse from worker threads).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 import importlib
 import importlib.resources
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +75,17 @@ _LEAF_KINDS = frozenset({"type", "constant", "field"})
 _GENERIC_KINDS = {"constant": 2, "type": 2, "class": 1}
 
 #: Node types that wrap a definition and belong to its signature (decorators, ``export``, ``template <...>``).
-_WRAPPERS = frozenset({"decorated_definition", "export_statement", "template_declaration", "ambient_declaration"})
+_WRAPPERS = frozenset(
+    {"decorated_definition", "export_statement", "template_declaration", "ambient_declaration"}
+)
+
+#: A C/C++ function is captured on its ``function_declarator``: the definition is the declaration holding it,
+#: reached through these declarators (``char *(*f(void))(int)``); under anything else (a function-typed
+#: parameter) it is no definition.
+_DECLARATORS = frozenset(
+    {"function_declarator", "pointer_declarator", "reference_declarator", "parenthesized_declarator"}
+)
+_DECLARATIONS = frozenset({"function_definition", "declaration", "field_declaration"})
 
 #: Node types of comments, across the grammars.
 _COMMENTS = frozenset({"comment", "line_comment", "block_comment", "multiline_comment"})
@@ -91,9 +104,9 @@ _XML_DOC_TAG = re.compile(r"</?(?:summary|remarks|returns|value|para|example|c|c
 
 @dataclass(frozen=True, slots=True)
 class _Grammar:
-    """A loaded language: its parser and its compiled tag query."""
+    """A loaded language: the grammar and its compiled tag query."""
 
-    parser: Parser
+    language: Language
     query: Query
 
 
@@ -101,6 +114,8 @@ class _Grammar:
 _Found = tuple[int, int, int, int, str, str, Node, Node, "Node | None", str]
 
 _grammars: dict[str, _Grammar] = {}
+_grammars_lock = threading.Lock()
+_threads = threading.local()
 #: Per language: pattern index -> (role, kind, import prefix); role is definition/reference/import/package/scope.
 _roles: dict[str, dict[int, tuple[str, str, str]]] = {}
 
@@ -113,17 +128,42 @@ def query_source(language: str) -> str:
 
 
 def _grammar(language: str) -> _Grammar:
-    """Load (once per process) the parser and query of ``language``."""
+    """Load (once per process) the grammar and query of ``language``."""
     grammar = _grammars.get(language)
     if grammar is None:
         if language not in GRAMMARS:
             raise UsageError(f"no parser for language {language!r}; known: {', '.join(GRAMMARS)}")
-        module_name, function = GRAMMARS[language]
-        lang = Language(getattr(importlib.import_module(module_name), function)())
-        grammar = _Grammar(Parser(lang), Query(lang, query_source(language)))
-        _grammars[language] = grammar
-        _roles[language] = {}
+        with _grammars_lock:
+            grammar = _grammars.get(language)
+            if grammar is None:
+                module_name, function = GRAMMARS[language]
+                lang = Language(getattr(importlib.import_module(module_name), function)())
+                grammar = _Grammar(lang, Query(lang, query_source(language)))
+                _roles[language] = {}
+                _grammars[language] = grammar
     return grammar
+
+
+def preload(languages: Iterable[str]) -> None:
+    """Load the grammars and compile the queries of ``languages`` now.
+
+    Compiling a query takes 5-150 ms per language (C++, C#, PHP and TypeScript are the slow ones). Call this
+    before forking worker processes so that they inherit the compiled queries instead of each compiling them
+    again. Raises `UsageError` for an unknown language.
+    """
+    for language in languages:
+        _grammar(language)
+
+
+def _parser(language: str, grammar: _Grammar) -> Parser:
+    """This thread's parser for ``language``."""
+    parsers: dict[str, Parser] | None = getattr(_threads, "parsers", None)
+    if parsers is None:
+        parsers = _threads.parsers = {}
+    parser = parsers.get(language)
+    if parser is None:
+        parser = parsers[language] = Parser(grammar.language)
+    return parser
 
 
 def _role(query: Query, pattern: int, captures: dict[str, Any]) -> tuple[str, str, str]:
@@ -142,7 +182,7 @@ def _role(query: Query, pattern: int, captures: dict[str, Any]) -> tuple[str, st
 class _Text:
     """Slices of one file's source bytes as text, with byte columns converted to code-point columns."""
 
-    __slots__ = ("source", "ascii")
+    __slots__ = ("ascii", "source")
 
     def __init__(self, source: bytes) -> None:
         self.source = source
@@ -163,8 +203,12 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _signature(text: _Text, outer: Node, node: Node, body: Node | None, kind: str) -> str:
-    """The header of a definition: from its first decorator or keyword to its body, on one line."""
+def _signature(text: _Text, outer: Node, body: Node | None, kind: str, name: str) -> str:
+    """The header of a definition on one line: from its first decorator or keyword to its body.
+
+    Without a body (a prototype, a constant, an alias) it is the whole definition; for constants, fields and
+    type aliases only its first line when that line holds the name (a long value says little).
+    """
     if body is not None and body.start_byte > outer.start_byte:
         end = body.start_byte
         before = body.prev_sibling
@@ -172,12 +216,13 @@ def _signature(text: _Text, outer: Node, node: Node, body: Node | None, kind: st
             end = before.start_byte
             before = before.prev_sibling
         raw = text.source[outer.start_byte : end].decode("utf-8", "replace")
-    elif kind in ("constant", "field"):
-        raw = text.of(outer).split("\n", 1)[0]
     else:
         raw = text.of(outer)
-    signature = _collapse(raw)
-    return signature[:MAX_SIGNATURE]
+        if kind in _LEAF_KINDS:
+            first_line = raw.split("\n", 1)[0]
+            if name in first_line:
+                raw = first_line
+    return _collapse(raw)[:MAX_SIGNATURE]
 
 
 def _doc_line(raw: str) -> str:
@@ -191,11 +236,10 @@ def _doc_line(raw: str) -> str:
         if "<" in line:
             line = _XML_DOC_TAG.sub("", line).strip()
         line = line.lstrip(_QUOTES)
-        if line.startswith(("r\"", "r'", "b\"", "u\"", "f\"")):
+        if line.startswith(('r"', "r'", 'b"', 'u"', 'f"')):
             line = line[1:].lstrip(_QUOTES)
         for end in ('"""', "'''", "*/", "]]"):
-            if line.endswith(end):
-                line = line[: -len(end)]
+            line = line.removesuffix(end)
         line = line.rstrip(_QUOTES).strip()
         if line:
             return line
@@ -204,12 +248,12 @@ def _doc_line(raw: str) -> str:
 
 def _docstring(text: _Text, body: Node | None) -> str:
     """A Python docstring: the string that is the first statement of the body."""
-    if body is None or body.named_child_count == 0:
+    if body is None or not body.named_child_count:
         return ""
-    first = body.named_children[0]
-    if first.type == "expression_statement" and first.named_child_count:
-        string = first.named_children[0]
-        if string.type == "string":
+    first = body.named_child(0)
+    if first is not None and first.type == "expression_statement" and first.named_child_count:
+        string = first.named_child(0)
+        if string is not None and string.type == "string":
             return _doc_line(text.of(string))
     return ""
 
@@ -255,6 +299,14 @@ def _outer(node: Node) -> Node:
     return node
 
 
+def _declaration_of(declarator: Node) -> Node | None:
+    """The function definition or declaration a C/C++ function declarator belongs to, if any."""
+    parent = declarator.parent
+    while parent is not None and parent.type in _DECLARATORS:
+        parent = parent.parent
+    return parent if parent is not None and parent.type in _DECLARATIONS else None
+
+
 def _without_template_arguments(name: str) -> str:
     """``Widget<T>::Inner<U>`` -> ``Widget::Inner``."""
     while "<" in name:
@@ -280,7 +332,7 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
     """
     grammar = _grammar(language)
     roles = _roles[language]
-    tree = grammar.parser.parse(source)
+    tree = _parser(language, grammar).parse(source)
     root = tree.root_node
     text = _Text(source)
 
@@ -309,7 +361,14 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
             if not names:
                 continue
             name_node = names[-1]
+            if name_node.start_byte == name_node.end_byte:
+                continue  # a name tree-sitter invented to recover from a syntax error
             node = captures["definition." + kind][0] if role == "definition" else captures["scope"][0]
+            if node.type == "function_declarator":
+                declaration = _declaration_of(node)
+                if declaration is None:
+                    continue
+                node = declaration
             bodies = captures.get("body")
             receivers = captures.get("receiver")
             found.append(
@@ -346,11 +405,7 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
         path=path,
         language=language,
         definitions=definitions,
-        references=[
-            Reference(text.of(node), kind, path, node.start_point[0], text.column(node))
-            for start, (_, kind, node) in sorted(references.items())
-            if start not in name_starts
-        ],
+        references=_references(path, text, references, name_starts),
         imports=[
             Import(module, tuple(names), path, statement.start_point[0])
             for (_, module), (statement, names) in sorted(imports.items(), key=lambda item: item[0])
@@ -359,6 +414,25 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
         package=package,
         has_errors=root.has_error,
     )
+
+
+def _references(
+    path: str, text: _Text, found: dict[int, tuple[int, str, Node]], name_starts: set[int]
+) -> list[Reference]:
+    """Build the references in source order, leaving out the names of definitions and empty names (which
+    tree-sitter invents to recover from syntax errors)."""
+    source = text.source
+    if text.ascii:  # the common case, kept free of per-node method calls: byte columns are character columns
+        return [
+            Reference(name, kind, path, *node.start_point)
+            for start, (_, kind, node) in sorted(found.items())
+            if start not in name_starts and (name := source[start : node.end_byte].decode("ascii"))
+        ]
+    return [
+        Reference(name, kind, path, node.start_point[0], text.column(node))
+        for start, (_, kind, node) in sorted(found.items())
+        if start not in name_starts and (name := text.of(node))
+    ]
 
 
 def _definitions(
@@ -375,8 +449,8 @@ def _definitions(
     found.sort()
     definitions: list[Definition] = []
     name_starts: set[int] = set()
-    # Open enclosing definitions: (end_byte, qualname, kind, node_start).
-    stack: list[tuple[int, str, str, int]] = []
+    # Open enclosing definitions: (end_byte, qualname, kind).
+    stack: list[tuple[int, str, str]] = []
     seen: set[int] = set()
     for start, neg_end, _, _, kind, name, name_node, node, body, receiver in found:
         end = -neg_end
@@ -385,12 +459,13 @@ def _definitions(
         seen.add(name_node.start_byte)
         while stack and stack[-1][0] <= start:
             stack.pop()
-        column = text.column(name_node)
-        if "::" in name:  # C++ `Type::method` defined out of its class
-            qualified = name
-            receiver, _, name = qualified.rpartition("::")
-            column += len(qualified) - len(name)
-            receiver = _without_template_arguments(receiver).replace("::", ".")
+        if name_node.type == "qualified_identifier":  # C++ `Type::method` defined out of its class
+            qualified = name_node
+            while name_node.type == "qualified_identifier" and name_node.child_by_field_name("name"):
+                name_node = name_node.child_by_field_name("name") or name_node
+            name = text.of(name_node)
+            scope = text.source[qualified.start_byte : name_node.start_byte].decode("utf-8", "replace")
+            receiver = _without_template_arguments("".join(scope.split())).strip(":").replace("::", ".")
         if receiver:
             parent_kind = ""
             enclosing = stack[-1][1] if stack else ""
@@ -406,7 +481,7 @@ def _definitions(
             kind = "method"
         qualname = f"{parent}.{name}" if parent else name
         if kind not in _LEAF_KINDS:
-            stack.append((end, qualname, kind, start))
+            stack.append((end, qualname, kind))
         if kind == "scope":
             continue
         if body is None:
@@ -423,9 +498,9 @@ def _definitions(
                 qualname=qualname,
                 path=path,
                 line=name_node.start_point[0],
-                column=column,
+                column=text.column(name_node),
                 end_line=_last_row(node),
-                signature=_signature(text, outer, node, body, kind),
+                signature=_signature(text, outer, body, kind, name),
                 doc=doc,
                 parent=parent,
             )

@@ -38,7 +38,7 @@ from context import rank, tokens
 from context.errors import InvalidBudget, InvalidPosition, UnknownFile
 from context.scan import resolve_inside
 from context.secrets import mask_secrets
-from context.symbols import Definition
+from context.symbols import Definition, Import
 
 if TYPE_CHECKING:
     from context.engine import Engine
@@ -58,12 +58,18 @@ CURRENT_MIN = 384
 CURRENT_QUANTUM = 256
 #: Share of the current file's tokens before the cursor (the rest after it).
 PREFIX_SHARE = 0.75
+#: The suffix never takes more than this: the code right after the cursor is what FIM needs, and everything
+#: after the cursor is the part of a prompt a prefix cache cannot reuse while the user types.
+SUFFIX_MAX_TOKENS = 2_048
 #: A trimmed prefix starts on a line number that is a multiple of this (stable leading tokens while typing).
 PREFIX_SNAP_LINES = 32
 #: Tokens kept free for the cursor's line when choosing where the prefix starts.
 CURSOR_LINE_RESERVE = 48
 #: Enclosing-scope header lines kept above a trimmed prefix.
 MAX_SCOPE_HEADERS = 6
+#: Below this context budget a definition shows only the line with its name (no decorators, no continuation
+#: lines, no doc line): denser, so more definitions fit where room is scarce.
+DETAIL_MIN_BUDGET = 6_000
 #: Header lines rendered for one definition at most.
 MAX_HEADER_LINES = 8
 #: A name defined in more files than this is looked up only in the files the current file imports.
@@ -87,6 +93,11 @@ MIN_WHOLE_FILE_ROOM = 64
 FARTHER_MIN_SHARE = 0.05
 #: Candidates that did not fit in a row after which packing stops looking.
 MAX_PACKING_MISSES = 200
+#: Languages whose files see the definitions of the other files in their folder without importing them (one
+#: package per folder in Go; Java/Kotlin/C# packages usually; C/C++ headers beside their sources).
+FOLDER_IS_PACKAGE = frozenset({"go", "java", "kotlin", "csharp", "c", "cpp", "rust"})
+#: Same-folder files taken as imported at most.
+MAX_PACKAGE_SIBLINGS = 60
 #: Kinds whose members are pulled in when the type is used.
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
 #: Selections remembered per engine (keyed by everything they depend on).
@@ -211,16 +222,13 @@ class _IdentityMemo(Generic[V]):
 
 
 class _Caches:
-    """Per-engine memory: token counts, split lines, header ranges, the reversed graph, recent selections."""
+    """Per-engine memory: token counts, split lines, header ranges, BM25 terms, recent selections."""
 
     def __init__(self) -> None:
         self.tokens = tokens.TokenCache()
         self.lines: OrderedDict[str, list[str]] = OrderedDict()
         self.headers: _IdentityMemo[tuple[int, int]] = _IdentityMemo()
         self.terms: _IdentityMemo[Counter[str]] = _IdentityMemo()
-        self.graph_version: int | None = None
-        self.graph: dict[str, dict[str, float]] = {}
-        self.reverse: dict[str, dict[str, float]] = {}
         self.selections: OrderedDict[tuple[object, ...], _Selection] = OrderedDict()
 
     def split(self, text: str) -> list[str]:
@@ -232,15 +240,6 @@ class _Caches:
             if len(self.lines) > 512:
                 self.lines.popitem(last=False)
         return found
-
-    def file_graph(self, engine: Engine) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-        """The engine's file graph and its reverse, recomputed only when the engine's version moves."""
-        version = engine.version
-        if version != self.graph_version:
-            self.graph = engine.file_graph()
-            self.reverse = rank.reverse_graph(self.graph)
-            self.graph_version = version
-        return self.graph, self.reverse
 
     def remember(self, key: tuple[object, ...], selection: _Selection) -> None:
         self.selections[key] = selection
@@ -354,6 +353,8 @@ class _Packer:
 
     def _definition_lines(self, lines: list[str], definition: Definition) -> list[int]:
         top, bottom = self._header(lines, definition)
+        if self.budget < DETAIL_MIN_BUDGET:
+            return [min(max(definition.line, top), bottom)]
         numbers = list(range(top, bottom + 1))
         doc = _doc_line_number(lines, definition, top, bottom)
         if doc is not None:
@@ -389,7 +390,7 @@ class _Packer:
             return False
         numbers = self._definition_lines(lines, definition)
         for parent in self._parents(definition):
-            numbers.extend(range(self._header(lines, parent)[0], self._header(lines, parent)[1] + 1))
+            numbers.extend(self._definition_lines(lines, parent))
         cost, fresh = self._lines_cost(lines, numbers, plan)
         if self.fits(cost + overhead):
             self.plans[definition.path] = plan
@@ -536,14 +537,32 @@ class _Neighbourhood:
         return sorted((p for p in self.scores if p not in skip), key=lambda p: (-self.scores[p], p))
 
 
+def _reverse_edges(graph: dict[str, dict[str, float]], nodes: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Edges into ``nodes`` (dependent -> weight): PageRank walks backwards only from these few files."""
+    return {node: {source: targets[node] for source, targets in graph.items() if node in targets} for node in nodes}
+
+
+def _import_usage(imports: Sequence[Import], weights: dict[str, float]) -> dict[str, float]:
+    """How much the buffer uses each imported file: the weights of the names its import binds
+    (``import a.b as m`` binds ``m``; ``from a import x, y`` binds ``x`` and ``y``)."""
+    usage: dict[str, float] = {}
+    for imp in imports:
+        if not imp.resolved:
+            continue
+        bound = imp.names or (re.split(r"[./:\\]+", imp.module.strip("\"'<>"))[-1],)
+        usage[imp.resolved] = usage.get(imp.resolved, 0.0) + sum(weights.get(name, 0.0) for name in bound)
+    return usage
+
+
 def _neighbourhood(
-    engine: Engine, caches: _Caches, path: str, seeds: dict[str, float], reverse_from: Sequence[str]
+    engine: Engine,
+    caches: _Caches,
+    path: str,
+    imports: Sequence[Import],
+    seeds: dict[str, float],
+    reverse_from: Sequence[str],
 ) -> _Neighbourhood:
     imported: dict[str, set[str]] = {}
-    try:
-        imports = engine.imports(path)
-    except UnknownFile:
-        imports = []
     for imp in imports:
         if imp.resolved and imp.resolved != path:
             imported.setdefault(imp.resolved, set()).update(imp.names)
@@ -554,8 +573,13 @@ def _neighbourhood(
     for dependency in dependencies:
         if dependency != path:
             imported.setdefault(dependency, set())
-    graph, reverse = caches.file_graph(engine)
-    scores = rank.personalized_pagerank(graph, reverse, seeds, reverse_from=reverse_from)
+    if engine.language(path) in FOLDER_IS_PACKAGE:
+        folder = _folder(path)
+        siblings = [p for p in engine.files() if _folder(p) == folder and p != path]
+        for sibling in siblings[:MAX_PACKAGE_SIBLINGS]:
+            imported.setdefault(sibling, set())
+    graph = engine.file_graph()
+    scores = rank.personalized_pagerank(graph, _reverse_edges(graph, reverse_from), seeds)
     return _Neighbourhood(imported, scores)
 
 
@@ -582,8 +606,9 @@ def _resolve_name(
 
 
 def _members(engine: Engine, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
+    """Members of a type: those the buffer names first, then methods, then fields, each in source order."""
     members = [d for d in _definitions(engine, definition.path) if d.parent == definition.qualname]
-    members.sort(key=lambda d: (0 if d.name in wanted else 1, d.line))
+    members.sort(key=lambda d: (0 if d.name in wanted else 1 if d.kind in ("method", "function") else 2, d.line))
     return members
 
 
@@ -628,6 +653,14 @@ def _fim_items(
 ) -> tuple[list[_Item], _Neighbourhood]:
     """Fused, ranked candidate definitions for a cursor, each with a reason."""
     weights = rank.identifier_weights(lines, cursor_line)
+    try:
+        imports = engine.imports(path)
+    except UnknownFile:
+        imports = []
+    for imp in imports:
+        for name in imp.names:
+            if name in weights:
+                weights[name] += rank.IMPORTED_NAME_BONUS
     local = {d.name for d in _definitions(engine, path)}
     seeds: dict[str, float] = {path: rank.SEED_CURRENT}
     recent_files = [p for p in recent if p != path]
@@ -638,7 +671,7 @@ def _fim_items(
     if 0 < len(near_files) <= AMBIGUOUS_NAME_LIMIT * 4:
         for file in near_files:
             seeds[file] = seeds.get(file, 0.0) + rank.SEED_NEAR_IDENTIFIERS / len(near_files)
-    hood = _neighbourhood(engine, caches, path, seeds, [path, *recent_files])
+    hood = _neighbourhood(engine, caches, path, imports, seeds, [path, *recent_files])
 
     used: list[tuple[float, int, str, Definition]] = []
     for name, weight in weights.items():
@@ -656,7 +689,8 @@ def _fim_items(
         if definition.kind in TYPE_KINDS
         for member in _members(engine, definition, weights)
     ]
-    imported_files = sorted(hood.imported, key=lambda p: (-hood.scores.get(p, 0.0), p))
+    usage = _import_usage(imports, weights)
+    imported_files = sorted(hood.imported, key=lambda p: (-usage.get(p, 0.0), -hood.scores.get(p, 0.0), p))
     imported = _round_robin([_top_level(engine, file, hood.imported[file]) for file in imported_files])
     neighbour_files = hood.ranked([path, *imported_files])[:NEIGHBOUR_FILES]
     neighbours = _round_robin([_top_level(engine, file, set()) for file in neighbour_files])
@@ -674,6 +708,7 @@ def _fim_items(
         "member": members[:limit],
         "imported": imported[:limit],
         "neighbour": neighbours[:limit],
+        "recent": _round_robin([_top_level(engine, file, set(weights)) for file in recent_files])[:limit],
         "lexical": lexical,
     }
     names = {id(entry[3]): entry[2] for entry in reversed(used)}
@@ -690,6 +725,8 @@ def _reason(source: str, definition: Definition, name: str | None) -> str:
         return f"member of {definition.parent}"
     if source == "imported":
         return "imported by the current file"
+    if source == "recent":
+        return "recently edited"
     if source == "lexical":
         return "lexically similar to the code at the cursor"
     if source == "query":
@@ -787,9 +824,9 @@ def _current_parts(
     suffix_full = "\n".join([tail] + lines[cursor_line + 1 :])
     prefix_need = tokens.count(prefix_full)
     suffix_need = tokens.count(suffix_full)
-    if prefix_need + suffix_need <= budget:
+    if prefix_need + suffix_need <= budget and suffix_need <= SUFFIX_MAX_TOKENS:
         return prefix_full, suffix_full
-    suffix_budget = max(budget - int(budget * PREFIX_SHARE), budget - prefix_need)
+    suffix_budget = min(max(budget - int(budget * PREFIX_SHARE), budget - prefix_need), SUFFIX_MAX_TOKENS)
     suffix = _trim_suffix(tail, lines[cursor_line + 1 :], suffix_budget) if suffix_need > suffix_budget else suffix_full
     prefix_budget = budget - tokens.count(suffix)
     prefix = _trim_prefix(lines, cursor_line, head, prefix_budget) if prefix_need > prefix_budget else prefix_full
@@ -911,7 +948,7 @@ def build_fim_prompt(
 
         _pack(packer, [i for i in items if i.definition.path != path], closest, farther)
         packer.plans.pop(path, None)
-        graph, _ = caches.file_graph(engine)
+        graph = engine.file_graph()
         selection = _render_context(packer, graph)
         while selection.tokens > context_budget and packer.plans:
             # Rare: the estimate ran over. Drop the weakest file and render again.
@@ -953,8 +990,8 @@ def _query_items(engine: Engine, caches: _Caches, query: str, focus: Sequence[st
         seeds[file] = seeds.get(file, 0.0) + rank.SEED_CURRENT
     for definition in found[:50]:
         seeds[definition.path] = seeds.get(definition.path, 0.0) + rank.SEED_NEAR_IDENTIFIERS / 10
-    graph, reverse = caches.file_graph(engine)
-    scores = rank.personalized_pagerank(graph, reverse, seeds) if seeds else {}
+    graph = engine.file_graph()
+    scores = rank.personalized_pagerank(graph, _reverse_edges(graph, focus), seeds) if seeds else {}
     files = sorted(scores, key=lambda p: (-scores[p], p))[:NEIGHBOUR_FILES]
     lexical = _lexical(engine, caches, files, rank.subwords(query))
     focused = _round_robin([_top_level(engine, file, set(words)) for file in focus])
@@ -990,7 +1027,7 @@ def build_chat_context(
     for file in focus:
         packer.add_whole(file, "focus file", 1.0)
     _pack(packer, items, [], list)
-    graph, _ = caches.file_graph(engine)
+    graph = engine.file_graph()
     while True:
         parts = [heading]
         sections: list[Section] = []
@@ -1021,9 +1058,9 @@ def build_repo_map(engine: Engine, *, focus: Sequence[str] = (), budget: int = 4
     caches = _caches(engine)
     for file in focus:
         resolve_inside(engine.root, file)
-    graph, reverse = caches.file_graph(engine)
+    graph = engine.file_graph()
     if focus:
-        scores = rank.personalized_pagerank(graph, reverse, dict.fromkeys(focus, 1.0))
+        scores = rank.personalized_pagerank(graph, _reverse_edges(graph, focus), dict.fromkeys(focus, 1.0))
     else:
         scores = rank.pagerank(graph)
     files = sorted(engine.files(), key=lambda p: (-scores.get(p, 0.0), p))

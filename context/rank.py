@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 # --- weights (the one place to tune) ---------------------------------------------------------------------------
@@ -23,6 +23,7 @@ SOURCE_WEIGHTS: dict[str, float] = {
     "member": 0.6,  # a member of a type the buffer uses
     "imported": 0.8,  # a top-level definition of a file the current file imports or depends on
     "lexical": 0.5,  # BM25 of symbol-sized chunks against the code around the cursor
+    "recent": 0.7,  # a top-level definition of a recently edited file
     "neighbour": 0.35,  # a definition in a file near the current one in the file graph
     "query": 1.0,  # a definition matching the words of a chat query
 }
@@ -30,6 +31,8 @@ SOURCE_WEIGHTS: dict[str, float] = {
 #: Buckets, not a smooth decay, so weights (and hence the selection) do not change while the user types.
 PROXIMITY_BUCKETS: tuple[tuple[int, float], ...] = ((6, 4.0), (25, 3.0), (80, 2.0))
 FAR_WEIGHT = 1.0
+#: Extra weight of a name the current file imports explicitly (``from m import name``): it was imported to be used.
+IMPORTED_NAME_BONUS = 1.5
 #: Extra weight per further occurrence of an identifier, capped.
 REPEAT_BONUS = 0.25
 REPEAT_CAP = 4
@@ -142,21 +145,20 @@ def personalized_pagerank(
     reverse: Mapping[str, Mapping[str, float]],
     seeds: Mapping[str, float],
     *,
-    reverse_from: Collection[str] | None = None,
     alpha: float = PPR_ALPHA,
     epsilon: float = PPR_EPSILON,
 ) -> dict[str, float]:
     """Personalised PageRank toward ``seeds`` by local push (Andersen, Chung and Lang, 2006).
 
-    Walks follow dependency edges forwards and, from ``reverse_from`` only (default: the seeds), backwards with
-    ``PPR_REVERSE_WEIGHT`` (what imports the current file is related to it; what imports a widely used file is
-    merely a sibling, and walking into every user of a hub would cost thousands of steps). Local push only touches the neighbourhood that
+    Walks follow dependency edges forwards and, where ``reverse`` has them (dependent -> weight per file; the
+    caller gives them for the current file), backwards with ``PPR_REVERSE_WEIGHT``: what imports the current file
+    is related to it, while what imports a widely used file is merely a sibling, and walking into every user of a
+    hub would cost thousands of steps. Local push only touches the neighbourhood that
     matters, so the cost does not grow with the repository.
     """
     total = sum(seeds.values())
     if total <= 0:
         return {}
-    backwards = set(seeds) if reverse_from is None else set(reverse_from)
     residual: dict[str, float] = {node: mass / total for node, mass in seeds.items() if mass > 0}
     rank: dict[str, float] = defaultdict(float)
     queue = sorted(residual)
@@ -173,7 +175,7 @@ def personalized_pagerank(
         rank[node] += alpha * mass
         if node not in neighbours_cache:
             edges = [(target, weight) for target, weight in graph.get(node, {}).items() if weight > 0]
-            if node in backwards:
+            if node in reverse:
                 edges += [
                     (source, weight * PPR_REVERSE_WEIGHT)
                     for source, weight in reverse.get(node, {}).items()

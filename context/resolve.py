@@ -125,11 +125,11 @@ class Resolver:
         stripped = module.lstrip(".")
         level = len(module) - len(stripped)
         if level:
-            base: str | None = folder
+            base = folder
             for _ in range(level - 1):
-                base = posixpath.dirname(base) if base else None
-                if base is None:
-                    return []
+                if not base:
+                    return []  # above the root
+                base = posixpath.dirname(base)
             bases = [base]
         else:
             bases = self.python_roots

@@ -12,7 +12,14 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 
-from context.index import DefTuple, RefTuple, definitions_from_tuples, unpack_reference_tuples
+from context.index import (
+    RefTuple,
+    definitions_from_tuples,
+    unpack_definition_tuples,
+    unpack_imports,
+    unpack_reference_names,
+    unpack_reference_tuples,
+)
 from context.symbols import Definition, Import
 
 #: Rank of each definition kind when several symbols match a query equally well (lower comes first).
@@ -31,39 +38,65 @@ _SEPARATORS = re.compile(r"[\W_]+")
 class FileSymbols:
     """One file's entry: definitions in source order, imports, and references.
 
-    Definitions loaded from the index stay as packed tuples until the file is first asked about (building
-    objects for every definition of a big repository would dominate start-up); references stay packed until
-    the first query that needs them.
+    Entries loaded from the index keep definitions and imports packed until the file is first asked about
+    (building objects for every definition of a big repository would dominate start-up) and references packed
+    until the first query that needs them; only the definition names are unpacked at once, for the name index.
     """
 
-    __slots__ = ("path", "language", "hash", "package", "imports", "_raw", "_definitions", "refs_blob", "_refs")
+    __slots__ = (
+        "_definitions",
+        "_defs_blob",
+        "_imports",
+        "_imports_blob",
+        "_names",
+        "_ref_names",
+        "_refs",
+        "hash",
+        "language",
+        "package",
+        "path",
+        "refs_blob",
+    )
 
-    def __init__(self, path: str, language: str, hash: str, package: str, imports: list[Import], *,
-                 definitions: list[Definition] | None = None, raw_definitions: list[DefTuple] | None = None,
-                 references: list[RefTuple] | None = None, refs_blob: bytes | None = None) -> None:
+    def __init__(self, path: str, language: str, hash: str, package: str, *,
+                 definitions: list[Definition] | None = None, imports: list[Import] | None = None,
+                 references: list[RefTuple] | None = None, names: list[tuple[str, str]] | None = None,
+                 defs_blob: bytes = b"", imports_blob: bytes = b"", refs_blob: bytes | None = None) -> None:
         self.path = path
         self.language = language
         self.hash = hash
         self.package = package
-        self.imports = imports
         self._definitions = definitions
-        self._raw = raw_definitions if definitions is None else None
+        self._names = names
+        self._defs_blob = defs_blob
+        self._imports = imports
+        self._imports_blob = imports_blob
         self.refs_blob = refs_blob
         self._refs = references
+        self._ref_names: list[str] | None = None
 
     @property
     def definitions(self) -> list[Definition]:
-        """The file's definitions in source order (built from the packed tuples on first use)."""
+        """The file's definitions in source order (unpacked on first use)."""
         if self._definitions is None:
-            self._definitions = definitions_from_tuples(self.path, self._raw or [])
-            self._raw = None
+            raw = unpack_definition_tuples(self._defs_blob) if self._defs_blob else []
+            self._definitions = definitions_from_tuples(self.path, raw)
+            self._defs_blob = b""
         return self._definitions
+
+    @property
+    def imports(self) -> list[Import]:
+        """The file's imports, unresolved (unpacked on first use)."""
+        if self._imports is None:
+            self._imports = unpack_imports(self.path, self._imports_blob) if self._imports_blob else []
+            self._imports_blob = b""
+        return self._imports
 
     def names(self) -> list[tuple[str, str]]:
         """``(name, qualname)`` of every definition, in source order, without building definitions."""
-        if self._definitions is None:
-            return [(t[0], t[2]) for t in self._raw or ()]
-        return [(d.name, d.qualname) for d in self._definitions]
+        if self._names is None:
+            self._names = [(d.name, d.qualname) for d in self.definitions]
+        return self._names
 
     @property
     def has_references(self) -> bool:
@@ -74,8 +107,16 @@ class FileSymbols:
         """``(name, kind, line, column)`` of every reference in the file."""
         if self._refs is None:
             self._refs = unpack_reference_tuples(self.refs_blob) if self.refs_blob else []
-            self.refs_blob = None
         return self._refs
+
+    def reference_names(self) -> list[str]:
+        """The names of every reference in the file (cheaper than `references`)."""
+        if self._ref_names is None:
+            if self._refs is not None:
+                self._ref_names = [r[0] for r in self._refs]
+            else:
+                self._ref_names = unpack_reference_names(self.refs_blob) if self.refs_blob else []
+        return self._ref_names
 
 
 def words(name: str) -> list[str]:
@@ -140,7 +181,7 @@ class Snapshot:
                 self._unlist(self.by_qualname, qualname, old)
         self._sorted_lower = None
         if self._referrers is not None:
-            for name in {r[0] for r in old.references()}:
+            for name in set(old.reference_names()):
                 holders = self._referrers.get(name)
                 if holders is not None:
                     holders.discard(path)
@@ -160,7 +201,7 @@ class Snapshot:
                 self.by_qualname.setdefault(qualname, []).append((entry, i))
         self._sorted_lower = None
         if self._referrers is not None:
-            for name in {r[0] for r in self._references_of(entry)}:
+            for name in set(self._reference_names_of(entry)):
                 self._referrers.setdefault(name, set()).add(entry.path)
 
     @staticmethod
@@ -190,10 +231,20 @@ class Snapshot:
         entry = self.files.get(path)
         return self._references_of(entry) if entry is not None else []
 
+    def reference_names_of(self, path: str) -> list[str]:
+        """The referenced names of one file (empty for an unknown file)."""
+        entry = self.files.get(path)
+        return self._reference_names_of(entry) if entry is not None else []
+
     def _references_of(self, entry: FileSymbols) -> list[RefTuple]:
         if not entry.has_references:
             self._fill_references()
         return entry.references()
+
+    def _reference_names_of(self, entry: FileSymbols) -> list[str]:
+        if not entry.has_references:
+            self._fill_references()
+        return entry.reference_names()
 
     def _fill_references(self) -> None:
         """Load the references of every file that lacks them, in one pass."""
@@ -211,7 +262,7 @@ class Snapshot:
         if self._referrers is None:
             index: dict[str, set[str]] = {}
             for path, entry in self.files.items():
-                for name in {r[0] for r in self._references_of(entry)}:
+                for name in set(self._reference_names_of(entry)):
                     holders = index.get(name)
                     if holders is None:
                         index[name] = {path}

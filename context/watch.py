@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import watchfiles
 
@@ -46,7 +46,7 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, name=f"qwen-context-watch:{engine.root.name}",
                                         daemon=True)
 
-    def __enter__(self) -> Watcher:
+    def __enter__(self) -> Self:
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S):
             logger.warning("the file watcher of %s is slow to start", self.engine.root)

@@ -89,20 +89,20 @@ def path_to_uri(path: Path) -> str:
     return uri
 
 
-def whole_lines(lines: Sequence[str], first: int, last: int, encoding: str) -> types.Range:
-    """The range covering lines ``first..last`` inclusive, with the last line's break when it has one."""
-    if last + 1 < len(lines):
-        return types.Range(types.Position(line=first, character=0), types.Position(line=last + 1, character=0))
-    end = line_at(lines, last)
-    return types.Range(
-        types.Position(line=first, character=0),
-        types.Position(line=last, character=from_code_points(end, len(end), encoding)),
-    )
+def replace_lines(uri: str, lines: Sequence[str], first: int, last: int, code: str,
+                  encoding: str) -> types.WorkspaceEdit:
+    """A WorkspaceEdit replacing lines ``first..last`` (inclusive, with their line break) by ``code``.
 
-
-def text_edit_change(uri: str, edit_range: types.Range, new_text: str) -> types.WorkspaceEdit:
-    """A WorkspaceEdit replacing ``edit_range`` of one open document."""
-    return types.WorkspaceEdit(changes={uri: [types.TextEdit(range=edit_range, new_text=new_text)]})
+    ``code`` ends with a newline; on a last line without one, so does the replacement.
+    """
+    last = min(last, len(lines) - 1)
+    start = types.Position(line=first, character=0)
+    if last < 0 or lines[last].endswith("\n"):
+        end = types.Position(line=last + 1, character=0)
+    else:
+        end = types.Position(line=last, character=from_code_points(lines[last], len(lines[last]), encoding))
+        code = code.removesuffix("\n")
+    return types.WorkspaceEdit(changes={uri: [types.TextEdit(range=types.Range(start, end), new_text=code)]})
 
 
 def create_and_insert(uri: str, position: types.Position, new_text: str) -> types.WorkspaceEdit:

@@ -354,8 +354,8 @@ class QwenLanguageServer(LanguageServer):
             return await self._tests_edit(target, uri)
         detail = "\n".join(f"- {problem}" for problem in data.get("problems", ())) or str(data.get("instruction"))
         code = actions.code_from_reply(await self.ask(action, target, uri, detail))
-        return convert.text_edit_change(uri, convert.whole_lines(lines, target.first, target.last, self.encoding),
-                                        actions.reindent(code, target.code))
+        return convert.replace_lines(uri, lines, target.first, target.last, actions.reindent(code, target.code),
+                                     self.encoding)
 
     async def apply_action(self, data: dict[str, Any]) -> None:
         """Compute a listed action's edit and ask the client to apply it."""

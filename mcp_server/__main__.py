@@ -1,9 +1,9 @@
 """`qwen-mcp`: serve the repository context engine and Qwen3-Coder to MCP clients (Claude Code, Cline, ...).
 
-`qwen-mcp [--root DIR]` speaks MCP on stdio (the client starts the process); `--http HOST:PORT` serves streamable
-HTTP at http://HOST:PORT/mcp on a loopback address, for clients that connect to a URL, and requires
-`Authorization: Bearer $QWEN_MCP_TOKEN` (a token is generated and written to stderr when the variable is unset).
-stdout carries protocol messages only: logs go to stderr.
+`qwen-mcp [--root DIR]` speaks MCP on stdio (the client starts the process); `--http HOST:PORT` serves
+streamable HTTP at http://HOST:PORT/mcp on a loopback address, for clients that connect to a URL, and requires
+`Authorization: Bearer $QWEN_MCP_TOKEN` (a token is generated and written to stderr when the variable is
+unset). stdout carries protocol messages only: logs go to stderr.
 """
 
 from __future__ import annotations
@@ -46,9 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="qwen-mcp",
         description="Serve repository context and Qwen3-Coder over the Model Context Protocol.",
     )
-    parser.add_argument(
-        "--root", default=".", help="the workspace (repository) root; default: current directory"
-    )
+    parser.add_argument("--root", help="the workspace (repository) root; default: the current directory")
     parser.add_argument(
         "--http",
         metavar="HOST:PORT",
@@ -58,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-output-tokens",
         type=_output_cap,
         default=os.environ.get(MAX_OUTPUT_ENV, str(DEFAULT_MAX_OUTPUT_TOKENS)),
-        help=f"cap of every tool result in tokens (default {DEFAULT_MAX_OUTPUT_TOKENS:,}; env {MAX_OUTPUT_ENV})",
+        help=f"cap of a tool result in tokens (default {DEFAULT_MAX_OUTPUT_TOKENS}; env {MAX_OUTPUT_ENV})",
     )
     parser.add_argument(
         "--no-watch", action="store_true", help="do not re-index files when they change on disk"
@@ -67,17 +65,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workspace_root(given: str | None) -> Path:
+    """The root to serve: --root, else the current directory unless that is a home folder or `/`.
+
+    Some clients start servers in the home folder or in `/`; indexing all of it would take hours, so the
+    server refuses and says how to fix the client's configuration.
+    """
+    root = Path(given or ".").expanduser().resolve()
+    if not root.is_dir():
+        raise ConfigError(f"--root {given} is not a directory")
+    if given is None and root in (Path.home().resolve(), Path(root.anchor)):
+        raise ConfigError(f"started in {root} without --root: add `--root /path/to/repository`")
+    return root
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server until the client disconnects (stdio) or the process is interrupted (HTTP)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(asctime)s %(name)s: %(message)s")
     try:
-        root = Path(args.root).expanduser().resolve()
-        if not root.is_dir():
-            raise ConfigError(f"--root {args.root} is not a directory")
-        settings = ServerSettings(
-            root=root, max_output_tokens=args.max_output_tokens, watch=not args.no_watch
-        )
+        root = _workspace_root(args.root)
+        cap, watch = args.max_output_tokens, not args.no_watch
+        settings = ServerSettings(root=root, max_output_tokens=cap, watch=watch)
         server = build_server(settings)
         if args.http is None:
             server.run()
@@ -89,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(
                 f"qwen-mcp: {TOKEN_ENV} is unset; clients must send 'Authorization: Bearer {token}'\n"
             )
-        sys.stderr.write(f"qwen-mcp: serving {root} on http://{host}:{port}/mcp\n")
+        shown = f"[{host}]" if ":" in host else host
+        sys.stderr.write(f"qwen-mcp: serving {root} on http://{shown}:{port}/mcp\n")
         anyio.run(serve_http, server, host, port, token)
         return 0
     except QwenContextError as exc:

@@ -1,9 +1,9 @@
 """The streamable HTTP transport of qwen-mcp: loopback only, every request carrying the bearer token.
 
 stdio is the transport to prefer (the client owns the process); HTTP is for clients that can only connect to a
-URL. The MCP spec's security advice for local servers is followed: bind to a loopback address only (the SDK then
-also turns on its DNS-rebinding checks of Host and Origin) and require a token, so another local user or a web
-page cannot drive the server.
+URL. The MCP spec's security advice for local servers is followed: bind to a loopback address only (the SDK
+then also turns on its DNS-rebinding checks of Host and Origin) and require a token, so another local user or
+a web page cannot drive the server.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import ipaddress
 import json
 import logging
 
-import uvicorn
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -91,6 +90,8 @@ class BearerTokenGate:
 
 async def serve_http(server: MCPServer, host: str, port: int, token: str) -> None:
     """Serve `server` over streamable HTTP at http://HOST:PORT/mcp until cancelled."""
+    import uvicorn  # here, not at the top: stdio servers must start fast and never need it
+
     app = BearerTokenGate(server.streamable_http_app(streamable_http_path=MCP_PATH, host=host), token)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level="warning")
     await uvicorn.Server(config).serve()

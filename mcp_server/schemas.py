@@ -1,7 +1,8 @@
 """The typed results of the MCP tools: each model is a tool's output schema, each field described for a model.
 
-Lines and columns are 1-based here (as editors, diffs and `read_code` count them); the engine's 0-based positions
-are converted in `mcp_server.server` and nowhere else. Paths are POSIX paths relative to the workspace root.
+Lines and columns are 1-based here (as editors, diffs and `read_code` count them); the engine's 0-based
+positions are converted in `mcp_server.server` and nowhere else. Paths are POSIX paths relative to the
+workspace root.
 """
 
 from __future__ import annotations

@@ -1,23 +1,25 @@
 """The qwen-mcp tools, resources and prompts: thin protocol glue over `context.Engine` and the model client.
 
 Each tool converts its arguments (1-based positions, workspace-relative paths checked by
-`context.scan.resolve_inside`), makes its engine calls on the engine thread (`Workspace.run`), and converts the
-result into a `mcp_server.schemas` model, capped at `ServerSettings.max_output_tokens` with an offset or a next
-line to continue from. Ranking, prompt assembly and masking live in the engine; none of it is repeated here.
+`context.scan.resolve_inside`), makes its engine calls on the engine thread (`Workspace.run`), and converts
+the result into a `mcp_server.schemas` model, capped at `ServerSettings.max_output_tokens` with an offset or a
+next line to continue from. Ranking, prompt assembly and masking live in the engine; none of it is repeated
+here.
 
 Errors: `_tool_boundary` is the one place that turns failures into tool errors a model can act on — engine
-errors (`QwenContextError`: a bad path, an unknown file, an unreachable model) keep their message, anything else
-becomes a short message without a traceback (the traceback goes to the server log on stderr).
+errors (`QwenContextError`: a bad path, an unknown file, an unreachable model) keep their message, anything
+else becomes a short message without a traceback (the traceback goes to the server log on stderr).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, ParamSpec, TypeVar, cast
 
 from mcp.server.mcpserver import Context, MCPServer, UserMessage
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -27,7 +29,7 @@ from pydantic import BaseModel, Field
 from context import tokens
 from context.errors import QwenContextError
 from context.scan import resolve_inside
-from context.symbols import DEFINITION_KINDS, Definition, Reference
+from context.symbols import Definition, Reference
 from mcp_server.schemas import (
     Answer,
     BuiltContext,
@@ -97,7 +99,6 @@ SymbolKind = Literal[
     "module",
     "field",
 ]
-assert set(SymbolKind.__args__) == set(DEFINITION_KINDS)  # type: ignore[attr-defined]
 
 RelPath = Annotated[
     str,
@@ -122,11 +123,11 @@ Offset = Annotated[
 ]
 
 
-# --- the one error boundary --------------------------------------------------------------------------------------
+# --- the one error boundary ---------------------------------------------------------------------------------
 
 
 def _tool_boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Let ToolError through, turn engine errors into ToolError, and hide everything else behind a short message."""
+    """Pass ToolError on, turn engine errors into ToolError, hide anything else behind a short message."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -145,16 +146,16 @@ def _tool_boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-# --- conversions ---------------------------------------------------------------------------------------------------
+# --- conversions --------------------------------------------------------------------------------------------
 
 
 def _workspace(ctx: Context) -> Workspace:
-    workspace: Workspace = ctx.request_context.lifespan_context
-    return workspace
+    """The workspace the lifespan created (the SDK types the lifespan state loosely)."""
+    return cast(Workspace, ctx.request_context.lifespan_context)
 
 
 async def _ready(workspace: Workspace, report: ProgressReporter | None = None) -> Engine:
-    """The indexed engine, after waiting for the first index; a ToolError with the index's state if it is late."""
+    """The indexed engine, after waiting for the first index; a ToolError with the index's state if late."""
     engine = await workspace.wait_ready(report)
     if engine is None:
         raise ToolError(f"{workspace.describe_state()} Try again in a few seconds, or call index_status.")
@@ -269,7 +270,7 @@ def _with_code(engine: Engine, definition: Definition, budget: int) -> Definitio
 
 def _hits(engine: Engine, references: Sequence[Reference]) -> list[ReferenceHit]:
     files: dict[str, list[str]] = {}
-    hits = []
+    hits: list[ReferenceHit] = []
     for reference in references:
         if reference.path not in files:
             files[reference.path] = _lines(engine.text(reference.path))
@@ -291,7 +292,7 @@ def _cursor_window(text: str, line: int) -> str:
     """The lines around a 1-based cursor line: the words the engine ranks against when no task is given."""
     lines = _lines(text)
     if line > max(len(lines), 1):
-        raise ToolError(f"Line {line} is past the end of the file ({len(lines)} lines).")
+        raise ToolError(f"Line {line} is past the end of the file, which has {len(lines)} lines.")
     above, below = CURSOR_WINDOW
     return "\n".join(lines[max(0, line - 1 - above) : line + below])
 
@@ -300,7 +301,7 @@ def _next_offset(offset: int, shown: int, more: bool) -> int | None:
     return offset + shown if more else None
 
 
-# --- tools -------------------------------------------------------------------------------------------------------
+# --- tools --------------------------------------------------------------------------------------------------
 
 
 async def repo_map(
@@ -311,8 +312,8 @@ async def repo_map(
     ] = None,
     budget_tokens: Budget = 4096,
 ) -> RepoMap:
-    """The ranked map of the repository: its most important files with their key definitions (signatures), most
-    relevant first. Start here to find your way around an unfamiliar codebase."""
+    """The ranked map of the repository: its most important files with their key definitions (signatures),
+    most relevant first. Start here to find your way around an unfamiliar codebase."""
     workspace = _workspace(ctx)
     focus = tuple(_relative(workspace, path) for path in focus_paths or ())
     budget = min(budget_tokens, _text_budget(workspace))
@@ -353,8 +354,8 @@ async def get_definition(
     line: Line | None = None,
     column: Column | None = None,
 ) -> Definitions:
-    """Where a symbol is defined, with its code. Give `symbol`, or the position of a use of the name: `path` and
-    `line` (and `column`; without it, the line's first word)."""
+    """Where a symbol is defined, with its code. Give `symbol`, or the position of a use of the name: `path`
+    and `line` (and `column`; without it, the line's first word)."""
     workspace = _workspace(ctx)
     if symbol is None and (path is None or line is None):
         raise ToolError(
@@ -432,8 +433,8 @@ async def read_code(
         int | None, Field(ge=1, le=10_000_000, description="1-based last line (inclusive).")
     ] = None,
 ) -> CodeSlice:
-    """Read lines of a file in the workspace (secret values masked). A long range is cut to keep the answer short:
-    continue from `next_start_line`."""
+    """Read lines of a file in the workspace (secret values masked). A long range is cut to keep the answer
+    short: continue from `next_start_line`."""
     workspace = _workspace(ctx)
     rel = _relative(workspace, path)
     engine = await _engine(ctx)
@@ -472,8 +473,8 @@ async def build_context(
     line: Line | None = None,
     budget_tokens: Budget = 8192,
 ) -> BuiltContext:
-    """The engine's ranked repository context for a task in words and/or a cursor (`path`, `line`): the relevant
-    files, definitions and signatures, in Markdown ready to paste into a prompt."""
+    """The engine's ranked repository context for a task in words and/or a cursor (`path`, `line`): the
+    relevant files, definitions and signatures, in Markdown ready to paste into a prompt."""
     workspace = _workspace(ctx)
     if task is None and path is None:
         raise ToolError(
@@ -532,8 +533,8 @@ async def ask_qwen(
         int, Field(ge=1024, le=262_144, description="Tokens of repository context to send with the question.")
     ] = 16_384,
 ) -> Answer:
-    """Delegate a question or a small coding task to Qwen3-Coder together with this repository's ranked context,
-    and return its answer."""
+    """Delegate a question or a small coding task to Qwen3-Coder together with this repository's ranked
+    context, and return its answer."""
     workspace = _workspace(ctx)
     focus = tuple(_relative(workspace, path) for path in paths or ())
     engine = await _engine(ctx)
@@ -549,8 +550,8 @@ async def ask_qwen(
 
 
 async def index_status(ctx: Context) -> IndexStatus:
-    """Files, symbols and languages in the index, how fresh it is, and which files were skipped and why. Answers
-    at once, also while the first index is being built."""
+    """Files, symbols and languages in the index, how fresh it is, and which files were skipped and why.
+    Answers at once, also while the first index is being built."""
     workspace = _workspace(ctx)
     status = IndexStatus(
         state=workspace.state,
@@ -587,7 +588,7 @@ async def index_status(ctx: Context) -> IndexStatus:
     )
 
 
-# --- resources and prompts -------------------------------------------------------------------------------------
+# --- resources and prompts ----------------------------------------------------------------------------------
 
 
 class _Slot:
@@ -602,7 +603,7 @@ class _Slot:
 
 
 def _resource_boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Resources report the same errors as tools, as `ResourceError` (an error response naming the problem)."""
+    """Resources report the errors tools report, as `ResourceError` (an error response naming the problem)."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -634,7 +635,7 @@ def _add_resources(server: MCPServer[Workspace], slot: _Slot) -> None:
         name="file_outline",
         title="File outline",
         mime_type="application/json",
-        description="The definitions of one file (path relative to the workspace root), nested, with line ranges.",
+        description="The definitions of one file (path relative to the root), nested, with line ranges.",
     )
     @_resource_boundary
     async def outline(path: str) -> str:
@@ -674,38 +675,38 @@ def _add_prompts(server: MCPServer[Workspace], slot: _Slot) -> None:
         context = await _prompt_context(slot, f"explain {symbol or path}", [path])
         return [
             UserMessage(
-                f"Explain how {subject} works: its purpose, its main steps, and where the rest of the repository "
-                f"uses it (find_references).\n\n{context}"
+                f"Explain how {subject} works: its purpose, its main steps, and where the rest of the "
+                f"repository uses it (find_references).\n\n{context}"
             )
         ]
 
     @server.prompt(title="Review a diff")
     async def review_diff(diff: str) -> list[UserMessage]:
-        """Review a diff for bugs, broken callers and missing tests, with the repository context it touches."""
+        """Review a diff for bugs, broken callers and missing tests, with the context it touches."""
         context = await _prompt_context(slot, diff[:MAX_PROMPT_TASK_CHARS], [])
         return [
             UserMessage(
-                "Review this diff. Look for bugs, callers the change breaks (check them with find_references), "
-                "missing error handling and missing tests. Answer with a list of concrete findings, most serious "
-                f"first, each with file and line.\n\n```diff\n{diff}\n```\n\n{context}"
+                "Review this diff. Look for bugs, callers the change breaks (check them with "
+                "find_references), missing error handling and missing tests. Answer with a list of concrete "
+                f"findings, most serious first, each with file and line.\n\n```diff\n{diff}\n```\n\n{context}"
             )
         ]
 
     @server.prompt(title="Write tests")
     async def write_tests(path: str, symbol: str = "") -> list[UserMessage]:
-        """Write tests for a file or one symbol in it, following the repository's existing test conventions."""
+        """Write tests for a file or one symbol in it, following the repository's test conventions."""
         subject = f"`{symbol}` in `{path}`" if symbol else f"`{path}`"
         context = await _prompt_context(slot, f"write tests for {symbol or path}", [path])
         return [
             UserMessage(
-                f"Write tests for {subject}. Follow the conventions of the repository's existing tests (find them "
-                "with search_symbols or repo_map), cover the normal case, edge cases and errors, and assert "
-                f"behaviour rather than implementation details.\n\n{context}"
+                f"Write tests for {subject}. Follow the conventions of the repository's existing tests "
+                "(find them with search_symbols or repo_map), cover the normal case, edge cases and "
+                f"errors, and assert behaviour rather than implementation details.\n\n{context}"
             )
         ]
 
 
-# --- the server ------------------------------------------------------------------------------------------------
+# --- the server ---------------------------------------------------------------------------------------------
 
 
 READ_ONLY_TOOLS = (
@@ -724,8 +725,8 @@ MODEL_TOOLS = (complete_code, ask_qwen)
 def build_server(settings: ServerSettings) -> MCPServer[Workspace]:
     """The qwen-mcp server of one workspace root, with its tools, resources and prompts; nothing starts yet.
 
-    The lifespan (entered once per stdio process or HTTP server) creates the `Workspace` and starts indexing in
-    the background, so `initialize` and `tools/list` never wait for the index.
+    The lifespan (entered once per stdio process or HTTP server) creates the `Workspace` and starts indexing
+    in the background, so `initialize` and `tools/list` never wait for the index.
     """
     slot = _Slot()
 
@@ -743,10 +744,10 @@ def build_server(settings: ServerSettings) -> MCPServer[Workspace]:
     server: MCPServer[Workspace] = MCPServer(
         "qwen-context", title="Qwen repository context", instructions=INSTRUCTIONS, lifespan=lifespan
     )
-    for fn in READ_ONLY_TOOLS:
-        server.add_tool(_tool_boundary(fn), annotations=READ_ONLY)
-    for fn in MODEL_TOOLS:
-        server.add_tool(_tool_boundary(fn), annotations=CALLS_MODEL)
+    for fn in (*READ_ONLY_TOOLS, *MODEL_TOOLS):
+        annotations = CALLS_MODEL if fn in MODEL_TOOLS else READ_ONLY
+        description = inspect.cleandoc(fn.__doc__ or "")
+        server.add_tool(_tool_boundary(fn), description=description, annotations=annotations)
     _add_resources(server, slot)
     _add_prompts(server, slot)
     return server

@@ -4,8 +4,8 @@
 nothing slow happens while the server starts: the Engine is opened and indexed on the engine thread, and tools
 that need the index wait for it (`wait_ready`) while `state`, `files_done` and `files_total` stay readable.
 
-Every Engine call runs on that one engine thread (`run`): the engine's methods are synchronous and may block on
-SQLite, so they never run on the event loop, and one thread owns the Engine from construction to close. The
+Every Engine call runs on that one engine thread (`run`): the engine's methods are synchronous and may block
+on SQLite, so they never run on the event loop, and one thread owns the Engine from construction to close. The
 thread is a daemon so a client that quits in the middle of a cold index does not keep the process alive.
 """
 
@@ -101,7 +101,7 @@ class Workspace:
         self._thread = _EngineThread()
         self._model: ModelClient | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------------------------------
+    # --- lifecycle ------------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Open and index the engine on the engine thread; returns at once."""
@@ -133,7 +133,7 @@ class Workspace:
         self.files_done, self.files_total = done, total
 
     async def close(self) -> None:
-        """Stop watching and close the engine (after indexing, if it is still running: never blocks the loop)."""
+        """Stop watching and close the engine (after indexing, if it still runs) without blocking the loop."""
         self._thread.submit(self._close_engine)
         self._thread.stop()
         if self._model is not None:
@@ -143,7 +143,7 @@ class Workspace:
         if self._engine is not None:
             self._engine.close()  # also stops the watcher
 
-    # --- access ------------------------------------------------------------------------------------------------
+    # --- access ---------------------------------------------------------------------------------------------
 
     @property
     def engine(self) -> Engine | None:

@@ -5,21 +5,10 @@
 
 ; --- definitions ---------------------------------------------------------------------------------------------
 
-(function_definition
-  declarator: (function_declarator declarator: (identifier) @name)) @definition.function
-
-(function_definition
-  declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))) @definition.function
-
-(function_definition
-  declarator: (pointer_declarator declarator: (pointer_declarator
-    declarator: (function_declarator declarator: (identifier) @name)))) @definition.function
-
-(declaration
-  declarator: [
-    (function_declarator declarator: (identifier) @name)
-    (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-  ]) @definition.function
+; Functions are captured on their declarator, whatever pointers wrap it; the parser widens the definition to
+; the enclosing function_definition / declaration / field_declaration (and drops function-typed parameters).
+(function_declarator
+  declarator: (identifier) @name) @definition.function
 
 (struct_specifier
   name: (type_identifier) @name

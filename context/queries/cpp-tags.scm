@@ -1,8 +1,8 @@
 ; C++ tag patterns, loaded after c-tags.scm (the C++ grammar extends the C one).
 ; Adapted from tree-sitter-cpp's queries/tags.scm (MIT, Max Brunsfeld and contributors), which has no calls;
-; adds namespaces, member declarations, destructors, operators, aliases and qualified calls. A definition
-; written out of its class (`void Widget::draw()`) is named by the whole qualified identifier, which the
-; parser splits into receiver and name.
+; adds namespaces, member declarations, destructors, operators, aliases and qualified calls. As in C, functions
+; are captured on their declarator. A definition written out of its class (`void Widget::draw()`) is named by
+; the whole qualified identifier, which the parser splits into receiver and name.
 
 ; --- definitions ---------------------------------------------------------------------------------------------
 
@@ -13,51 +13,20 @@
 (namespace_definition
   name: [(namespace_identifier) (nested_namespace_specifier)] @name) @definition.module
 
-(function_definition
-  declarator: (function_declarator
-    declarator: [(field_identifier) (destructor_name) (operator_name)] @name)) @definition.function
+(function_declarator
+  declarator: [(field_identifier) (destructor_name) (operator_name)] @name) @definition.function
 
-(function_definition
-  declarator: [
-    (pointer_declarator declarator: (function_declarator declarator: [(field_identifier) (operator_name)] @name))
-    (reference_declarator (function_declarator declarator: [(field_identifier) (operator_name)] @name))
-  ]) @definition.function
+(function_declarator
+  declarator: (qualified_identifier) @name) @definition.method
 
-(function_definition
-  declarator: (function_declarator
-    declarator: (qualified_identifier) @name)) @definition.method
-
-(function_definition
-  declarator: [
-    (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name))
-    (reference_declarator (function_declarator declarator: (qualified_identifier) @name))
-  ]) @definition.method
-
-(declaration
-  declarator: (function_declarator
-    declarator: [(destructor_name) (operator_name)] @name)) @definition.function
-
-(field_declaration
-  declarator: (function_declarator
-    declarator: [(field_identifier) (operator_name) (destructor_name)] @name)) @definition.function
-
-(field_declaration
-  declarator: [
-    (pointer_declarator declarator: (function_declarator declarator: (field_identifier) @name))
-    (reference_declarator (function_declarator declarator: (field_identifier) @name))
-  ]) @definition.function
-
-(function_definition
-  declarator: (reference_declarator (function_declarator declarator: (identifier) @name))) @definition.function
+(alias_declaration
+  name: (type_identifier) @name) @definition.type
 
 ; namespace-level constants (`constexpr double kPi = ...;`)
 (declaration_list
   (declaration
     (type_qualifier)
     declarator: (init_declarator declarator: (identifier) @name)) @definition.constant)
-
-(alias_declaration
-  name: (type_identifier) @name) @definition.type
 
 ; --- references ----------------------------------------------------------------------------------------------
 

@@ -28,6 +28,24 @@
     name: (identifier) @name
     value: [(arrow_function body: (_) @body) (function_expression body: (_) @body)])) @definition.function
 
+; CommonJS style: exports.f = function () {}, Foo.prototype.m = function () {}
+(expression_statement
+  (assignment_expression
+    left: (member_expression
+      object: (identifier) @receiver
+      property: (property_identifier) @name)
+    right: [(function_expression body: (_) @body) (arrow_function body: (_) @body)])) @definition.function
+
+(expression_statement
+  (assignment_expression
+    left: (member_expression
+      object: (member_expression
+        object: (identifier) @receiver
+        property: (property_identifier) @_prototype)
+      property: (property_identifier) @name)
+    right: [(function_expression body: (_) @body) (arrow_function body: (_) @body)])
+  (#eq? @_prototype "prototype")) @definition.method
+
 ; top-level const (exported or not)
 (program
   (lexical_declaration

@@ -129,3 +129,30 @@ def test_the_stream_holds_back_a_possible_echo_on_the_chat_route() -> None:
     assert stream.feed("    x = 5\n    y = 2\n") == "    y = 2"
     assert stream.finish() == ""
     assert stream.text == "    y = 2"
+
+
+EXAMPLES = [
+    ("    return a + b<|file_sep|>utils.py\nimport os\n", "def add(a, b):\n", "\n", "python", False),
+    ("compute(a, b)\nprint(x)\n", "x = ", "  # the result\n", "python", False),
+    ("\n    total = a + b\n    return total\n\ndef other():\n    pass\n", "def add(a, b):", "\n", "python", False),
+    ("\n  return 1;\n}\n\nfunction g() {\n  return 2;\n}", "function f() {", "\n}\n", "javascript", False),
+    ('")" + x  # ) here', "f(", ")\n", "python", False),
+    ("result = compute()\n    return result\n", "def f():\n    ", "\n    return result\n", "python", False),
+    ("```python\n    total = a + b\n    return total\n```\nThis adds the numbers.", "def add(a, b):\n", "\n",
+     "python", True),
+    ("def f():\n    x = 5\n    y = 2\n    return x", "def f():\n    x = 5\n", "    return x\n", "python", True),
+    ("".join(f"    x{i} = {i}\n" for i in range(30)), "def f():\n    ", "\n", "python", False),
+]
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
+@pytest.mark.parametrize(("text", "prefix", "suffix", "language", "chat"), EXAMPLES)
+def test_streaming_in_any_chunking_gives_what_cleaning_the_whole_text_gives(
+        text: str, prefix: str, suffix: str, language: str, chat: bool, size: int) -> None:
+    stream = CompletionStream(prefix, suffix, language, 5, chat=chat)
+    released = ""
+    for start in range(0, len(text), size):
+        released += stream.feed(text[start:start + size])
+        if stream.done:
+            break
+    assert released + stream.finish() == clean_completion(text, prefix, suffix, language, 5, chat=chat)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from context.engine import Engine, iter_outline
-from context.errors import PathOutsideWorkspace, SecretPathRefused, UnknownFile
+from context.errors import PathOutsideWorkspace, SecretPathRefused, UnknownFile, UsageError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "multilang_repo"
 
@@ -76,6 +76,11 @@ def test_search_matches_camel_and_snake_case_words(engine: Engine, query: str, e
 def test_search_by_qualified_name_and_kind(engine: Engine) -> None:
     assert [(d.qualname, d.path) for d in engine.search("Circle.Area")] == [("Circle.Area", SHAPES_GO)]
     assert {d.kind for d in engine.search("a", kind="method", limit=50)} == {"method"}
+
+
+def test_search_refuses_an_unknown_kind(engine: Engine) -> None:
+    with pytest.raises(UsageError, match="unknown kind 'klass'"):
+        engine.search("User", kind="klass")
 
 
 def test_search_is_deterministic_and_limited(engine: Engine) -> None:

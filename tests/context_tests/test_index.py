@@ -117,3 +117,22 @@ def test_two_engines_in_one_process_share_updates_through_the_index(repo: Path) 
         writer.update(["python/extra.py"])
         assert reader.index().parsed == 0
         assert "python/extra.py" not in reader.files()
+
+
+def test_parsing_in_worker_processes_gives_the_same_index_as_in_process(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import context.engine
+
+    with Engine(repo, EngineConfig(cache_dir=tmp_path / "serial", workers=1)) as serial:
+        serial.index()
+        expected = {path: serial.definitions(path) for path in serial.files()}
+    monkeypatch.setattr(context.engine, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(context.engine, "POOL_CHUNK_FILES", 2)
+    seen: list[tuple[int, int]] = []
+    with Engine(repo, EngineConfig(cache_dir=tmp_path / "pool", workers=2)) as pooled:
+        report = pooled.index(progress=lambda done, total: seen.append((done, total)))
+        assert report.parsed == 15
+        assert {path: pooled.definitions(path) for path in pooled.files()} == expected
+    assert seen[-1] == (15, 15) and len(seen) == 8  # one call per chunk of two files
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)

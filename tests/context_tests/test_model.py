@@ -14,7 +14,7 @@ import pytest
 from context.config import ModelSettings, load_settings, load_settings_forgiving
 from context.errors import ConfigError, ModelNotConfigured
 from context.fakeserver import FakeOpenAIServer, RecordedRequest, Reply, ToolCall
-from context.model import FIM_STOP, ModelClient, fim_parts
+from context.model import FIM_STOP, ModelClient, fim_parts, parse_xml_tool_calls
 from context.prompt import Prompt
 
 REPO_PROMPT = ("<|repo_name|>demo\n<|file_sep|>util.py\ndef helper():\n    return 1\n"
@@ -117,6 +117,18 @@ async def test_completion_deltas_stream_as_the_server_sends_them(server: FakeOpe
     assert arrivals[0][1] < 0.25 < arrivals[1][1]
 
 
+async def test_cleaned_lines_of_a_block_reach_the_caller_while_the_model_is_still_writing(
+        server: FakeOpenAIServer) -> None:
+    server.queue(Reply(chunks=["a = 1\n", "    b = 2\n", "    c = 3\n"], chunk_delay=0.3))
+    prompt = "<|fim_prefix|>def f():\n    <|fim_suffix|>\n<|fim_middle|>"
+    async with ModelClient(settings_for(server)) as client:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        arrivals = [(piece, loop.time() - started) async for piece in client.fim(prompt)]
+    assert "".join(piece for piece, _ in arrivals) == "a = 1\n    b = 2\n    c = 3"
+    assert arrivals[0] == ("a = 1", pytest.approx(0.0, abs=0.25))
+
+
 async def test_a_finished_single_line_closes_the_stream_without_waiting_for_the_rest(
         server: FakeOpenAIServer) -> None:
     server.queue(Reply(chunks=["helper()", "\n", "more"] + ["x"] * 50, chunk_delay=0.1))
@@ -180,6 +192,15 @@ async def test_qwen_xml_tool_calls_left_in_the_message_text_become_typed_tool_ca
     assert reply.finish_reason == "tool_calls"
 
 
+def test_several_xml_tool_calls_are_parsed_with_or_without_the_wrapper() -> None:
+    text = ("<function=read_file>\n<parameter=path>\na.py\n</parameter>\n</function>\n<tool_call>\n"
+            "<function=search>\n<parameter=query>\nfoo bar\n</parameter>\n</function>\n</tool_call>")
+    content, calls = parse_xml_tool_calls(text, TOOLS)
+    assert content == ""
+    assert [(call.name, call.arguments) for call in calls] == [("read_file", {"path": "a.py"}),
+                                                               ("search", {"query": "foo bar"})]
+
+
 async def test_ask_sends_the_repository_context_and_the_question(server: FakeOpenAIServer) -> None:
     server.queue(Reply(text="It is defined in util.py:1."))
     async with ModelClient(settings_for(server)) as client:
@@ -236,13 +257,17 @@ def test_environment_beats_the_config_file_which_beats_the_preset(monkeypatch: p
     assert load_settings({"model": "from-client"}).model == "from-client"
 
 
-def test_the_api_key_falls_back_to_dashscope_then_openai(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "openai")
-    assert load_settings().api_key.get_secret_value() == "openai"  # type: ignore[union-attr]
+def test_the_api_key_falls_back_to_dashscope_for_dashscope_only_then_to_openai(monkeypatch: pytest.MonkeyPatch) -> None:
+    def key(preset: str) -> str | None:
+        settings = load_settings({"preset": preset})
+        return settings.api_key.get_secret_value() if settings.api_key else None
+
     monkeypatch.setenv("DASHSCOPE_API_KEY", "dashscope")
-    assert load_settings().api_key.get_secret_value() == "dashscope"  # type: ignore[union-attr]
+    assert (key("dashscope"), key("dashscope-cn"), key("openrouter")) == ("dashscope", "dashscope", None)
+    monkeypatch.setenv("OPENAI_API_KEY", "openai")
+    assert (key("dashscope"), key("openrouter")) == ("dashscope", "openai")
     monkeypatch.setenv("QWEN_API_KEY", "qwen")
-    assert load_settings().api_key.get_secret_value() == "qwen"  # type: ignore[union-attr]
+    assert (key("dashscope"), key("openrouter")) == ("qwen", "qwen")
 
 
 @pytest.mark.parametrize(("overrides", "field"), [

@@ -39,7 +39,9 @@ def test_known_extensions_map_to_their_language(path: str, language: str) -> Non
     assert language_for(path) == language
 
 
-@pytest.mark.parametrize("path", ["README.md", "Makefile", "data.json", "archive.tar.gz", ".bashrc", "noext", "a.py.bak"])
+@pytest.mark.parametrize(
+    "path", ["README.md", "Makefile", "data.json", "archive.tar.gz", ".bashrc", "noext", "a.py.bak"]
+)
 def test_files_without_a_parser_have_no_language(path: str) -> None:
     assert language_for(path) is None
 

@@ -6,14 +6,19 @@ The promise under test: parsing never raises on content, keeps whatever symbols 
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from context import parse as parse_module
 from context.errors import UsageError
-from context.parse import GRAMMARS, parse_source
+from context.parse import GRAMMARS, parse_source, preload
 from context.symbols import ParsedFile
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "languages"
 
 BROKEN_PYTHON = b'''\
 import os
@@ -131,7 +136,9 @@ def _parse_in_worker(source: bytes) -> ParsedFile:
 
 
 def test_results_pickle_and_come_back_from_a_worker_process_unchanged() -> None:
-    source = b"package main\n\nimport \"fmt\"\n\n// Hello greets.\nfunc (g *Greeter) Hello() { fmt.Println(1) }\n"
+    source = (
+        b'package main\n\nimport "fmt"\n\n// Hello greets.\nfunc (g *Greeter) Hello() { fmt.Println(1) }\n'
+    )
     local = parse_source("worker.go", source, "go")
 
     with ProcessPoolExecutor(max_workers=1) as pool:
@@ -140,3 +147,31 @@ def test_results_pickle_and_come_back_from_a_worker_process_unchanged() -> None:
     assert pickle.loads(pickle.dumps(local)) == local
     assert remote == local
     assert remote.definitions[0].qualname == "Greeter.Hello"
+
+
+def test_threads_parsing_at_once_get_the_same_results_as_one_thread() -> None:
+    snippets = sorted((FIXTURES / "python").glob("*.py")) + sorted((FIXTURES / "go").glob("*.go"))
+    jobs = [
+        (path.name, path.read_bytes(), "python" if path.suffix == ".py" else "go") for path in snippets
+    ] * 20
+    expected = [parse_source(*job) for job in jobs]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda job: parse_source(*job), jobs))
+
+    assert results == expected
+
+
+def _compiled_languages() -> set[str]:
+    return set(parse_module._grammars)
+
+
+def test_preloaded_queries_are_inherited_by_forked_workers() -> None:
+    preload(["cpp", "csharp"])
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        inherited = pool.submit(_compiled_languages).result(timeout=60)
+
+    assert {"cpp", "csharp"} <= inherited
+    with pytest.raises(UsageError, match="cobol"):
+        preload(["cobol"])

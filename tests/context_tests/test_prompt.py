@@ -298,3 +298,23 @@ def test_the_repository_map_lists_signatures_of_the_most_used_files_within_its_b
     assert "class Customer:" in text
     small = engine.repo_map(budget=40)
     assert tokens.count(small) <= 40
+
+
+def test_a_change_to_another_file_shows_in_the_next_prompt_at_the_same_cursor(engine: Engine) -> None:
+    before = engine.fim_prompt("shop/checkout.py", 6, 4, budget=4096)
+    assert "def format_price(value: float) -> str:" in before.text
+    engine.set_overlay("shop/pricing.py", PRICING.replace("def format_price(value: float)", "def format_price(cents: int)"))
+    after = engine.fim_prompt("shop/checkout.py", 6, 4, budget=4096)
+    assert "def format_price(cents: int) -> str:" in after.text
+    assert "def format_price(value: float)" not in after.text
+
+
+def test_recently_edited_files_are_pulled_into_the_context(tmp_path: Path) -> None:
+    unrelated = "def audit_trail_entry(kind: str) -> dict:\n    return {'kind': kind}\n"
+    root = write_repo(tmp_path / "recent", {"audit/log.py": unrelated})
+    with Engine(root) as engine:
+        engine.index()
+        without = engine.fim_prompt("shop/checkout.py", 6, 4, budget=1024)
+        with_recent = engine.fim_prompt("shop/checkout.py", 6, 4, budget=1024, recent=["audit/log.py"])
+    assert "audit/log.py" not in [s.path for s in without.sections]
+    assert "audit/log.py" in [s.path for s in with_recent.sections]

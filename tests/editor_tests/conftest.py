@@ -17,11 +17,11 @@ def nvim() -> str:
 
 @pytest.fixture
 def start_neovim(nvim: str, tmp_path: Path) -> Iterator[Callable[..., Neovim]]:
-    """Start Neovim in a folder with some arguments; every editor started is quit at the end of the test."""
+    """Start Neovim (0.12, or ``binary``) in a folder with arguments; every editor is quit after the test."""
     started: list[Neovim] = []
 
-    def start(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Neovim:
-        editor = Neovim(nvim, cwd, env or isolated_env(tmp_path / "home"), list(args))
+    def start(cwd: Path, *args: str, env: dict[str, str] | None = None, binary: str | None = None) -> Neovim:
+        editor = Neovim(binary or nvim, cwd, env or isolated_env(tmp_path / "home"), list(args))
         started.append(editor)
         return editor
 

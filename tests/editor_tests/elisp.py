@@ -1,8 +1,9 @@
 """A small Emacs Lisp reader for checking the Emacs snippet without Emacs.
 
-Debian's Emacs is large and its lsp-mode predates `lsp-inline-completion`, so the test reads qwen.el itself: it
-tokenizes comments, strings, character literals, quotes and vectors the way the Lisp reader does, fails on any
-unbalanced or stray bracket, and returns the top-level forms as nested lists of atoms (strings stay `Str`).
+Debian's Emacs is large and its lsp-mode predates `lsp-inline-completion`, so the test reads qwen.el itself:
+it tokenizes comments, strings, character literals, quotes and vectors the way the Lisp reader does, fails on
+any unbalanced or stray bracket, and returns the top-level forms as nested lists of atoms (strings stay
+`Str`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def read_forms(source: str) -> list[Form]:
         match = _TOKEN.match(source, position)
         if match is None:
             line = source.count("\n", 0, position) + 1
-            raise ValueError(f"unreadable text at line {line}: {source[position:position + 20]!r}")
+            raise ValueError(f"unreadable text at line {line}: {source[position : position + 20]!r}")
         kind, text = match.lastgroup, match.group()
         position = match.end()
         if kind in ("space", "comment", "quote"):
@@ -80,5 +81,8 @@ def find_call(forms: list[Form], head: str) -> list[Form]:
 
 def keywords(form: list[Form]) -> dict[str, Form]:
     """The ``:keyword value`` pairs of a call such as ``(make-lsp-client :server-id 'x ...)``."""
-    return {item: form[index + 1] for index, item in enumerate(form[:-1])
-            if isinstance(item, str) and item.startswith(":")}
+    return {
+        item: form[index + 1]
+        for index, item in enumerate(form[:-1])
+        if isinstance(item, str) and item.startswith(":")
+    }

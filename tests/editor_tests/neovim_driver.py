@@ -1,10 +1,9 @@
 """Driving a real Neovim from tests: find it, isolate it, type into it and read its state.
 
-Neovim 0.12 (native LSP inline completion) comes from `../shared/tools/fetch-neovim`; `.ci/run` exports its path as
-QWEN_TEST_NVIM. Without it the Neovim tests are skipped on a developer machine and fail in CI (CI=true), so CI can
-never pass by silently running nothing.
+Neovim 0.12 (native LSP inline completion) comes from `../shared/tools/fetch-neovim`; `.ci/run` exports its
+path as QWEN_TEST_NVIM. Without it the Neovim tests are skipped on a developer machine and fail in CI
+(CI=true), so CI can never pass by silently running nothing.
 """
-
 
 from __future__ import annotations
 
@@ -24,7 +23,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 EDITORS = REPO / "editors"
 NVIM_ENV = "QWEN_TEST_NVIM"
-FETCH_HINT = f"run `bash ../shared/tools/fetch-neovim .cache/neovim-0.12` in {REPO} and export {NVIM_ENV}=<the path it prints>"
+FETCH_HINT = (
+    f"run `bash ../shared/tools/fetch-neovim .cache/neovim-0.12` in {REPO} "
+    f"and export {NVIM_ENV}=<the path it prints>"
+)
 
 
 def required_tool(path: str | None, what: str, hint: str) -> str:
@@ -37,7 +39,7 @@ def required_tool(path: str | None, what: str, hint: str) -> str:
 
 
 def isolated_env(home: Path) -> dict[str, str]:
-    """The environment of an editor under test: the project's venv first on PATH (so `qwen-lsp` is the one being
+    """The environment of an editor under test: the project's venv first on PATH (so `qwen-lsp` is the one
     tested), and every XDG folder inside ``home`` so no user configuration, plugin or log leaks in or out."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -54,7 +56,7 @@ def vim_string(text: str) -> str:
 
 
 class Neovim:
-    """A headless Neovim listening on a socket, driven with `--remote-send` (keys) and `--remote-expr` (Lua)."""
+    """A headless Neovim on a socket, driven with `--remote-send` (keys) and `--remote-expr` (Lua)."""
 
     def __init__(self, nvim: str, cwd: Path, env: dict[str, str], args: list[str]) -> None:
         self.nvim = nvim
@@ -66,12 +68,23 @@ class Neovim:
         with self.stderr.open("wb") as stderr:
             self.process = subprocess.Popen(
                 [nvim, "--headless", "--clean", "--listen", str(self.socket), *args],
-                cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         self.wait_until(self.socket.exists, "Neovim to listen on its socket", timeout=20)
 
     def _remote(self, *args: str) -> str:
-        done = subprocess.run([self.nvim, "--clean", "--headless", "--server", str(self.socket), *args],
-                              capture_output=True, text=True, env=self.env, timeout=20)
+        done = subprocess.run(
+            [self.nvim, "--clean", "--headless", "--server", str(self.socket), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=20,
+            check=False,
+        )
         assert done.returncode == 0, f"nvim {args[0]} failed: {done.stderr}"
         return done.stdout
 
@@ -81,7 +94,9 @@ class Neovim:
 
     def lua(self, expression: str) -> Any:
         """Evaluate one Lua expression in the editor and return its value (through JSON)."""
-        return json.loads(self._remote("--remote-expr", f"luaeval({vim_string(f'vim.json.encode({expression})')})"))
+        return json.loads(
+            self._remote("--remote-expr", f"luaeval({vim_string(f'vim.json.encode({expression})')})")
+        )
 
     def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
         """Poll ``condition`` until it is truthy; fail with ``what`` and Neovim's stderr after ``timeout``."""
@@ -118,6 +133,8 @@ class Neovim:
 def find_nvim() -> str:
     """The Neovim 0.12 executable from QWEN_TEST_NVIM (skip, or fail in CI, when it is not set)."""
     path = required_tool(os.environ.get(NVIM_ENV), f"Neovim 0.12 (${NVIM_ENV})", FETCH_HINT)
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
+    version = subprocess.run(
+        [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
     assert "NVIM v0.12" in version, f"{NVIM_ENV}={path} is not Neovim 0.12: {version.splitlines()[:1]}"
     return path

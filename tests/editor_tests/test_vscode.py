@@ -1,4 +1,4 @@
-"""The VS Code extension compiles, passes its unit tests, packs into a .vsix, and sends options qwen-lsp accepts.
+"""The VS Code extension compiles, passes its unit tests, packs into a .vsix and sends options qwen-lsp takes.
 
 Uses the toolchain `.ci/run` installs with `npm ci` in editors/vscode (no VS Code download): tsc, node's test
 runner and @vscode/vsce. Without it the tests are skipped on a developer machine and fail in CI.
@@ -25,16 +25,23 @@ BIN = VSCODE / "node_modules" / ".bin"
 def compiled() -> Path:
     """The extension compiled with tsc (out/), once for this module."""
     required_tool(shutil.which("node"), "node", "install Node.js 20+")
-    required_tool(str(BIN / "tsc") if (BIN / "tsc").exists() else None, "the extension's npm packages",
-                  "run `npm ci` in editors/vscode (.ci/run does this)")
-    done = subprocess.run(["npm", "run", "compile"], cwd=VSCODE, capture_output=True, text=True, timeout=300)
+    required_tool(
+        str(BIN / "tsc") if (BIN / "tsc").exists() else None,
+        "the extension's npm packages",
+        "run `npm ci` in editors/vscode (.ci/run does this)",
+    )
+    done = subprocess.run(
+        ["npm", "run", "compile"], cwd=VSCODE, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return VSCODE / "out"
 
 
 def test_the_extension_compiles_and_its_unit_tests_pass(compiled: Path) -> None:
     assert (compiled / "extension.js").exists() and (compiled / "settings.js").exists()
-    done = subprocess.run(["npm", "test"], cwd=VSCODE, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["npm", "test"], cwd=VSCODE, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "# fail 0" in done.stdout
     passed = int(done.stdout.split("# pass ")[1].split()[0])
@@ -44,35 +51,63 @@ def test_the_extension_compiles_and_its_unit_tests_pass(compiled: Path) -> None:
 def test_the_default_settings_become_options_the_server_accepts_unchanged(compiled: Path) -> None:
     """package.json's defaults through the compiled mapping, then through qwen-lsp's own validator."""
     manifest = json.loads((VSCODE / "package.json").read_text())
-    defaults = {name.removeprefix("qwen."): spec.get("default")
-                for name, spec in manifest["contributes"]["configuration"]["properties"].items()}
+    defaults = {
+        name.removeprefix("qwen."): spec.get("default")
+        for name, spec in manifest["contributes"]["configuration"]["properties"].items()
+    }
     user = defaults | {"baseUrl": "http://127.0.0.1:8080/v1", "model": "qwen3-coder", "languages": ["python"]}
-    script = ("const { toServerOptions } = require('./out/settings.js');"
-              "const values = JSON.parse(process.argv[1]);"
-              "process.stdout.write(JSON.stringify(toServerOptions((name) => values[name])));")
-    done = subprocess.run(["node", "-e", script, json.dumps(user)], cwd=VSCODE, capture_output=True, text=True,
-                          timeout=60)
+    script = (
+        "const { toServerOptions } = require('./out/settings.js');"
+        "const values = JSON.parse(process.argv[1]);"
+        "process.stdout.write(JSON.stringify(toServerOptions((name) => values[name])));"
+    )
+    done = subprocess.run(
+        ["node", "-e", script, json.dumps(user)],
+        cwd=VSCODE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     sent = json.loads(done.stdout)
     options, problems = parse_options(sent)
     assert problems == []
     assert options.model.base_url == "http://127.0.0.1:8080/v1" and options.model.model == "qwen3-coder"
     assert (options.budget, options.debounce_ms, options.inline, options.completion, options.actions) == (
-        defaults["budget"], defaults["debounceMs"], True, False, True)
+        defaults["budget"],
+        defaults["debounceMs"],
+        True,
+        False,
+        True,
+    )
     assert options.languages == frozenset({"python"})
 
 
-def test_the_extension_packs_into_a_vsix_with_its_client_and_runtime_dependency(compiled: Path,
-                                                                                   tmp_path: Path) -> None:
+def test_the_extension_packs_into_a_vsix_with_its_client_and_runtime_dependency(
+    compiled: Path, tmp_path: Path
+) -> None:
     vsix = tmp_path / "qwen-context.vsix"
-    done = subprocess.run([str(BIN / "vsce"), "package", "--out", str(vsix)], cwd=VSCODE, capture_output=True,
-                          text=True, timeout=600, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(BIN / "vsce"), "package", "--out", str(vsix)],
+        cwd=VSCODE,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert vsix.exists()
     with zipfile.ZipFile(vsix) as archive:
         names = set(archive.namelist())
         manifest = json.loads(archive.read("extension/package.json"))
-    assert {"extension/out/extension.js", "extension/out/settings.js", "extension/LICENSE.txt",
-            "extension/readme.md", "extension/node_modules/vscode-languageclient/package.json"} <= names
+    assert {
+        "extension/out/extension.js",
+        "extension/out/settings.js",
+        "extension/LICENSE.txt",
+        "extension/readme.md",
+        "extension/node_modules/vscode-languageclient/package.json",
+    } <= names
     assert not any(name.startswith(("extension/src/", "extension/out/test/")) for name in names)
     assert manifest["main"] == "./out/extension.js" and manifest["engines"]["vscode"] == "^1.91.0"

@@ -6,12 +6,15 @@ from pathlib import Path
 
 from lsp_helpers import Start, open_document
 from lsprotocol import types
+from lsprotocol.converters import get_converter
+from pytest_lsp import LanguageClient
 
 from context.fakeserver import FakeOpenAIServer, RecordedRequest
 
 #: ``apply_discount`` spans lines 5-7 of shop/pricing.py.
 DISCOUNT = types.Range(types.Position(line=6, character=4), types.Position(line=6, character=4))
 
+CONVERTER = get_converter()
 NEW_DISCOUNT = '''def apply_discount(price: float, percent: float) -> float:
     """Return ``price`` reduced by ``percent`` per cent, rounded to cents."""
     return round(price * (1 - percent / 100), 2)
@@ -26,18 +29,31 @@ def chat_prompt(request: RecordedRequest) -> str:
     return "\n".join(str(message["content"]) for message in request.body["messages"])
 
 
-async def list_actions(client: object, uri: str, selection: types.Range = DISCOUNT,
-                       diagnostics: list[types.Diagnostic] | None = None) -> list[types.CodeAction]:
-    result = await client.text_document_code_action_async(types.CodeActionParams(  # type: ignore[attr-defined]
+def as_json(value: object) -> object:
+    """A protocol value as it travels (the client deserialises sequences as tuples)."""
+    return CONVERTER.unstructure(value)
+
+
+async def list_actions(client: LanguageClient, uri: str, selection: types.Range = DISCOUNT,
+                       diagnostics: list[types.Diagnostic] | None = None) -> list[types.CodeAction | types.Command]:
+    """The listed actions. (lsprotocol's client-side converter reads every CodeAction that has a ``command`` as
+    a bare Command, so the explain and refactor actions arrive as Commands here, with their titles intact.)"""
+    result = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=selection,
         context=types.CodeActionContext(diagnostics=diagnostics or [])))
     assert result is not None
-    return [action for action in result if isinstance(action, types.CodeAction)]
+    return list(result)
 
 
-def titled(actions: list[types.CodeAction], start: str) -> types.CodeAction:
+def titled(actions: list[types.CodeAction | types.Command], start: str) -> types.CodeAction:
     (action,) = [action for action in actions if action.title.startswith(start)]
+    assert isinstance(action, types.CodeAction)
     return action
+
+
+def selection_data(uri: str, first: int, last: int) -> dict[str, object]:
+    """The argument of the ``qwen.explain`` and ``qwen.refactor`` commands: lines ``first`` to ``last``."""
+    return {"uri": uri, "range": {"start": {"line": first, "character": 0}, "end": {"line": last + 1, "character": 0}}}
 
 
 async def test_actions_are_listed_without_asking_the_model(start_server: Start, repo: Path,
@@ -62,9 +78,9 @@ async def test_resolving_the_docstring_action_rewrites_the_function(start_server
         resolved = await client.code_action_resolve_async(action)
         (request,) = model.requests_to("chat")
     assert "def apply_discount(price: float, percent: float) -> float:" in chat_prompt(request)
-    assert resolved.edit == types.WorkspaceEdit(changes={uri: [types.TextEdit(
+    assert as_json(resolved.edit) == as_json(types.WorkspaceEdit(changes={uri: [types.TextEdit(
         range=types.Range(types.Position(line=5, character=0), types.Position(line=8, character=0)),
-        new_text=NEW_DISCOUNT)]})
+        new_text=NEW_DISCOUNT)]}))
 
 
 async def test_fixing_a_diagnostic_sends_its_message_and_rewrites_the_function_around_it(
@@ -80,9 +96,9 @@ async def test_fixing_a_diagnostic_sends_its_message_and_rewrites_the_function_a
         resolved = await client.code_action_resolve_async(action)
         (request,) = model.requests_to("chat")
     assert "Name 'VAT' is not defined" in chat_prompt(request)
-    assert resolved.edit == types.WorkspaceEdit(changes={uri: [types.TextEdit(
+    assert as_json(resolved.edit) == as_json(types.WorkspaceEdit(changes={uri: [types.TextEdit(
         range=types.Range(types.Position(line=10, character=0), types.Position(line=13, character=0)),
-        new_text=fixed)]})
+        new_text=fixed)]}))
 
 
 async def test_generated_tests_go_into_the_projects_test_file(start_server: Start, repo: Path) -> None:
@@ -112,14 +128,13 @@ async def test_refactoring_by_an_instruction_applies_the_rewritten_selection(sta
         client = await start_server(model=model)
         uri = open_document(client, repo / "shop" / "pricing.py")
         selection = types.Range(types.Position(line=7, character=0), types.Position(line=8, character=0))
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="qwen.refactor", arguments=[{"uri": uri, "range": {
-                "start": {"line": 7, "character": 0}, "end": {"line": 8, "character": 0}},
-                "instruction": "Avoid the floating-point division by 100 first"}]))
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="qwen.refactor", arguments=[
+            {**selection_data(uri, 7, 7), "instruction": "Avoid the floating-point division by 100 first"}]))
         (request,) = model.requests_to("chat")
     assert "Avoid the floating-point division by 100 first" in chat_prompt(request)
     (edit,) = client.applied_edits  # type: ignore[attr-defined]
-    assert edit == types.WorkspaceEdit(changes={uri: [types.TextEdit(range=selection, new_text=rewritten)]})
+    assert as_json(edit) == as_json(types.WorkspaceEdit(changes={uri: [types.TextEdit(range=selection,
+                                                                                      new_text=rewritten)]}))
 
 
 async def test_refactoring_without_an_instruction_asks_the_user_to_pick_one(start_server: Start,
@@ -127,11 +142,8 @@ async def test_refactoring_without_an_instruction_asks_the_user_to_pick_one(star
     with FakeOpenAIServer(reply=fenced("    return price\n")) as model:
         client = await start_server(model=model)
         uri = open_document(client, repo / "shop" / "pricing.py")
-        refactor = titled(await list_actions(client, uri, types.Range(
-            types.Position(line=7, character=0), types.Position(line=8, character=0))), "Qwen: refactor")
-        assert refactor.command is not None
         await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command=refactor.command.command, arguments=refactor.command.arguments))
+            command="qwen.refactor", arguments=[selection_data(uri, 7, 7)]))
         (request,) = model.requests_to("chat")
     assert "Simplify this code without changing its behaviour" in chat_prompt(request)
     assert len(client.applied_edits) == 1  # type: ignore[attr-defined]
@@ -141,10 +153,7 @@ async def test_explaining_the_selection_shows_the_models_answer(start_server: St
     with FakeOpenAIServer(reply="It takes a percentage off a price.") as model:
         client = await start_server(model=model)
         uri = open_document(client, repo / "shop" / "pricing.py")
-        explain = titled(await list_actions(client, uri, types.Range(
-            types.Position(line=7, character=0), types.Position(line=8, character=0))), "Qwen: explain")
-        assert explain.command is not None
         answer = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command=explain.command.command, arguments=explain.command.arguments))
+            command="qwen.explain", arguments=[selection_data(uri, 7, 7)]))
     assert answer == "It takes a percentage off a price."
     assert any(message.message == answer for message in client.messages)

@@ -36,9 +36,13 @@ def test_engine_and_lsp_positions_round_trip() -> None:
     assert convert.lsp_position(LINES, line, column, "utf-16") == position
 
 
-def test_whole_lines_end_at_the_next_line_or_at_the_end_of_the_last_line() -> None:
-    assert convert.whole_lines(LINES, 0, 0, "utf-16") == types.Range(types.Position(0, 0), types.Position(1, 0))
-    assert convert.whole_lines(LINES, 1, 1, "utf-16") == types.Range(types.Position(1, 0), types.Position(1, 6))
+def test_replacing_lines_takes_their_line_breaks_and_keeps_a_missing_final_one_missing() -> None:
+    middle = convert.replace_lines("file:///a", LINES, 0, 0, "z\n", "utf-16")
+    assert middle.changes == {"file:///a": [types.TextEdit(
+        range=types.Range(types.Position(0, 0), types.Position(1, 0)), new_text="z\n")]}
+    last = convert.replace_lines("file:///a", ["a\n", "end"], 1, 1, "z\n", "utf-16")
+    assert last.changes == {"file:///a": [types.TextEdit(
+        range=types.Range(types.Position(1, 0), types.Position(1, 3)), new_text="z")]}
 
 
 def test_file_uris_and_paths_convert_both_ways_and_other_schemes_are_not_files(tmp_path: Path) -> None:

@@ -43,8 +43,8 @@ async def test_cancel_request_aborts_the_model_stream(start_server: Start, repo:
     with FakeOpenAIServer([Reply(text="apply_discount(10, 5)", first_token_delay=20)]) as model:
         client = await start_server(model=model)
         uri = open_document(client, repo / "shop" / "checkout.py", BUFFER)
-        pending = client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri),
-                                                     msg_id="slow-inline")
+        pending = asyncio.ensure_future(client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri), msg_id="slow-inline"))
         await wait_for(lambda: model.requests_to("completions"))
         client.cancel_request(types.CancelParams(id="slow-inline"))
         with pytest.raises(JsonRpcRequestCancelled):

@@ -1,4 +1,4 @@
-"""Helpers of the qwen-mcp tests: the planted secrets and escapes, and tool calls that must succeed or fail."""
+"""Helpers of the qwen-mcp tests: planted secrets and escapes, tool calls that must succeed or fail."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ async def call_error(client: Client, tool: str, arguments: dict[str, Any]) -> st
 
 
 def unsaved_service(root: Path) -> str:
-    """app/service.py as an editor holds it while its line 17 (`return user.display_name()`) is being retyped."""
+    """app/service.py as an editor holds it while line 17 (`return user.display_name()`) is retyped."""
     lines = (root / "app" / "service.py").read_text().split("\n")
     lines[16] = "        "
     return "\n".join(lines)
@@ -68,6 +68,6 @@ def unsaved_service(root: Path) -> str:
 
 @asynccontextmanager
 async def connected(root: Path, **settings: Any) -> AsyncIterator[Client]:
-    """An MCP client connected in memory to a qwen-mcp server on `root` (not watching files)."""
-    async with Client(build_server(ServerSettings(root=root, watch=False, **settings))) as client:
+    """An MCP client connected in memory to a qwen-mcp server on `root` (not watching files unless asked)."""
+    async with Client(build_server(ServerSettings(root=root, **{"watch": False, **settings}))) as client:
         yield client

@@ -22,8 +22,10 @@ pytestmark = pytest.mark.skipif(
 
 
 def inspector(root: Path, *method: str) -> dict:
-    """Run `npx mcp-inspector --cli qwen-mcp --root ROOT ...` and parse the JSON it prints."""
-    command = ["npx", "--no-install", "mcp-inspector", "--cli", QWEN_MCP, "--root", str(root), "--no-watch"]
+    """Run `npx mcp-inspector --cli qwen-mcp --root ROOT ...` (with the test's cache); its JSON output."""
+    cache = f"QWEN_CONTEXT_CACHE_DIR={os.environ['QWEN_CONTEXT_CACHE_DIR']}"
+    server = [QWEN_MCP, "--root", str(root), "--no-watch"]
+    command = ["npx", "--no-install", "mcp-inspector", "--cli", "-e", cache, *server]
     env = {**os.environ, "NODE_NO_WARNINGS": "1"}
     done = subprocess.run([*command, *method], cwd=HERE, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,3 +92,9 @@ async def test_the_process_lists_its_tools_before_a_large_repository_is_indexed(
         assert len((await client.list_tools()).tools) == 10
         status = await call(client, "index_status")
     assert status["state"] in {"starting", "indexing"}  # bench/bench_mcp.py measures the time (< 1 s)
+
+
+def test_started_in_the_filesystem_root_without_root_it_refuses_with_a_hint() -> None:
+    done = subprocess.run([QWEN_MCP], cwd="/", stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--root" in done.stderr and "Traceback" not in done.stderr

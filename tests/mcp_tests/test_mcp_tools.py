@@ -1,8 +1,10 @@
-"""Every qwen-mcp tool, resource and prompt through the SDK's in-memory client, on the multi-language fixture."""
+"""Every qwen-mcp tool, resource and prompt through the SDK's in-memory client, on the fixture repository."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import typing
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ from mcp_support import ANSWER, COMPLETION, FIXTURE_SECRET, call, call_error, co
 
 from context.engine import Engine
 from context.fakeserver import FakeOpenAIServer
+from context.symbols import DEFINITION_KINDS
+from mcp_server.server import SymbolKind
 
 TOOLS = {
     "repo_map",
@@ -38,6 +42,10 @@ async def test_the_server_lists_exactly_the_ten_tools_typed_and_annotated(repo: 
         assert schemas["search_symbols"]["required"] == ["query"]
         assert schemas["search_symbols"]["properties"]["limit"]["maximum"] == 200
         assert "ctx" not in schemas["read_code"]["properties"]
+
+
+def test_the_kind_filter_offers_exactly_the_engine_s_definition_kinds() -> None:
+    assert set(typing.get_args(SymbolKind)) == set(DEFINITION_KINDS)
 
 
 async def test_search_symbols_finds_definitions_in_python_typescript_and_go(repo: Path) -> None:
@@ -273,7 +281,9 @@ async def test_prompts_for_explain_review_and_tests_carry_repository_context(rep
         explained = await client.get_prompt("explain", {"path": "app/models.py", "symbol": "make_user"})
         text = explained.messages[0].content.text
         assert "make_user" in text and "def make_user" in text
-        diff = "--- a/app/models.py\n+++ b/app/models.py\n@@ -20 +20 @@\n-    return User(name=name)\n+    return None\n"
+        diff = (
+            "--- a/app/models.py\n+++ b/app/models.py\n@@ -20 +20 @@\n-    return User(name)\n+    return 1\n"
+        )
         reviewed = await client.get_prompt("review_diff", {"diff": diff})
         assert diff in reviewed.messages[0].content.text
         tests = await client.get_prompt("write_tests", {"path": "app/service.py"})
@@ -308,3 +318,17 @@ async def test_a_tool_waits_for_the_first_index_and_reports_progress(tmp_path: P
     assert not result.is_error
     assert result.structured_content["symbols"][0]["path"] == "mod599.py"
     assert progress and all(message for _, _, message in progress)
+
+
+async def test_a_file_created_while_serving_is_found_without_restarting(repo: Path) -> None:
+    async with connected(repo, watch=True) as client:
+        await call(client, "search_symbols", {"query": "User"})
+        assert (await call(client, "index_status"))["watching"]
+        (repo / "app" / "audit.py").write_text("def record_signup(user):\n    return user\n")
+        found: list[dict[str, object]] = []
+        for _ in range(100):
+            found = (await call(client, "search_symbols", {"query": "record_signup"}))["symbols"]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+    assert [(symbol["path"], symbol["line"]) for symbol in found] == [("app/audit.py", 1)]

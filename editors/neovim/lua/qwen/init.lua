@@ -76,6 +76,35 @@ local function map_inline_keys(bufnr, keys)
   end
 end
 
+--- Neovim 0.11 inserts only the first word of a plain-text completion item (the text up to its first space) and
+--- leaves the rest of the item's edit unapplied; when a qwen item is picked, this puts in the whole suggestion.
+---@param client vim.lsp.Client
+---@param bufnr integer
+local function complete_whole_suggestion(client, bufnr)
+  vim.api.nvim_create_autocmd('CompleteDone', {
+    group = vim.api.nvim_create_augroup(('qwen.complete.%d'):format(bufnr), { clear = true }),
+    buffer = bufnr,
+    desc = 'Qwen: insert the whole suggestion of a completion item',
+    callback = function()
+      local completed = vim.v.completed_item
+      local lsp = vim.tbl_get(completed, 'user_data', 'nvim', 'lsp') or {}
+      local edit = vim.tbl_get(lsp, 'completion_item', 'textEdit')
+      if lsp.client_id ~= client.id or edit == nil or edit.newText == completed.word then
+        return
+      end
+      local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+      local start = col - #completed.word
+      if vim.api.nvim_buf_get_text(bufnr, row - 1, start, row - 1, col, {})[1] ~= completed.word then
+        return
+      end
+      local lines = vim.split(edit.newText, '\n', { plain = true })
+      vim.api.nvim_buf_set_text(bufnr, row - 1, start, row - 1, col, lines)
+      local last = row - 1 + #lines
+      vim.api.nvim_win_set_cursor(0, { last, (#lines == 1 and start or 0) + #lines[#lines] })
+    end,
+  })
+end
+
 --- Turn on suggestions for a buffer qwen-lsp attached to: inline on 0.12, completion items otherwise.
 ---@param client vim.lsp.Client
 ---@param bufnr integer
@@ -86,6 +115,7 @@ local function on_attach(client, bufnr, config)
     map_inline_keys(bufnr, config.keymaps)
   elseif client:supports_method('textDocument/completion', bufnr) then
     vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = config.completion.autotrigger })
+    complete_whole_suggestion(client, bufnr)
   end
 end
 

@@ -1,0 +1,165 @@
+"""qwen-lsp's own latency for an inline completion, on a repository of at least 2,000 files, at an 8K budget.
+
+Two intervals, timed from the outside so nothing inside the server is trusted:
+
+- ``to model``: from the client sending ``textDocument/inlineCompletion`` to the model endpoint receiving the HTTP
+  request (the server reads the request, applies the buffer overlay, assembles the repository-level FIM prompt and
+  sends it; the debounce is set to 0);
+- ``from model``: from the endpoint receiving the request to the client receiving the response, minus nothing: the
+  local OpenAI-compatible server answers at once with a one-piece stream, so this is the server reading the stream,
+  cleaning the completion and writing the response (an upper bound: it includes the fake server's own send).
+
+The fake server runs in this process and timestamps each request when its body has been read (``time.time()``; the
+client is in this process too, the server under test in its own). Requests go to random lines of random files of
+the repository, each opened first (its text overlaid), so the suggestion cache never answers. Target: p50 of each
+interval under 30 ms.
+
+    .venv/bin/python bench/bench_lsp.py [--repo .scratch/corpus/python] [--requests 200] [--budget 8192]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from context.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
+from context.languages import language_for
+
+TARGET_MS = 30.0
+QWEN_LSP = str(Path(sys.executable).parent / "qwen-lsp")
+DEFAULT_REPO = Path(__file__).parents[1] / ".scratch" / "corpus" / "python"
+
+
+def cursors(repo: Path, count: int, seed: int = 7) -> list[tuple[Path, str, int]]:
+    """``count`` (file, text, line) triples: the end of a random non-blank line in a random source file."""
+    rng = random.Random(seed)
+    files = sorted(path for path in repo.rglob("*") if path.is_file() and language_for(path.name))
+    picked: list[tuple[Path, str, int]] = []
+    while len(picked) < count:
+        path = rng.choice(files)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        lines = text.split("\n")
+        candidates = [n for n, line in enumerate(lines) if line.strip() and len(line) < 200]
+        if candidates:
+            picked.append((path, text, rng.choice(candidates)))
+    return picked
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def drain(stream: asyncio.StreamReader | None) -> None:
+    """Read the server's stderr so its logging never blocks on a full pipe."""
+    while stream is not None and await stream.readline():
+        pass
+
+
+async def run(repo: Path, requests: int, budget: int) -> dict[str, list[float]]:
+    received: list[float] = []
+
+    def answer(request: RecordedRequest) -> Reply:
+        received.append(time.time())
+        return Reply(text="result = compute(value)", chunks=["result = compute(value)"])
+
+    indexed = asyncio.Event()
+    with FakeOpenAIServer(answer) as model:
+        client = LanguageClient("bench-lsp", "1")
+
+        @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
+            return None
+
+        @client.feature(types.PROGRESS)
+        def progress(params: types.ProgressParams) -> None:
+            if isinstance(params.value, dict) and params.value.get("kind") == "end":
+                print(f"indexed: {params.value.get('message')}", file=sys.stderr)
+                indexed.set()
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE)
+        def show(params: types.ShowMessageParams) -> None:
+            print(f"server says: {params.message}", file=sys.stderr)
+
+        await client.start_io(QWEN_LSP, "--log-level", "WARNING")
+        stderr = asyncio.create_task(drain(client._server.stderr if client._server else None))
+        started = time.perf_counter()
+        await client.initialize_async(types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                window=types.WindowClientCapabilities(work_done_progress=True),
+                text_document=types.TextDocumentClientCapabilities(
+                    inline_completion=types.InlineCompletionClientCapabilities())),
+            initialization_options={"debounceMs": 0, "budget": budget,
+                                    "model": {"baseUrl": model.base_url, "model": "qwen3-coder"}},
+            workspace_folders=[types.WorkspaceFolder(uri=repo.as_uri(), name=repo.name)]))
+        client.initialized(types.InitializedParams())
+        await asyncio.wait_for(indexed.wait(), 900)
+        print(f"index ready after {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+        to_model: list[float] = []
+        from_model: list[float] = []
+        opened: set[str] = set()
+        for number, (path, text, line) in enumerate(cursors(repo, requests + 5)):
+            uri = path.as_uri()
+            if uri not in opened:
+                opened.add(uri)
+                client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language_for(path.name) or "", version=1, text=text)))
+            character = len(text.split("\n")[line].encode("utf-16-le")) // 2
+            before = len(received)
+            sent = time.time()
+            result: Any = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=line, character=character),
+                context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic)))
+            answered = time.time()
+            if len(received) != before + 1:
+                print(f"no model request for {path}:{line}", file=sys.stderr)
+                continue
+            if number < 5:  # warm-up: first prompts load the graph and the tokenizer
+                continue
+            to_model.append((received[-1] - sent) * 1000)
+            from_model.append((answered - received[-1]) * 1000)
+            assert result is None or isinstance(result, types.InlineCompletionList)
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+        stderr.cancel()
+    return {"to model": to_model, "from model": from_model}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", type=Path, default=DEFAULT_REPO)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--budget", type=int, default=8192)
+    args = parser.parse_args()
+    repo = args.repo.resolve()
+    files = sum(1 for path in repo.rglob("*") if path.is_file() and language_for(path.name))
+    print(f"repository {repo}: {files} source files; {args.requests} requests; budget {args.budget}")
+    if files < 2000:
+        print("warning: fewer than 2,000 source files (build the corpus with bench/fetch_corpus.py)")
+    timings = asyncio.run(run(repo, args.requests, args.budget))
+    ok = True
+    for name, values in timings.items():
+        p50, p95 = statistics.median(values), percentile(values, 0.95)
+        ok &= p50 < TARGET_MS
+        print(f"{name:>10}: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  max {max(values):6.1f} ms  (n={len(values)})")
+    print(f"target p50 < {TARGET_MS:.0f} ms: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Build the benchmark corpora: real code from the package registries, unpacked into a scratch folder.
+
+Usage (from the repository root; idempotent: what is already there is skipped)::
+
+    .venv/bin/python bench/fetch_corpus.py                      # every corpus into .scratch/corpus
+    .venv/bin/python bench/fetch_corpus.py --dest /tmp/corpus go rust
+    .venv/bin/python bench/fetch_corpus.py --counts             # only print the file counts
+
+The folder it fills (default ``.scratch/corpus``, git-ignored, never committed) holds one repository per
+language, each a coherent project (or a few) with cross-file calls, as the recall benchmark expects:
+
+=============  ================================================================  =====================
+folder         what                                                              from
+=============  ================================================================  =====================
+python         Django, SymPy and SQLAlchemy source distributions (>= 3,000 files)  PyPI sdists
+typescript     RxJS's TypeScript sources                                         npm tarball
+javascript     three.js's ES-module sources                                      npm tarball
+go             golang.org/x/tools and golang.org/x/net                           Debian golang-*-dev
+rust           the tokio, syn and regex crates                                   Debian librust-*-dev
+ruby           Rails' ActiveSupport and ActionPack, Rack                         Debian ruby-*
+c              libuv (vendored in uvloop's source distribution)                  PyPI sdist
+=============  ================================================================  =====================
+
+The whole folder is the ``mixed`` corpus of the indexing benchmark: more than 5,000 files in Python, TypeScript,
+JavaScript, Go, Rust, Ruby and C. Downloads and unpacked packages are kept beside it in ``<dest>-downloads`` so a
+corpus can be rebuilt without the network; the download is about 50 MB (about 250 MB unpacked).
+
+Only the registries' ordinary clients are used: ``pip download`` (source distributions, no dependencies),
+``npm pack`` and ``apt-get download`` + ``dpkg -x`` (nothing is installed; run ``apt-get update`` once first).
+Versions are pinned where the client allows it, so two machines build the same corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from context.scan import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DEST = ROOT / ".scratch" / "corpus"
+#: Marks a finished folder (a corpus or an unpacked package), so an interrupted run starts that folder afresh.
+COMPLETE = ".corpus-complete"
+COMMAND_TIMEOUT = 900
+
+
+@dataclass(frozen=True)
+class Package:
+    """One registry package and the folder of it a corpus takes."""
+
+    registry: str  # "pypi", "npm" or "deb"
+    spec: str  # what the client is asked for: "Django==5.1.4", "rxjs@7.8.1", "librust-tokio-dev"
+    subpath: str = ""  # the folder inside the unpacked package to copy ("" for all of it)
+    #: The folder holds one project per child folder (Debian's ``tokio-1.24.2/``, ``rack-2.2.22/``): copy those.
+    children: bool = False
+
+
+PACKAGES: dict[str, Package] = {
+    "django": Package("pypi", "Django==5.1.4"),
+    "sympy": Package("pypi", "sympy==1.13.3"),
+    "sqlalchemy": Package("pypi", "SQLAlchemy==2.0.36"),
+    "libuv": Package("pypi", "uvloop==0.21.0", "vendor/libuv"),
+    "rxjs": Package("npm", "rxjs@7.8.1", "src"),
+    "three": Package("npm", "three@0.170.0", "src"),
+    "x-tools": Package("deb", "golang-golang-x-tools-dev", "usr/share/gocode/src/golang.org/x/tools"),
+    "x-net": Package("deb", "golang-golang-x-net-dev", "usr/share/gocode/src/golang.org/x/net"),
+    "tokio": Package("deb", "librust-tokio-dev", "usr/share/cargo/registry", children=True),
+    "syn": Package("deb", "librust-syn-dev", "usr/share/cargo/registry", children=True),
+    "regex": Package("deb", "librust-regex-dev", "usr/share/cargo/registry", children=True),
+    "activesupport": Package("deb", "ruby-activesupport", "usr/share/rubygems-integration/all/gems", children=True),
+    "actionpack": Package("deb", "ruby-actionpack", "usr/share/rubygems-integration/all/gems", children=True),
+    "rack": Package("deb", "ruby-rack", "usr/share/rubygems-integration/all/gems", children=True),
+}
+
+CORPORA: dict[str, tuple[str, ...]] = {
+    "python": ("django", "sympy", "sqlalchemy"),
+    "typescript": ("rxjs",),
+    "javascript": ("three",),
+    "go": ("x-tools", "x-net"),
+    "rust": ("tokio", "syn", "regex"),
+    "ruby": ("activesupport", "actionpack", "rack"),
+    "c": ("libuv",),
+}
+
+
+def run(command: list[str], cwd: Path) -> None:
+    """Run a registry client, failing loudly with its output."""
+    print(f"  $ {' '.join(command)}", file=sys.stderr)
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                          timeout=COMMAND_TIMEOUT, check=False)
+    if done.returncode != 0:
+        hint = "\n(run `apt-get update` once first)" if command[0] == "apt-get" else ""
+        raise SystemExit(f"fetch_corpus: {command[0]} failed:\n{done.stdout}\n{done.stderr}{hint}")
+
+
+def download(package: Package, folder: Path) -> Path:
+    """Download ``package`` into the empty ``folder`` with its registry's client; return the file."""
+    if package.registry == "pypi":
+        name = package.spec.split("==")[0]
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", name, "--quiet",
+             "--dest", str(folder), package.spec], folder)
+    elif package.registry == "npm":
+        run(["npm", "pack", "--silent", package.spec], folder)
+    else:
+        run(["apt-get", "download", "--quiet", package.spec], folder)
+    (found,) = list(folder.iterdir())
+    return found
+
+
+def unpack(archive: Path, target: Path) -> None:
+    """Unpack a tarball or a Debian package into ``target``, dropping a single top folder of a tarball."""
+    if archive.suffix == ".deb":
+        run(["dpkg", "-x", str(archive), str(target)], archive.parent)
+        return
+    with tarfile.open(archive) as tar:
+        tar.extractall(target, filter="data")
+    tops = list(target.iterdir())
+    if len(tops) == 1 and tops[0].is_dir():
+        for child in tops[0].iterdir():
+            child.rename(target / child.name)
+        tops[0].rmdir()
+
+
+def fetch(key: str, cache: Path) -> Path:
+    """The unpacked package ``key`` (downloaded and unpacked on first use)."""
+    unpacked = cache / key
+    if (unpacked / COMPLETE).exists():
+        return unpacked
+    shutil.rmtree(unpacked, ignore_errors=True)
+    print(f"fetching {PACKAGES[key].spec} ({PACKAGES[key].registry})", file=sys.stderr)
+    with tempfile.TemporaryDirectory(dir=cache) as scratch:
+        archive = download(PACKAGES[key], Path(scratch))
+        unpacked.mkdir()
+        unpack(archive, unpacked)
+    (unpacked / COMPLETE).touch()
+    return unpacked
+
+
+def build(name: str, dest: Path, cache: Path) -> None:
+    """Build the corpus ``name`` in ``dest/name`` unless it is complete already."""
+    corpus = dest / name
+    if (corpus / COMPLETE).exists():
+        print(f"{name}: already there", file=sys.stderr)
+        return
+    shutil.rmtree(corpus, ignore_errors=True)
+    building = dest / f".{name}.building"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    for key in CORPORA[name]:
+        package = PACKAGES[key]
+        source = fetch(key, cache) / package.subpath
+        if not source.is_dir():
+            raise SystemExit(f"fetch_corpus: {package.spec} has no folder {package.subpath}")
+        parts = sorted(child for child in source.iterdir() if child.is_dir()) if package.children else [source]
+        for part in parts:
+            target = building / (part.name if package.children else key)
+            shutil.copytree(part, target, symlinks=True, ignore=shutil.ignore_patterns(COMPLETE))
+    (building / COMPLETE).touch()
+    building.rename(corpus)
+    print(f"{name}: built from {', '.join(PACKAGES[key].spec for key in CORPORA[name])}", file=sys.stderr)
+
+
+def counts(corpus: Path) -> Counter[str]:
+    """Indexable files per language in ``corpus``, as the engine's scanner sees them."""
+    return Counter(scanned.language for scanned in scan(corpus).files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpora", nargs="*", metavar="CORPUS", help=f"any of {', '.join(CORPORA)} (default: all)")
+    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help=f"target folder (default {DEFAULT_DEST})")
+    parser.add_argument("--counts", action="store_true", help="only print the file counts of what is there")
+    args = parser.parse_args(argv)
+    dest: Path = args.dest.resolve()
+    names = args.corpora or list(CORPORA)
+    unknown = sorted(set(names) - set(CORPORA))
+    if unknown:
+        parser.error(f"unknown corpus {', '.join(unknown)}: choose from {', '.join(CORPORA)}")
+    if not args.counts:
+        cache = dest.parent / f"{dest.name}-downloads"
+        cache.mkdir(parents=True, exist_ok=True)
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            build(name, dest, cache)
+    total: Counter[str] = Counter()
+    for name in names:
+        if (dest / name / COMPLETE).exists():
+            found = counts(dest / name)
+            total += found
+            by_language = ", ".join(f"{language} {count}" for language, count in found.most_common())
+            print(f"{name:<11} {sum(found.values()):>6} files  {dest / name}  ({by_language})")
+    by_language = ", ".join(f"{language} {count}" for language, count in total.most_common())
+    print(f"{'mixed':<11} {sum(total.values()):>6} files  {dest}  ({by_language})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

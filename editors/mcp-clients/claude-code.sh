@@ -1,0 +1,1 @@
+claude mcp add qwen -- qwen-mcp --root "$(pwd)"

@@ -1,0 +1,130 @@
+"""The ``qwen-context`` commands index, search, outline and stats: JSON shapes, text output, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from context.cli import main
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "multilang_repo"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "multilang"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_index_json_reports_files_symbols_seconds_and_skipped(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "index", str(repo), "--json")
+    assert isinstance(report, dict)
+    assert report["files"] == 15 and report["symbols"] > 30
+    assert isinstance(report["seconds"], float) and report["seconds"] >= 0
+    assert report["skipped"] == {"unsupported_language": 4}  # README.md, .gitignore, go.mod, Cargo.toml
+    assert report["parsed"] == 15
+    assert run_json(capsys, "index", str(repo), "--json")["parsed"] == 0  # type: ignore[index]
+
+
+def test_index_text_output_is_one_line(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("15 files, ") and out.count("\n") == 1
+
+
+def test_search_json_lists_name_kind_path_line_signature(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    found = run_json(capsys, "search", "register_user", "--repo", str(repo), "--json")
+    assert isinstance(found, list)
+    assert found[0] == {**found[0], "name": "register_user", "kind": "function", "path": "python/app/service.py",
+                        "line": 6,
+                        "signature": "def register_user(repo: UserRepository, name: str, email: str) -> User:"}
+
+
+def test_search_filters_by_kind_and_limits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    found = run_json(capsys, "search", "e", "--repo", str(repo), "--kind", "class", "--limit", "2", "--json")
+    assert isinstance(found, list) and len(found) == 2 and {f["kind"] for f in found} == {"class"}
+
+
+def test_search_text_prints_path_line_and_signature(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "NewCircle", "--repo", str(repo)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "go/geometry/shapes.go:22: function func NewCircle(r float64) Circle")
+    assert main(["search", "nothingmatchesthis", "--repo", str(repo)]) == 1
+
+
+def test_outline_json_is_nested(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outline = run_json(capsys, "outline", "python/app/models.py", "--repo", str(repo), "--json")
+    assert isinstance(outline, list)
+    assert [(n["name"], n["line"]) for n in outline] == [("MAX_USERS", 5), ("User", 9), ("UserRepository", 21)]
+    assert [c["name"] for c in outline[2]["children"]] == ["add", "find_by_email"]
+    assert outline[2]["children"][0]["children"] == []
+
+
+def test_outline_text_indents_children(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["outline", "web/src/store.ts", "--repo", str(repo)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["4", "class"]
+    assert lines[1].startswith("  ") and "constructor" in lines[1]
+
+
+def test_outline_accepts_a_path_relative_to_the_current_folder(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo / "python")
+    outline = run_json(capsys, "outline", "app/service.py", "--repo", str(repo), "--json")
+    assert [n["name"] for n in outline] == ["register_user", "greet_all"]  # type: ignore[union-attr]
+
+
+def test_stats_prints_languages_files_symbols_and_index_size(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", str(repo)]) == 0
+    capsys.readouterr()
+    assert main(["stats", "--repo", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert "files       15" in out and "python" in out and "MiB" in out
+    stats = run_json(capsys, "stats", "--repo", str(repo), "--json")
+    assert stats["languages"]["typescript"] == 3  # type: ignore[index]
+
+
+def test_repo_defaults_to_the_current_folder(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    assert run_json(capsys, "search", "tokenize", "--json")[0]["path"] == "rust/src/tokenizer.rs"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["outline", "../../etc/passwd"], "qwen-context: error: "),
+        (["outline", "python/missing.py"], "qwen-context: error: python/missing.py is not an indexed file"),
+        (["outline", ".env"], "qwen-context: error: "),
+        (["index", "/definitely/not/a/folder"], "qwen-context: error: /definitely/not/a/folder is not a folder"),
+    ],
+)
+def test_errors_print_one_line_and_exit_2(repo: Path, argv: list[str], message: str) -> None:
+    if argv[0] != "index":
+        argv = [*argv, "--repo", str(repo)]
+    done = subprocess.run([sys.executable, "-m", "context.cli", *argv], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_usage_mistakes_exit_2_through_argparse(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["search"])
+    assert exit_info.value.code == 2
+    assert "QUERY" in capsys.readouterr().err
