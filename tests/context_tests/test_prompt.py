@@ -316,5 +316,6 @@ def test_recently_edited_files_are_pulled_into_the_context(tmp_path: Path) -> No
         engine.index()
         without = engine.fim_prompt("shop/checkout.py", 6, 4, budget=1024)
         with_recent = engine.fim_prompt("shop/checkout.py", 6, 4, budget=1024, recent=["audit/log.py"])
-    assert "audit/log.py" not in [s.path for s in without.sections]
-    assert "audit/log.py" in [s.path for s in with_recent.sections]
+    reasons = {s.path: s.reason for s in with_recent.sections}
+    assert "recently edited" in reasons["audit/log.py"]
+    assert "recently edited" not in {s.path: s.reason for s in without.sections}.get("audit/log.py", "")

