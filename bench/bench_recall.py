@@ -47,9 +47,10 @@ TARGETS = {2048: 0.85, 8192: 0.95, 32768: 0.98}
 TIMING_TARGETS_MS = {8192: 30.0, 262144: 300.0}
 WINDOW, STRIDE = 20, 10
 MIN_NAME = 3
-#: Cases target top-level functions and types: a method or field of the same name is too often a different
-#: object's (``core_schema.str_schema()`` of an external package vs a repository class's ``str_schema``).
-TARGET_KINDS = frozenset({"function", "class", "struct", "interface", "trait", "enum", "type"})
+#: Cases target functions and types (module functions and namespaced classes included), not methods: a method of
+#: the same name is too often a different object's (``core_schema.str_schema()`` of an external package vs a
+#: repository class's ``str_schema`` method).
+TARGET_KINDS = frozenset({"function", "class", "struct", "interface", "trait", "enum", "type", "module"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: Names that are almost always a language builtin or a standard container method, whatever the repository
 #: defines: a line calling them does not call the repository's definition.
@@ -86,17 +87,17 @@ def find_cases(engine: Engine, count: int, rng: random.Random) -> list[Case]:
         folder = path.rpartition("/")[0]
         reachable = {imp.resolved for imp in engine.imports(path) if imp.resolved}
         for ref in references:
-            if ref.kind not in ("call", "type") or len(ref.name) < MIN_NAME or ref.name in local:
+            if ref.kind not in ("call", "type", "name") or len(ref.name) < MIN_NAME or ref.name in local:
                 continue
             if ref.name in BUILTIN_NAMES:
                 continue
             if (path, ref.line) in candidates or not 0 <= ref.line < len(lines):
                 continue
             definitions = [d for d in engine.definitions_named(ref.name) if d.name == ref.name]
-            if len(definitions) != 1 or definitions[0].path == path or definitions[0].parent:
+            if len(definitions) != 1 or definitions[0].path == path or definitions[0].kind not in TARGET_KINDS:
                 continue
-            if definitions[0].kind not in TARGET_KINDS:
-                continue
+            if ref.kind == "name" and definitions[0].kind == "function":
+                continue  # a bare name is a call only when the parser says so; a type use may be a bare name
             if definitions[0].path not in reachable and definitions[0].path.rpartition("/")[0] != folder:
                 continue  # most likely a namesake from outside the repository (``token.Position``)
             target = definitions[0]

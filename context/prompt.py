@@ -302,7 +302,8 @@ class _FilePlan:
 
     path: str
     whole: bool = False
-    shown: dict[Definition, str] = field(default_factory=dict)
+    #: ``id()`` of the definitions shown (the objects live in the engine's snapshot while the plan exists).
+    shown: set[int] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
     lines: set[int] = field(default_factory=set)
     best: float = 0.0
@@ -383,7 +384,7 @@ class _Packer:
         """Show a definition's header (with its parents' headers); else its bare name; False if neither fits."""
         definition = item.definition
         plan, overhead = self._plan(definition.path)
-        if plan.whole or definition in plan.shown:
+        if plan.whole or id(definition) in plan.shown:
             return True
         lines = self.lines(definition.path)
         if lines is None:
@@ -396,7 +397,7 @@ class _Packer:
             self.plans[definition.path] = plan
             self.used += cost + overhead
             plan.lines.update(fresh)
-            plan.shown[definition] = item.reason
+            plan.shown.add(id(definition))
             plan.note(item.reason, item.score)
             return True
         if definition.name in plan.names:
@@ -488,7 +489,7 @@ class _Packer:
         return "; ".join(reasons[:3]) + more
 
     def section_tokens(self, path: str) -> int:
-        return 1 + self.caches.tokens.count(f"{path}\n{self.content(path)}\n") + 0
+        return 1 + self.caches.tokens.count(f"{path}\n{self.content(path)}\n")
 
 
 # --- candidate gathering ---------------------------------------------------------------------------------------

@@ -63,6 +63,9 @@ class Resolver:
             if package:
                 self.by_package.setdefault(package.replace("\\", "."), []).append(path)
         self.python_roots = self._python_roots()
+        self._python_modules: dict[str, str] | None = None
+        #: Absolute imports resolve the same from every file: (module, first name) -> files.
+        self._absolute: dict[tuple[str, str], list[str]] = {}
         self._rules: dict[str, Callable[[Import, str], list[str]]] = {
             "python": self._python, "go": self._go, "rust": self._rust, "c": self._c_include,
             "cpp": self._c_include, "ruby": self._ruby, "lua": self._lua, "bash": self._bash,
@@ -120,29 +123,48 @@ class Resolver:
         rel = posixpath.join(base, *dotted.split(".")) if dotted else base
         return self._first((rel + ".py", posixpath.join(rel, "__init__.py"), rel + ".pyi"))
 
+    def _python_module_index(self) -> dict[str, str]:
+        """Dotted module name -> file, for every Python file under every Python root (nearest root wins)."""
+        if self._python_modules is None:
+            modules: dict[str, str] = {}
+            python_files = sorted((p for p in self.paths if p.endswith((".py", ".pyi"))),
+                                  key=lambda p: (p.endswith(".pyi"), p))
+            for root in self.python_roots:
+                prefix = root + "/" if root else ""
+                for path in python_files:
+                    if not path.startswith(prefix):
+                        continue
+                    stem = path[len(prefix):].rpartition(".")[0]
+                    if stem == "__init__":
+                        continue
+                    stem = stem.removesuffix("/__init__")
+                    modules.setdefault(stem.replace("/", "."), path)
+            self._python_modules = modules
+        return self._python_modules
+
     def _python(self, imp: Import, folder: str) -> list[str]:
         module = imp.module
         stripped = module.lstrip(".")
         level = len(module) - len(stripped)
-        if level:
-            base = folder
-            for _ in range(level - 1):
-                if not base:
-                    return []  # above the root
-                base = posixpath.dirname(base)
-            bases = [base]
-        else:
-            bases = self.python_roots
-        for base in bases:
-            for name in imp.names[:1]:
-                if name != "*":  # `from pkg import submodule`
-                    found = self._python_module(base, f"{stripped}.{name}" if stripped else name)
-                    if found:
-                        return found
-            found = self._python_module(base, stripped)
+        first = imp.names[0] if imp.names and imp.names[0] != "*" else ""
+        if not level:
+            key = (stripped, first)
+            found = self._absolute.get(key)
+            if found is None:
+                modules = self._python_module_index()
+                path = (modules.get(f"{stripped}.{first}") if first else None) or modules.get(stripped)
+                found = self._absolute[key] = [path] if path else []
+            return found
+        base = folder
+        for _ in range(level - 1):
+            if not base:
+                return []  # above the root
+            base = posixpath.dirname(base)
+        if first:  # `from . import submodule`
+            found = self._python_module(base, f"{stripped}.{first}" if stripped else first)
             if found:
                 return found
-        return []
+        return self._python_module(base, stripped)
 
     # --- JavaScript / TypeScript ---------------------------------------------------------------------------
 

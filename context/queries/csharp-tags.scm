@@ -79,5 +79,6 @@
 (file_scoped_namespace_declaration
   name: (_) @package)
 
+; `using Alias = A.B;` imports A.B: the module is the last name of the directive
 (using_directive
-  [(identifier) (qualified_name)] @import.module) @import
+  [(identifier) (qualified_name)] @import.module .) @import

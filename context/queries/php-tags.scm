@@ -64,7 +64,7 @@
   name: (namespace_name) @package)
 
 (namespace_use_declaration
-  (namespace_use_clause [(qualified_name) (name)] @import.module)) @import
+  (namespace_use_clause . [(qualified_name) (name)] @import.module)) @import
 
 (namespace_use_declaration
   (namespace_name) @import.module

@@ -7,17 +7,18 @@
 
 ;;; Commentary:
 
-;; Registers qwen-lsp (`pip install qwen-context') with lsp-mode as an add-on server: it runs beside each
-;; language's own server and adds repository-level inline completions (lsp-mode's `lsp-inline-completion-mode',
-;; which lsp-mode turns on by itself for servers that offer it) and code actions (explain, docstring, refactor,
-;; fix, tests).
+;; Registers qwen-lsp (`pip install qwen-context') with lsp-mode as an add-on server: it runs beside
+;; each language's own server and adds repository-level inline completions (lsp-mode's
+;; `lsp-inline-completion-mode', which lsp-mode turns on by itself for servers that offer it) and code
+;; actions (explain, docstring, refactor, fix, tests).
 ;;
 ;;   (add-to-list 'load-path "/path/to/qwen-context/editors/emacs")
 ;;   (require 'qwen)
 ;;   (setq qwen-base-url "http://127.0.0.1:8080/v1")   ; or qwen-preset, or ~/.config/qwen-context/config.toml
 ;;   (add-hook 'python-mode-hook #'lsp-deferred)
 ;;
-;; While a suggestion is shown, TAB (`qwen-accept-key') or C-<return> accepts it, C-n / C-p cycle, C-g dismisses.
+;; While a suggestion is shown, TAB (`qwen-accept-key') or C-<return> accepts it, C-n / C-p cycle,
+;; C-g dismisses.
 ;; `M-x qwen-code-action' picks one of qwen-lsp's code actions.
 
 ;;; Code:
@@ -35,7 +36,7 @@
   :type '(repeat string))
 
 (defcustom qwen-preset nil
-  "Model preset (vllm, sglang, llamacpp, ollama, lmstudio, dashscope, openrouter, ...); nil keeps the default."
+  "Model preset (vllm, sglang, llamacpp, ollama, lmstudio, dashscope, openrouter...); nil: the default."
   :type '(choice (const :tag "Default" nil) string))
 
 (defcustom qwen-base-url nil

@@ -29,7 +29,7 @@ def test_a_cpp_method_defined_inside_its_namespace_is_qualified_by_the_namespace
 
 
 def test_names_invented_by_error_recovery_are_not_symbols() -> None:
-    source = b"const auto = compute();\nint ok(void) { return 0; }\n"
+    source = b"const int = 1;\nint ok(void) { return 0; }\n"  # `const int <MISSING identifier> = 1;`
 
     parsed = parse_source("recovered.c", source, "c")
 

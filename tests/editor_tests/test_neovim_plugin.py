@@ -223,6 +223,27 @@ def test_neovim_0_11_gets_the_suggestion_as_a_completion_item(
         assert any(r.route in ("completions", "infill") for r in model.requests)
 
 
+def test_setup_with_no_options_starts_qwen_lsp_without_a_settings_warning(
+    start_neovim: Callable[..., Neovim], tmp_path: Path
+) -> None:
+    repo = tmp_path / "bare"
+    repo.mkdir()
+    (repo / "main.py").write_text("print('hi')\n")
+    (repo / "init.lua").write_text(
+        "vim.opt.runtimepath:prepend(vim.env.QWEN_PLUGIN)\n"
+        "vim.api.nvim_create_autocmd('LspProgress', { callback = function(event)\n"
+        "  if event.data.params.value.kind == 'end' then vim.g.qwen_indexed = true end\n"
+        "end })\n"
+        "vim.g.qwen_setup = require('qwen').setup()\n"
+    )
+    env = isolated_env(tmp_path / "home") | {"QWEN_PLUGIN": str(EDITORS / "neovim")}
+    editor = start_neovim(repo, "-u", "init.lua", "main.py", env=env)
+    assert editor.lua("vim.g.qwen_setup") is True
+    editor.wait_until(lambda: editor.lua("vim.g.qwen_indexed == true"), "the index's $/progress to end")
+    messages = editor.lua("vim.api.nvim_exec2('messages', { output = true }).output")
+    assert "qwen-lsp setting" not in messages, messages
+
+
 def test_setup_explains_how_to_install_a_missing_server(
     start_neovim: Callable[..., Neovim], tmp_path: Path
 ) -> None:

@@ -6,8 +6,10 @@ return {
   cmd = { 'qwen-lsp' },
   -- Neovim filetypes of the languages the engine parses.
   filetypes = {
-    'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c', 'cpp',
-    'cs', 'ruby', 'php', 'kotlin', 'sh', 'bash', 'lua',
+    'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java',
+    'c', 'cpp', 'cs', 'ruby', 'php', 'kotlin', 'sh', 'bash', 'lua',
   },
-  root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml', 'pom.xml', 'build.gradle' },
+  root_markers = {
+    '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml', 'pom.xml', 'build.gradle',
+  },
 }

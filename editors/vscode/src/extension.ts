@@ -1,6 +1,6 @@
 /**
- * The Qwen Context extension: starts qwen-lsp, keeps its configuration in step with the `qwen.*` settings, shows
- * its state in the status bar and offers a few commands.
+ * The Qwen Context extension: starts qwen-lsp, keeps its configuration in step with the `qwen.*` settings,
+ * shows its state in the status bar and offers a few commands.
  *
  * Inline completions need no code here: vscode-languageclient >= 10.0.1 registers the server's
  * `textDocument/inlineCompletion` provider by default.
@@ -19,12 +19,12 @@ import {
 
 import { findExecutable, INSTALL_COMMAND } from "./executable";
 import { SERVER_KEYS, toServerOptions, type ServerSetting } from "./settings";
-import { initialStatus, render, withProgress, type Status } from "./status";
+import { initialStatus, render, withProgress, type ServerState, type Status } from "./status";
 
 /** The `workspace/executeCommand` names qwen-lsp offers for the commands below. */
 const SERVER_COMMANDS = { reindex: "qwen-lsp.reindex", showPrompt: "qwen-lsp.showPrompt" } as const;
 
-/** Where the API key typed into `Qwen: Set API Key` is kept (VS Code's secret storage, never settings.json). */
+/** Where `Qwen: Set API Key` keeps the key (VS Code's secret storage, never settings.json). */
 const API_KEY_SECRET = "qwen.apiKey";
 
 /** Settings whose change needs a new server process rather than a configuration notification. */
@@ -33,7 +33,8 @@ const RESTART_SETTINGS = ["qwen.serverPath", "qwen.serverArgs"];
 /** The languages the client attaches to: the `onLanguage:` activation events of package.json. */
 function documentLanguages(extension: vscode.Extension<unknown>): string[] {
   const events = (extension.packageJSON as { activationEvents?: string[] }).activationEvents ?? [];
-  return events.filter((event) => event.startsWith("onLanguage:")).map((event) => event.slice("onLanguage:".length));
+  const prefix = "onLanguage:";
+  return events.filter((event) => event.startsWith(prefix)).map((event) => event.slice(prefix.length));
 }
 
 function serverOptions(): ReturnType<typeof toServerOptions> {
@@ -45,7 +46,11 @@ function serverOptions(): ReturnType<typeof toServerOptions> {
 class Qwen implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private status: Status;
-  private readonly item = vscode.window.createStatusBarItem("qwen.status", vscode.StatusBarAlignment.Right, 100);
+  private readonly item = vscode.window.createStatusBarItem(
+    "qwen.status",
+    vscode.StatusBarAlignment.Right,
+    100,
+  );
   private readonly output = vscode.window.createOutputChannel("Qwen", { log: true });
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -69,8 +74,8 @@ class Qwen implements vscode.Disposable {
     const view = render(this.status);
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;
-    this.item.backgroundColor =
-      view.severity === "normal" ? undefined : new vscode.ThemeColor(`statusBarItem.${view.severity}Background`);
+    const background = `statusBarItem.${view.severity}Background`;
+    this.item.backgroundColor = view.severity === "normal" ? undefined : new vscode.ThemeColor(background);
   }
 
   /** Start qwen-lsp, or explain how to install it when `qwen.serverPath` finds nothing. */
@@ -106,7 +111,8 @@ class Qwen implements vscode.Disposable {
       },
     );
     client.onDidChangeState(({ newState }) => {
-      const server = newState === State.Running ? "running" : newState === State.Starting ? "starting" : "stopped";
+      const server: ServerState =
+        newState === State.Running ? "running" : newState === State.Starting ? "starting" : "stopped";
       this.update({ server, progress: undefined });
     });
     // Replaces the client's default pop-up so model errors also show in the status bar.
@@ -178,7 +184,8 @@ class Qwen implements vscode.Disposable {
     }
     this.update({ inlineEnabled: this.inlineEnabled(), modelError: undefined });
     if (this.client?.isRunning()) {
-      await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: serverOptions() });
+      const settings = serverOptions();
+      await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings });
     }
   }
 
@@ -244,14 +251,18 @@ class Qwen implements vscode.Disposable {
     if (key === undefined) {
       return;
     }
-    await (key === "" ? this.context.secrets.delete(API_KEY_SECRET) : this.context.secrets.store(API_KEY_SECRET, key));
+    const secrets = this.context.secrets;
+    await (key === "" ? secrets.delete(API_KEY_SECRET) : secrets.store(API_KEY_SECRET, key));
     await this.restart();
   }
 
   /** The status-bar item's menu: the last error first, then every command. */
   async menu(): Promise<void> {
     const items: (vscode.QuickPickItem & { command?: string })[] = [
-      { label: this.inlineEnabled() ? "Turn inline completion off" : "Turn inline completion on", command: "qwen.toggleInline" },
+      {
+        label: this.inlineEnabled() ? "Turn inline completion off" : "Turn inline completion on",
+        command: "qwen.toggleInline",
+      },
       { label: "Show the prompt for the cursor", command: "qwen.showPrompt" },
       { label: "Re-index the workspace", command: "qwen.reindex" },
       { label: "Set the API key", command: "qwen.setApiKey" },
@@ -259,9 +270,11 @@ class Qwen implements vscode.Disposable {
       { label: "Show the log", command: "qwen.showLog" },
     ];
     if (this.status.modelError !== undefined) {
-      items.unshift({ label: "$(warning) Last model error", detail: this.status.modelError, command: "qwen.showLog" });
+      const detail = this.status.modelError;
+      items.unshift({ label: "$(warning) Last model error", detail, command: "qwen.showLog" });
     }
-    const choice = await vscode.window.showQuickPick(items, { title: render(this.status).tooltip.split("\n")[0] });
+    const title = render(this.status).tooltip.split("\n")[0];
+    const choice = await vscode.window.showQuickPick(items, { title });
     if (choice?.command !== undefined) {
       await vscode.commands.executeCommand(choice.command);
     }

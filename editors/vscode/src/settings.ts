@@ -3,8 +3,9 @@
  *
  * qwen-lsp takes one options object in `initializationOptions` and again as the `settings` of
  * `workspace/didChangeConfiguration` (lsp_server/options.py). This module is the only place that knows both
- * shapes, and it is pure (no `vscode` import) so the mapping is unit-tested with node's own test runner, without
- * downloading VS Code. Validation stays with the server, which names every ignored setting in a message.
+ * shapes, and it is pure (no `vscode` import) so the mapping is unit-tested with node's own test runner,
+ * without downloading VS Code. Validation stays with the server, which names every ignored setting in a
+ * message.
  */
 
 /** Each `qwen.` setting sent to the server -> its key path in the server's options object. */
@@ -32,8 +33,8 @@ export interface ServerOptions {
 }
 
 /**
- * Whether a setting is unset: absent, or empty in the Settings UI (blank text, an empty list). Unset settings are
- * left out, so the server falls back to the environment (`QWEN_*`), the preset and its own defaults.
+ * Whether a setting is unset: absent, or empty in the Settings UI (blank text, an empty list). Unset settings
+ * are left out, so the server falls back to the environment (`QWEN_*`), the preset and its own defaults.
  */
 function isUnset(value: unknown): boolean {
   return (

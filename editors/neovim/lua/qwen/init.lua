@@ -1,8 +1,8 @@
 --- qwen: repository-level Qwen3-Coder completions and code actions in Neovim, through the qwen-lsp server.
 ---
---- `require('qwen').setup{}` registers qwen-lsp (`vim.lsp.config` + `vim.lsp.enable`), turns on native inline
---- completion on Neovim 0.12 (`vim.lsp.inline_completion`) with keymaps to accept, cycle and dismiss, falls back to
---- completion items (`vim.lsp.completion`) on 0.11, and adds `:QwenActions` and `:QwenToggle`.
+--- `require('qwen').setup{}` registers qwen-lsp (`vim.lsp.config` + `vim.lsp.enable`), turns on native
+--- inline completion on Neovim 0.12 (`vim.lsp.inline_completion`) with keymaps to accept, cycle and dismiss,
+--- falls back to completion items (`vim.lsp.completion`) on 0.11, and adds `:QwenActions` and `:QwenToggle`.
 local M = {}
 
 ---@class qwen.Keymaps Insert-mode keys, set in buffers qwen-lsp attaches to; `false` leaves a key alone.
@@ -15,8 +15,8 @@ local M = {}
 ---@field cmd? string[] The server command (default `{ 'qwen-lsp' }`, from lsp/qwen.lua).
 ---@field filetypes? string[] Filetypes to attach to (default: every language qwen-lsp parses).
 ---@field root_markers? string[] Files marking the project root the server indexes.
----@field settings? table qwen-lsp options, sent as `initializationOptions`: `model = { preset, base_url, model }`,
----   `budget`, `debounce_ms`, `languages`, `inline`, `completion`, `actions`.
+---@field settings? table qwen-lsp options, sent as `initializationOptions`:
+---   `model = { preset, base_url, model }`, `budget`, `debounce_ms`, `languages`, `completion`, `actions`.
 ---@field inline? boolean Native inline completion (Neovim 0.12+).
 ---@field completion? { autotrigger: boolean } Completion items, used where inline completion is unavailable.
 ---@field keymaps? qwen.Keymaps
@@ -76,8 +76,8 @@ local function map_inline_keys(bufnr, keys)
   end
 end
 
---- Neovim 0.11 inserts only the first word of a plain-text completion item (the text up to its first space) and
---- leaves the rest of the item's edit unapplied; when a qwen item is picked, this puts in the whole suggestion.
+--- Neovim 0.11 inserts only the first word of a plain-text completion item (up to its first space) and leaves
+--- the rest of the item's edit unapplied; when a qwen item is picked, this puts in the whole suggestion.
 ---@param client vim.lsp.Client
 ---@param bufnr integer
 local function complete_whole_suggestion(client, bufnr)
@@ -87,9 +87,9 @@ local function complete_whole_suggestion(client, bufnr)
     desc = 'Qwen: insert the whole suggestion of a completion item',
     callback = function()
       local completed = vim.v.completed_item
-      local lsp = vim.tbl_get(completed, 'user_data', 'nvim', 'lsp') or {}
-      local edit = vim.tbl_get(lsp, 'completion_item', 'textEdit')
-      if lsp.client_id ~= client.id or edit == nil or edit.newText == completed.word then
+      local origin = vim.tbl_get(completed, 'user_data', 'nvim', 'lsp') or {}
+      local edit = vim.tbl_get(origin, 'completion_item', 'textEdit')
+      if origin.client_id ~= client.id or edit == nil or edit.newText == completed.word then
         return
       end
       local row, col = unpack(vim.api.nvim_win_get_cursor(0))
@@ -143,7 +143,7 @@ end
 --- `:QwenToggle`: inline suggestions off or on for every qwen-lsp client.
 local function qwen_toggle()
   if vim.lsp.inline_completion == nil then
-    vim.notify('qwen: inline completion needs Neovim 0.12; use completion items (<C-x><C-o>)', vim.log.levels.WARN)
+    vim.notify('qwen: inline completion needs Neovim 0.12; use <C-x><C-o> for items', vim.log.levels.WARN)
     return
   end
   for _, client in ipairs(vim.lsp.get_clients({ name = 'qwen' })) do
@@ -162,6 +162,7 @@ function M.setup(opts)
     return false
   end
   local config = vim.tbl_deep_extend('force', M.defaults, opts or {})
+  -- An empty Lua table would reach the server as a JSON list, not an object: send nothing instead.
   local server = { init_options = config.settings }
   for _, field in ipairs(SERVER_FIELDS) do
     server[field] = config[field]
@@ -170,12 +171,12 @@ function M.setup(opts)
 
   local cmd = vim.lsp.config.qwen.cmd
   if cmd == nil then
-    vim.notify("qwen: no server command; add the plugin's folder to 'runtimepath' or pass cmd", vim.log.levels.ERROR)
+    vim.notify("qwen: no server command; put the plugin on 'runtimepath' or pass cmd", vim.log.levels.ERROR)
     return false
   end
   if type(cmd) == 'table' and vim.fn.executable(cmd[1]) == 0 then
-    vim.notify(('qwen: %s not found; install it with `%s` or pass cmd = { "/path/to/qwen-lsp" }'):format(cmd[1], INSTALL),
-      vim.log.levels.ERROR)
+    local hint = 'qwen: %s not found; install it with `%s` or pass cmd = { "/path/to/qwen-lsp" }'
+    vim.notify(hint:format(cmd[1], INSTALL), vim.log.levels.ERROR)
     return false
   end
 

@@ -35,14 +35,15 @@ test("every setting lands on the server's key, model settings nested under model
   });
 });
 
-test("blank text and empty lists are left out so the server falls back to its environment and defaults", () => {
+test("blank text and empty lists are left out, so the server falls back to its own defaults", () => {
   const options = toServerOptions(reader({ preset: "", baseUrl: "   ", model: undefined, languages: [] }));
   assert.deepEqual(options, { model: {} });
   assert.equal(JSON.stringify(options), '{"model":{}}');
 });
 
 test("text values are trimmed before they are sent", () => {
-  const options = toServerOptions(reader({ baseUrl: " http://localhost:11434/v1 \n", model: " qwen3-coder " }));
+  const values = { baseUrl: " http://localhost:11434/v1 \n", model: " qwen3-coder " };
+  const options = toServerOptions(reader(values));
   assert.deepEqual(options.model, { base_url: "http://localhost:11434/v1", model: "qwen3-coder" });
 });
 
@@ -57,7 +58,15 @@ test("values of the wrong type are passed on for the server to reject with a mes
 });
 
 test("the options use only keys the server's options model declares", () => {
-  const serverKeys = new Set(["model", "budget", "debounce_ms", "languages", "inline", "completion", "actions"]);
+  const serverKeys = new Set([
+    "model",
+    "budget",
+    "debounce_ms",
+    "languages",
+    "inline",
+    "completion",
+    "actions",
+  ]);
   const modelKeys = new Set(["preset", "base_url", "model"]);
   for (const [head, leaf] of Object.values(SERVER_KEYS) as (readonly string[])[]) {
     assert.ok(serverKeys.has(head), head);
