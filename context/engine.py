@@ -512,20 +512,40 @@ class Engine:
         snapshot = self._snapshot
         assert snapshot is not None
         old = snapshot.files.get(path)
+        if old is None and entry is None:
+            return
         if entry is None:
             snapshot.remove(path)
         else:
             snapshot.put(entry)
         self._files_sorted = None
         self._texts.pop(path, None)
-        if (old is None) != (entry is None):  # created or deleted: imports anywhere may resolve differently
-            self._reset_links()
-            return
         self._resolved.pop(path, None)
+        stale = {path}
+        if old is None or entry is None or old.package != entry.package:
+            # created, deleted or moved to another package: imports elsewhere may resolve differently
+            self._resolver = None
+            stale |= self._importers(path)
+            for importer in stale:
+                self._resolved.pop(importer, None)
         if self._graph is not None:
-            old_names = {d.name for d in old.definitions} if old else set()
-            new_names = {d.name for d in entry.definitions} if entry else set()
-            self._graph.invalidate([path], old_names ^ new_names)
+            old_names = {name for name, _ in old.names()} if old else set()
+            new_names = {name for name, _ in entry.names()} if entry else set()
+            self._graph.invalidate(stale, old_names ^ new_names)
+
+    def _importers(self, path: str) -> set[str]:
+        """Files whose imports resolve, or might now resolve, to ``path``: those resolved to it, and those
+        whose import names its stem or folder (cheap to over-approximate: only their edges get recomputed)."""
+        assert self._snapshot is not None
+        found = {p for p, targets in self._resolved.items() if any(path in t for t in targets)}
+        folder, base = posixpath.split(path)
+        hints = {base.split(".", 1)[0], posixpath.basename(folder)} - {""}
+        for p, entry in self._snapshot.files.items():
+            for imp in entry.imports:
+                if any(hint in imp.module or hint in imp.names for hint in hints):
+                    found.add(p)
+                    break
+        return found
 
     def _reset_links(self) -> None:
         self._resolver = None

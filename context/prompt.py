@@ -94,8 +94,9 @@ FARTHER_MIN_SHARE = 0.05
 #: Candidates that did not fit in a row after which packing stops looking.
 MAX_PACKING_MISSES = 200
 #: Languages whose files see the definitions of the other files in their folder without importing them (one
-#: package per folder in Go; Java/Kotlin/C# packages usually; C/C++ headers beside their sources).
-FOLDER_IS_PACKAGE = frozenset({"go", "java", "kotlin", "csharp", "c", "cpp", "rust"})
+#: package per folder in Go; Java/Kotlin/C# packages and Ruby/PHP autoloaded namespaces usually; C/C++ headers
+#: beside their sources).
+FOLDER_IS_PACKAGE = frozenset({"go", "java", "kotlin", "csharp", "c", "cpp", "rust", "ruby", "php"})
 #: Same-folder files taken as imported at most.
 MAX_PACKAGE_SIBLINGS = 60
 #: Kinds whose members are pulled in when the type is used.
@@ -614,7 +615,11 @@ def _members(engine: Engine, definition: Definition, wanted: dict[str, float]) -
 
 
 def _top_level(engine: Engine, path: str, first: set[str]) -> list[Definition]:
-    found = [d for d in _definitions(engine, path) if not d.parent]
+    """A file's outermost definitions: at top level or directly inside a module/namespace (Ruby ``module Rack``,
+    C# namespaces), the containers themselves left out; names in ``first`` come first, then source order."""
+    definitions = _definitions(engine, path)
+    containers = {d.qualname for d in definitions if d.kind == "module"}
+    found = [d for d in definitions if d.kind != "module" and (not d.parent or d.parent in containers)]
     found.sort(key=lambda d: (0 if d.name in first else 1, d.line))
     return found
 

@@ -165,3 +165,24 @@ def wait_until(condition: object, timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the condition did not become true in time")
+
+
+def test_the_file_graph_follows_creations_and_deletions_once_built(engine: Engine, repo: Path) -> None:
+    engine.file_graph()
+    (repo / "python" / "report.py").write_text("from app.ledger import balance\n\n\ndef report():\n"
+                                              "    return balance()\n")
+    engine.update(["python/report.py"])
+    assert engine.imports("python/report.py")[0].resolved is None
+    assert engine.dependencies("python/report.py") == []
+
+    (repo / "python" / "app" / "ledger.py").write_text("def balance():\n    return 0\n")
+    engine.update(["python/app/ledger.py"])  # the missing module appears: the importer now resolves
+    assert engine.imports("python/report.py")[0].resolved == "python/app/ledger.py"
+    assert engine.dependencies("python/report.py") == ["python/app/ledger.py"]
+    assert engine.file_graph()["python/report.py"].keys() == {"python/app/ledger.py"}
+
+    (repo / "python" / "app" / "ledger.py").unlink()
+    engine.update(["python/app/ledger.py"])
+    assert engine.imports("python/report.py")[0].resolved is None
+    assert engine.dependencies("python/report.py") == []
+    assert "python/app/ledger.py" not in engine.file_graph()

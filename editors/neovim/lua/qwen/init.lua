@@ -163,7 +163,7 @@ function M.setup(opts)
   end
   local config = vim.tbl_deep_extend('force', M.defaults, opts or {})
   -- An empty Lua table would reach the server as a JSON list, not an object: send nothing instead.
-  local server = { init_options = config.settings }
+  local server = { init_options = next(config.settings) ~= nil and config.settings or nil }
   for _, field in ipairs(SERVER_FIELDS) do
     server[field] = config[field]
   end
