@@ -157,7 +157,9 @@ def main() -> int:
         ("snapshot load / graph", f"{num(update, 'load_seconds'):.3f} s / {num(update, 'graph_seconds'):.3f} s"),
         ("update p50 / p90", (f"{statistics.median(times):.1f} ms / {p90:.1f} ms over {len(times)} edits "
                               "(target p50 < 50 ms)")),
-        ("peak memory", f"{peak:.0f} MB (largest process or worker; target < 500 MB)"),
+        ("peak memory", (f"{peak:.0f} MB (largest process or worker; target < 500 MB); by phase, process/workers: "
+                         + ", ".join(f"{name} {num(r, 'maxrss_mb'):.0f}/{num(r, 'children_maxrss_mb'):.0f}"
+                                     for name, r in (("cold", cold), ("warm", warm), ("update", update))))),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

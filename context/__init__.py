@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from context.engine import Engine, EngineConfig, IndexReport, IndexStats, OutlineNode
     from context.errors import *  # noqa: F403
     from context.fakeserver import FakeOpenAIServer
-    from context.model import ModelClient
+    from context.model import ChatReply, ModelClient, ToolCall
     from context.prompt import Prompt, Section
     from context.symbols import Definition, Import, ParsedFile, Reference
 
@@ -31,7 +31,7 @@ _HOMES = {
     "ModelSettings": "config", "load_settings": "config",
     "Engine": "engine", "EngineConfig": "engine", "IndexReport": "engine", "IndexStats": "engine",
     "OutlineNode": "engine",
-    "FakeOpenAIServer": "fakeserver", "ModelClient": "model", "Prompt": "prompt", "Section": "prompt",
+    "FakeOpenAIServer": "fakeserver", "ModelClient": "model", "ChatReply": "model", "ToolCall": "model", "Prompt": "prompt", "Section": "prompt",
     "Definition": "symbols", "Import": "symbols", "ParsedFile": "symbols", "Reference": "symbols",
 }
 
@@ -53,6 +53,7 @@ _ERRORS = frozenset({
 })
 
 __all__ = [
+    "ChatReply",
     "ConfigError",
     "Definition",
     "Engine",
@@ -83,6 +84,7 @@ __all__ = [
     "Reference",
     "SecretPathRefused",
     "Section",
+    "ToolCall",
     "UnknownFile",
     "UsageError",
     "load_settings",

@@ -257,7 +257,7 @@ class Engine:
 
     def close(self) -> None:
         """Stop watchers and close the index (the engine is unusable afterwards)."""
-        for watcher in reversed(self._watchers):
+        for watcher in reversed(list(self._watchers)):  # each removes itself
             watcher.__exit__(None, None, None)
         self._watchers.clear()
         self._store.close()
@@ -303,7 +303,7 @@ class Engine:
         if snapshot is not None:  # files another process deleted since our snapshot was loaded
             removed += [p for p in snapshot.files if p not in current and p not in self._overlays
                         and p not in stored]
-        self._apply(parsed, removed + gone)
+        self._apply(parsed, removed + gone, count)
         self._sync(unchanged, stored)
         files, symbols, _ = self._store.totals()
         return IndexReport(files, symbols, time.perf_counter() - started, skipped, count,
@@ -335,7 +335,6 @@ class Engine:
                 return self._index(None, started)
 
     def _update(self, rels: set[str], started: float) -> IndexReport:
-        known = self._snap().files
         stored = self._store.stored(rels)
         jobs: list[_Job] = []
         removed: list[str] = []
@@ -348,7 +347,7 @@ class Engine:
                 if old is not None:
                     removed.append(rel)
                 elif not (self.root / rel).exists():  # a deleted folder: drop what was under it
-                    removed += [p for p in known if p.startswith(rel + "/")]
+                    removed += [p for p in self._snap().files if p.startswith(rel + "/")]
                 continue
             if old is None or not fresh or old.language != found.language:
                 jobs.append((found.path, found.language, None))
@@ -358,7 +357,7 @@ class Engine:
                 unchanged.append(found.path)
         parsed, count, gone = self._parse_and_store(jobs, None)
         self._store.write(removed=removed + gone)
-        self._apply(parsed, removed + gone)
+        self._apply(parsed, removed + gone, count)
         self._sync(unchanged, stored)
         files, symbols, _ = self._store.totals()
         return IndexReport(files, symbols, time.perf_counter() - started, {}, count,
@@ -434,8 +433,12 @@ class Engine:
         # Big files first so the last chunks are small and the workers finish together.
         ordered = sorted(jobs, key=lambda job: -self._size_hint(job[0]))
         chunks = [ordered[i:i + POOL_CHUNK_FILES] for i in range(0, len(ordered), POOL_CHUNK_FILES)]
-        # fork is fastest (no re-import), but only safe while no other thread could hold a lock.
-        method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else None
+        # fork is fastest (workers inherit the loaded parsers) but only safe while no other thread could hold a
+        # lock (a server indexes from a background thread): then a fork server, elsewhere the platform default.
+        if sys.platform == "linux":
+            method: str | None = "fork" if threading.active_count() == 1 else "forkserver"
+        else:
+            method = None
         context = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
             running: set[Future[list[_Outcome]]] = set()
@@ -490,9 +493,10 @@ class Engine:
             logger.warning("%s", exc)
             return {}
 
-    def _apply(self, parsed: list[PackedFile], removed: list[str]) -> None:
-        """Patch the snapshot (when loaded) with freshly parsed and removed files."""
-        if not parsed and not removed:
+    def _apply(self, parsed: list[PackedFile], removed: list[str], changed: int) -> None:
+        """Patch the snapshot (when loaded) with freshly parsed and removed files; ``changed`` counts the files
+        parsed (``parsed`` is empty when no snapshot is loaded)."""
+        if not changed and not removed:
             return
         with self._lock:
             self._version += 1

@@ -1,9 +1,10 @@
 """The on-disk index: one SQLite file per repository that remembers what every file defines, uses and imports.
 
 One row per file, keyed by its relative path, holding the content hash of its bytes (the identity of what was
-parsed), its size and mtime (a fast pre-check so an unchanged file is never even read), and three packed blobs —
-definitions, references, imports — as compact tuples. The whole file's symbols are written and read as one
-unit, so storing a file is one row write and loading a repository is one table scan.
+parsed), its size and mtime (a fast pre-check so an unchanged file is never even read), the names of its
+definitions as text (all start-up needs for the name index), and three packed blobs — definitions, references,
+imports. The whole file's symbols are written and read as one unit, so storing a file is one row write and
+loading a repository is one table scan. Signatures and docs are stored secret-masked.
 
 The file lives outside the repository (``<cache>/<sha1(root)[:16]>/index.sqlite``) in WAL mode with a busy
 timeout, so the LSP and MCP servers of one user can read and write it at the same time. ``PRAGMA user_version``

@@ -28,7 +28,7 @@ import posixpath
 import re
 import time
 import weakref
-from functools import partial
+from functools import lru_cache, partial
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -72,14 +72,14 @@ MAX_SCOPE_HEADERS = 6
 DETAIL_MIN_BUDGET = 6_000
 #: Header lines rendered for one definition at most.
 MAX_HEADER_LINES = 8
-#: A name defined in more files than this is looked up only in the files the current file imports.
+#: A name defined in more files than this (none of them imported) is not looked up at all.
 AMBIGUOUS_NAME_LIMIT = 12
 #: Definitions taken per name when it cannot be resolved through imports.
 MAX_DEFINITIONS_PER_NAME = 3
 #: Files of the graph neighbourhood considered for "neighbour" and "lexical" candidates.
 NEIGHBOUR_FILES = 40
 #: Definitions scored by BM25 at most (the neighbourhood's, in rank order).
-LEXICAL_DOCUMENTS = 1_500
+LEXICAL_DOCUMENTS = 800
 #: Lines around the cursor forming the BM25 query (above, below).
 LEXICAL_WINDOW = (20, 5)
 #: Fused candidates considered when packing.
@@ -92,13 +92,16 @@ MIN_WHOLE_FILE_ROOM = 64
 #: The farther neighbourhood (beyond the ranked candidates) is visited only with this share of the budget left.
 FARTHER_MIN_SHARE = 0.05
 #: Candidates that did not fit in a row after which packing stops looking.
-MAX_PACKING_MISSES = 200
+MAX_PACKING_MISSES = 50
 #: Languages whose files see the definitions of the other files in their folder without importing them (one
 #: package per folder in Go; Java/Kotlin/C# packages and Ruby/PHP autoloaded namespaces usually; C/C++ headers
 #: beside their sources).
 FOLDER_IS_PACKAGE = frozenset({"go", "java", "kotlin", "csharp", "c", "cpp", "rust", "ruby", "php"})
 #: Same-folder files taken as imported at most.
 MAX_PACKAGE_SIBLINGS = 60
+#: Per round of the "imported" interleaving, the most used imported file gives this many more definitions than
+#: an unused one (usage = weights of the buffer's names that resolve into the file).
+USAGE_SHARE_ITEMS = 4
 #: Kinds whose members are pulled in when the type is used.
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
 #: Selections remembered per engine (keyed by everything they depend on).
@@ -191,11 +194,11 @@ class _Selection:
     tokens: int
     texts: tuple[tuple[str, str | None], ...] = ()
 
-    def still_current(self, engine: Engine) -> bool:
+    def still_current(self, engine: Engine, caches: _Caches) -> bool:
         """Whether every file this selection read still has the text it had."""
         for path, seen in self.texts:
             try:
-                now: str | None = tokens.defuse(engine.text(path))
+                now: str | None = caches.defused(engine.text(path))
             except UnknownFile:
                 now = None
             if now is not seen and now != seen:
@@ -231,6 +234,7 @@ class _Caches:
         self.headers: _IdentityMemo[tuple[int, int]] = _IdentityMemo()
         self.terms: _IdentityMemo[Counter[str]] = _IdentityMemo()
         self.selections: OrderedDict[tuple[object, ...], _Selection] = OrderedDict()
+        self._defused: dict[int, tuple[str, str]] = {}
 
     def split(self, text: str) -> list[str]:
         """``text`` split into lines without their ends (memoised for the last few hundred texts)."""
@@ -241,6 +245,17 @@ class _Caches:
             if len(self.lines) > 512:
                 self.lines.popitem(last=False)
         return found
+
+    def defused(self, text: str) -> str:
+        """``tokens.defuse(text)``, memoised by the identity of ``text`` (the engine hands out cached strings)."""
+        found = self._defused.get(id(text))
+        if found is not None and found[0] is text:
+            return found[1]
+        value = tokens.defuse(text)
+        if len(self._defused) >= 4_096:
+            self._defused.clear()
+        self._defused[id(text)] = (text, value)
+        return value
 
     def remember(self, key: tuple[object, ...], selection: _Selection) -> None:
         self.selections[key] = selection
@@ -334,7 +349,7 @@ class _Packer:
     def text(self, path: str) -> str | None:
         if path not in self.texts:
             try:
-                self.texts[path] = tokens.defuse(self.engine.text(path))
+                self.texts[path] = self.caches.defused(self.engine.text(path))
             except UnknownFile:
                 self.texts[path] = None
         return self.texts[path]
@@ -346,9 +361,10 @@ class _Packer:
     # -- costs --------------------------------------------------------------------------------------------------
 
     def _section_overhead(self, path: str) -> int:
+        """Tokens of a section's frame: the marker (or Markdown heading and fences), the path, the final line."""
         if self.chat:
-            return self.caches.tokens.count(f"`{path}`\n```\n```\n\n") + 2
-        return 1 + self.caches.tokens.count(f"{path}\n") + 1
+            return self.caches.tokens.count(f"`{path}`\n```\n```\n\n") + 2 + self.elision
+        return 1 + self.caches.tokens.count(f"{path}\n") + self.elision
 
     def _header(self, lines: list[str], definition: Definition) -> tuple[int, int]:
         return self.caches.headers.get(definition, lambda: header_range(lines, definition))
@@ -368,7 +384,8 @@ class _Packer:
         if not fresh:
             return 0, fresh
         text = "\n".join(lines[n] for n in fresh) + "\n"
-        return self.caches.tokens.count(text) + self.elision, fresh
+        runs = 1 + sum(1 for a, b in zip(fresh, fresh[1:], strict=False) if b != a + 1)
+        return self.caches.tokens.count(text) + runs * self.elision, fresh
 
     # -- adding -------------------------------------------------------------------------------------------------
 
@@ -503,6 +520,7 @@ def _definitions(engine: Engine, path: str) -> list[Definition]:
         return []
 
 
+@lru_cache(maxsize=65_536)
 def _folder(path: str) -> str:
     return posixpath.dirname(path)
 
@@ -517,14 +535,23 @@ def _shared_folders(a: str, b: str) -> int:
     return shared
 
 
-def _round_robin(groups: Sequence[Sequence[Definition]]) -> list[Definition]:
+def _round_robin(
+    groups: Sequence[Sequence[Definition]], shares: Sequence[int] | None = None, limit: int | None = None
+) -> list[Definition]:
+    """Interleave ``groups``: each round takes ``shares[i]`` items (default 1) from group ``i``; at most ``limit``."""
     out: list[Definition] = []
-    longest = max((len(group) for group in groups), default=0)
-    for index in range(longest):
-        for group in groups:
-            if index < len(group):
-                out.append(group[index])
-    return out
+    active = [(group, shares[index] if shares else 1) for index, group in enumerate(groups) if group]
+    position = 0
+    cap = sum(len(group) for group in groups) if limit is None else limit
+    while active and len(out) < cap:
+        still: list[tuple[Sequence[Definition], int]] = []
+        for group, share in active:
+            out.extend(group[position * share : (position + 1) * share])
+            if (position + 1) * share < len(group):
+                still.append((group, share))
+        active = still
+        position += 1
+    return out[:cap]
 
 
 @dataclass(slots=True)
@@ -599,12 +626,16 @@ def _resolve_name(
     same_folder = [d for d in others if _folder(d.path) == folder]
     if same_folder:
         return same_folder[:MAX_DEFINITIONS_PER_NAME], 1
-    if len({d.path for d in others}) > AMBIGUOUS_NAME_LIMIT:
-        near = [d for d in others if hood.scores.get(d.path, 0.0) > 0]
+    defining = {d.path for d in others}
+    if len(defining) == 1:
+        return others[:MAX_DEFINITIONS_PER_NAME], 2
+    near = [d for d in others if hood.scores.get(d.path, 0.0) > 0]
+    if len(defining) <= AMBIGUOUS_NAME_LIMIT and near:
+        # Several files define it and none is imported: trust the dependency graph, or nothing (a guess among
+        # namesakes adds a file for nothing, and the name is likely a local or a library's).
         near.sort(key=lambda d: (-hood.scores[d.path], d.path, d.line))
         return near[:1], 3
-    others.sort(key=lambda d: (-hood.scores.get(d.path, 0.0), -_shared_folders(d.path, path), d.path, d.line))
-    return others[:MAX_DEFINITIONS_PER_NAME], 2
+    return [], 9
 
 
 def _members(engine: Engine, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
@@ -696,10 +727,18 @@ def _fim_items(
         for member in _members(engine, definition, weights)
     ]
     usage = _import_usage(imports, weights)
+    for entry in used:
+        usage[entry[3].path] = usage.get(entry[3].path, 0.0) - entry[0]
     imported_files = sorted(hood.imported, key=lambda p: (-usage.get(p, 0.0), -hood.scores.get(p, 0.0), p))
-    imported = _round_robin([_top_level(engine, file, hood.imported[file]) for file in imported_files])
+    most = max((usage.get(p, 0.0) for p in imported_files), default=0.0) or 1.0
+    limit = min(max(budget // TOKENS_PER_CANDIDATE, MIN_PER_SOURCE), MAX_PER_SOURCE)
+    imported = _round_robin(
+        [_top_level(engine, file, hood.imported[file]) for file in imported_files],
+        [1 + round(USAGE_SHARE_ITEMS * usage.get(file, 0.0) / most) for file in imported_files],
+        limit,
+    )
     neighbour_files = hood.ranked([path, *imported_files])[:NEIGHBOUR_FILES]
-    neighbours = _round_robin([_top_level(engine, file, set()) for file in neighbour_files])
+    neighbours = _round_robin([_top_level(engine, file, set()) for file in neighbour_files], limit=limit)
     low, high = LEXICAL_WINDOW
     window = "\n".join(
         line for number, line in enumerate(lines[max(cursor_line - low, 0) : cursor_line + high + 1],
@@ -708,13 +747,12 @@ def _fim_items(
     )
     lexical = _lexical(engine, caches, [*imported_files, *neighbour_files], rank.subwords(window))
 
-    limit = min(max(budget // TOKENS_PER_CANDIDATE, MIN_PER_SOURCE), MAX_PER_SOURCE)
     rankings = {
         "used": used_definitions[:limit],
         "member": members[:limit],
         "imported": imported[:limit],
         "neighbour": neighbours[:limit],
-        "recent": _round_robin([_top_level(engine, file, set(weights)) for file in recent_files])[:limit],
+        "recent": _round_robin([_top_level(engine, file, set(weights)) for file in recent_files], limit=limit),
         "lexical": lexical,
     }
     names = {id(entry[3]): entry[2] for entry in reversed(used)}
@@ -819,23 +857,39 @@ def _scope_headers(lines: Sequence[str], cursor_line: int, start: int) -> list[i
     return sorted(headers)
 
 
-def _current_parts(
-    caches: _Caches, text: str, cursor_line: int, character: int, budget: int
-) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    """The current file split at the cursor, with the exact token counts of both sides."""
+
+    lines: list[str]
+    line: int
+    head: str
+    tail: str
+    prefix: str
+    suffix: str
+    prefix_tokens: int
+    suffix_tokens: int
+
+    @classmethod
+    def at(cls, lines: list[str], line: int, character: int) -> _Cursor:
+        head, tail = lines[line][:character], lines[line][character:]
+        prefix = "\n".join([*lines[:line], head])
+        suffix = "\n".join([tail, *lines[line + 1 :]])
+        return cls(lines, line, head, tail, prefix, suffix, tokens.count(prefix), tokens.count(suffix))
+
+
+def _current_parts(cursor: _Cursor, budget: int) -> tuple[str, str]:
     """The current file's prefix and suffix, trimmed around the cursor to ``budget`` tokens together."""
-    lines = text.split("\n")
-    head = lines[cursor_line][:character]
-    tail = lines[cursor_line][character:]
-    prefix_full = "\n".join(lines[:cursor_line] + [head])
-    suffix_full = "\n".join([tail] + lines[cursor_line + 1 :])
-    prefix_need = tokens.count(prefix_full)
-    suffix_need = tokens.count(suffix_full)
-    if prefix_need + suffix_need <= budget and suffix_need <= SUFFIX_MAX_TOKENS:
-        return prefix_full, suffix_full
-    suffix_budget = min(max(budget - int(budget * PREFIX_SHARE), budget - prefix_need), SUFFIX_MAX_TOKENS)
-    suffix = _trim_suffix(tail, lines[cursor_line + 1 :], suffix_budget) if suffix_need > suffix_budget else suffix_full
+    if cursor.prefix_tokens + cursor.suffix_tokens <= budget and cursor.suffix_tokens <= SUFFIX_MAX_TOKENS:
+        return cursor.prefix, cursor.suffix
+    suffix_budget = min(max(budget - int(budget * PREFIX_SHARE), budget - cursor.prefix_tokens), SUFFIX_MAX_TOKENS)
+    suffix = cursor.suffix
+    if cursor.suffix_tokens > suffix_budget:
+        suffix = _trim_suffix(cursor.tail, cursor.lines[cursor.line + 1 :], suffix_budget)
     prefix_budget = budget - tokens.count(suffix)
-    prefix = _trim_prefix(lines, cursor_line, head, prefix_budget) if prefix_need > prefix_budget else prefix_full
+    prefix = cursor.prefix
+    if cursor.prefix_tokens > prefix_budget:
+        prefix = _trim_prefix(cursor.lines, cursor.line, cursor.head, prefix_budget)
     return prefix, suffix
 
 
@@ -932,7 +986,8 @@ def build_fim_prompt(
     head = f"{tokens.REPO_NAME}{repo_name}\n"
     current_header = f"{path}\n"
     fixed = 1 + caches.tokens.count(f"{repo_name}\n") + 1 + caches.tokens.count(current_header) + 3
-    whole_current = tokens.count(text)
+    cursor = _Cursor.at(lines, line, character)
+    whole_current = cursor.prefix_tokens + cursor.suffix_tokens
     cap = max(int(budget * CURRENT_SHARE), CURRENT_MIN)
     reserve = min(cap, -(-(whole_current + CURSOR_LINE_RESERVE) // CURRENT_QUANTUM) * CURRENT_QUANTUM)
     context_budget = max(budget - fixed - reserve, 0)
@@ -940,7 +995,7 @@ def build_fim_prompt(
     others = "\n".join(lines[:line] + lines[line + 1 :])
     key = (path, line, context_budget, others, tuple(recent), _imports_key(engine, path))
     selection = caches.selections.get(key)
-    if selection is None or not selection.still_current(engine):
+    if selection is None or not selection.still_current(engine, caches):
         items, hood = _fim_items(engine, caches, path, lines, line, recent, context_budget)
         packer = _Packer(engine, caches, context_budget, chat=False)
         closest = [p for p in hood.imported if p != path]
@@ -956,6 +1011,8 @@ def build_fim_prompt(
         packer.plans.pop(path, None)
         graph = engine.file_graph()
         selection = _render_context(packer, graph)
+        log.debug("context for %s: estimated %d tokens, exactly %d, budget %d", path, packer.used, selection.tokens,
+                  context_budget)
         while selection.tokens > context_budget and packer.plans:
             # Rare: the estimate ran over. Drop the weakest file and render again.
             weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
@@ -965,7 +1022,7 @@ def build_fim_prompt(
         caches.remember(key, selection)
 
     current_budget = budget - fixed - selection.tokens
-    prefix, suffix = _current_parts(caches, text, line, character, current_budget)
+    prefix, suffix = _current_parts(cursor, current_budget)
     body = (
         f"{head}{selection.text}{tokens.FILE_SEP}{current_header}"
         f"{tokens.FIM_PREFIX}{prefix}{tokens.FIM_SUFFIX}{suffix}{tokens.FIM_MIDDLE}"

@@ -36,7 +36,8 @@ IMPORTED_NAME_BONUS = 1.5
 #: Extra weight per further occurrence of an identifier, capped.
 REPEAT_BONUS = 0.25
 REPEAT_CAP = 4
-#: Personalised PageRank: teleport probability, push tolerance, weight of an edge walked backwards
+#: Personalised PageRank: teleport probability, push tolerance (per out-edge of the node, as in Andersen, Chung
+#: and Lang: a hub needs more residual before it is worth pushing), weight of an edge walked backwards
 #: (from a dependency to its dependent), and how the seed mass is split.
 PPR_ALPHA = 0.2
 PPR_EPSILON = 1e-3
@@ -121,13 +122,14 @@ def identifier_weights(lines: Sequence[str], cursor_line: int) -> dict[str, floa
 
 
 def subwords(text: str) -> list[str]:
-    """Lower-case sub-words of the identifiers in ``text`` (``parseHTTPHeader_v2`` -> parse, http, header, v, 2)."""
-    words: list[str] = []
-    for identifier in _IDENTIFIER_RE.findall(text):
-        parts = _SUBWORD_RE.findall(identifier)
-        words.extend(part.lower() for part in parts if len(part) > 1)
-        if len(parts) > 1 and len(identifier) > 2:
-            words.append(identifier.lower())
+    """Lower-case sub-words of the identifiers in ``text`` (``parseHTTPHeader_v2`` -> parse, http, header, and the
+    compound itself), for lexical matching that sees through naming conventions."""
+    words = [part.lower() for part in _SUBWORD_RE.findall(text) if len(part) > 1]
+    words.extend(
+        identifier.lower()
+        for identifier in _IDENTIFIER_RE.findall(text)
+        if len(identifier) > 2 and ("_" in identifier.strip("_") or not (identifier.islower() or identifier.isupper()))
+    )
     return words
 
 
@@ -190,7 +192,7 @@ def personalized_pagerank(
         for target, weight in edges:
             value = residual.get(target, 0.0) + spread * weight
             residual[target] = value
-            if value > epsilon and target not in queued:
+            if value > epsilon * max(len(graph.get(target, ())), 1) and target not in queued:
                 queued.add(target)
                 queue.append(target)
     for node, mass in residual.items():

@@ -29,10 +29,12 @@ KIND_IMPORTANCE: dict[str, int] = {
 }
 
 #: Search tiers, best first.
-TIER_EXACT, TIER_EXACT_CASELESS, TIER_PREFIX, TIER_PREFIX_CASELESS, TIER_WORDS, TIER_SUBSTRING = range(6)
+TIER_EXACT, TIER_EXACT_CASELESS, TIER_PREFIX, TIER_WORDS, TIER_PREFIX_CASELESS, TIER_HUMPS, TIER_SUBSTRING = range(7)
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SEPARATORS = re.compile(r"[\W_]+")
+#: Words of a query: every capital starts one (``getUN`` is get/U/N), separators end one.
+_QUERY_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]")
 
 
 class FileSymbols:
@@ -124,21 +126,46 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
-def _humps_match(query: str, parts: list[str], start: int = 0) -> bool:
-    """Whether ``query`` (lower case, no separators) is a concatenation of prefixes of ``parts[start:]`` in order,
-    skipping parts freely: ``getun`` matches get/user/name, so does ``gun`` and ``username``."""
-    if not query:
-        return True
-    for j in range(start, len(parts)):
-        word = parts[j]
-        k = 0
-        limit = min(len(word), len(query))
-        while k < limit and word[k] == query[k]:
-            k += 1
-        for taken in range(k, 0, -1):
-            if _humps_match(query[taken:], parts, j + 1):
-                return True
-    return False
+def _importance(d: Definition) -> tuple[int, int, int, str, int]:
+    """How a definition ranks among equally good matches (smaller first)."""
+    return (KIND_IMPORTANCE.get(d.kind, 9), d.qualname.count("."), len(d.name), d.path, d.line)
+
+
+def _words_match(query_words: list[str], parts: list[str]) -> int | None:
+    """How many of the name's words ``parts`` are skipped when each query word is matched, in order, as the
+    prefix of a name word (``get``/``u``/``n`` in get/user/name: 0); None when they cannot all be matched."""
+    if not query_words:
+        return None
+    position = 0
+    skipped = 0
+    for word in query_words:
+        while position < len(parts) and not parts[position].startswith(word):
+            position += 1
+            skipped += 1
+        if position == len(parts):
+            return None
+        position += 1
+    return skipped + len(parts) - position
+
+
+def _humps_match(query: str, parts: list[str]) -> bool:
+    """Whether ``query`` (lower case, no separators) is a concatenation of prefixes of ``parts`` in order,
+    skipping parts freely: ``getun`` matches get/user/name, so do ``gun`` and ``username``.
+
+    Dynamic programming over (query position, word index), so long names cannot make it exponential.
+    """
+    # reachable[i]: the query's first i characters can be matched using words before the current one.
+    reachable = [True] + [False] * len(query)
+    for word in parts:
+        for i in range(len(query) - 1, -1, -1):  # descending, so one word extends each position only once
+            if reachable[i]:
+                k = 0
+                while i + k < len(query) and k < len(word) and word[k] == query[i + k]:
+                    k += 1
+                    reachable[i + k] = True
+        if reachable[-1]:
+            return True
+    return reachable[-1]
 
 
 #: Where a definition lives: its file's entry and its index in the file's definitions.
@@ -156,9 +183,10 @@ class Snapshot:
                  load_references: Callable[[], dict[str, bytes]] | None = None) -> None:
         self.files: dict[str, FileSymbols] = {}
         self.by_name: dict[str, list[Slot]] = {}
-        self.by_qualname: dict[str, list[Slot]] = {}
+        #: qualname -> slots, for qualified names that differ from the name (built on first use).
+        self._by_qualname: dict[str, list[Slot]] | None = None
         self._load_references = load_references
-        self._sorted_lower: list[tuple[str, str]] | None = None
+        self._sorted_lower: tuple[list[tuple[str, str]], str, dict[str, list[str]]] | None = None
         self._referrers: dict[str, set[str]] | None = None
         for entry in entries:
             self._add(entry)
@@ -177,8 +205,8 @@ class Snapshot:
             return
         for name, qualname in old.names():
             self._unlist(self.by_name, name, old)
-            if qualname != name:
-                self._unlist(self.by_qualname, qualname, old)
+            if qualname != name and self._by_qualname is not None:
+                self._unlist(self._by_qualname, qualname, old)
         self._sorted_lower = None
         if self._referrers is not None:
             for name in set(old.reference_names()):
@@ -191,18 +219,38 @@ class Snapshot:
     def _add(self, entry: FileSymbols) -> None:
         self.files[entry.path] = entry
         by_name = self.by_name
-        for i, (name, qualname) in enumerate(entry.names()):
+        for i, (name, _) in enumerate(entry.names()):
             slots = by_name.get(name)
             if slots is None:
                 by_name[name] = [(entry, i)]
             else:
                 slots.append((entry, i))
-            if qualname != name:
-                self.by_qualname.setdefault(qualname, []).append((entry, i))
+        if self._by_qualname is not None:
+            self._index_qualnames(entry, self._by_qualname)
         self._sorted_lower = None
         if self._referrers is not None:
             for name in set(self._reference_names_of(entry)):
                 self._referrers.setdefault(name, set()).add(entry.path)
+
+    @staticmethod
+    def _index_qualnames(entry: FileSymbols, table: dict[str, list[Slot]]) -> None:
+        for i, (name, qualname) in enumerate(entry.names()):
+            if qualname != name:
+                slots = table.get(qualname)
+                if slots is None:
+                    table[qualname] = [(entry, i)]
+                else:
+                    slots.append((entry, i))
+
+    @property
+    def by_qualname(self) -> dict[str, list[Slot]]:
+        """qualname -> where it is defined, for qualified names that differ from the plain name."""
+        if self._by_qualname is None:
+            table: dict[str, list[Slot]] = {}
+            for entry in self.files.values():
+                self._index_qualnames(entry, table)
+            self._by_qualname = table
+        return self._by_qualname
 
     @staticmethod
     def _unlist(table: dict[str, list[Slot]], key: str, entry: FileSymbols) -> None:
@@ -272,63 +320,91 @@ class Snapshot:
         return self._referrers
 
     def search(self, query: str, kind: str | None, limit: int) -> list[Definition]:
-        """Definitions best matching ``query``: exact > caseless exact > prefix > word-aware fuzzy > substring.
+        """Definitions best matching ``query``, in tiers: exact, caseless exact, prefix, caseless prefix, the
+        query's own words as prefixes of the name's words (``getUN``, ``get_user`` -> ``getUserName``), the
+        query as a run of word prefixes (``gun``), substring.
 
-        Ties are broken by kind importance, then shorter names, then path and line, so results are stable.
+        Within a tier, fewer skipped words come first, then kind importance, top-level before nested, shorter
+        names, path and line, so results are deterministic.
         """
         query = query.strip()
         if not query or limit <= 0:
             return []
-        scored: dict[str, int] = {}  # name -> tier
+        scored: dict[str, tuple[int, int]] = {}  # name -> (tier, skipped words)
         lower = query.lower()
-        sorted_lower = self._names_sorted()
+        sorted_lower = self._names_sorted()[0]
         start = bisect.bisect_left(sorted_lower, (lower, ""))
         for i in range(start, len(sorted_lower)):
             low, name = sorted_lower[i]
             if not low.startswith(lower):
                 break
             if name == query:
-                scored[name] = TIER_EXACT
+                scored[name] = (TIER_EXACT, 0)
             elif low == lower:
-                scored[name] = TIER_EXACT_CASELESS
+                scored[name] = (TIER_EXACT_CASELESS, 0)
             else:
-                scored[name] = TIER_PREFIX if name.startswith(query) else TIER_PREFIX_CASELESS
+                scored[name] = (TIER_PREFIX if name.startswith(query) else TIER_PREFIX_CASELESS, 0)
         if self._count(scored, kind) < limit:
             self._fuzzy(query, scored)
-        results: list[tuple[int, int, int, str, int, Definition]] = []
+        results: list[tuple[int, int, int, int, int, str, int, Definition]] = []
         for d in (entry.definitions[i] for entry, i in self.by_qualname.get(query, ())):
             if kind is None or d.kind == kind:
-                results.append((TIER_EXACT, KIND_IMPORTANCE.get(d.kind, 9), len(d.name), d.path, d.line, d))
+                results.append((TIER_EXACT, 0, *_importance(d), d))
         seen = {id(r[-1]) for r in results}
-        for name, tier in scored.items():
+        for name, (tier, skipped) in scored.items():
             for entry, i in self.by_name.get(name, ()):
                 d = entry.definitions[i]
                 if (kind is None or d.kind == kind) and id(d) not in seen:
-                    results.append((tier, KIND_IMPORTANCE.get(d.kind, 9), len(name), d.path, d.line, d))
-        results.sort(key=lambda r: r[:5])
+                    results.append((tier, skipped, *_importance(d), d))
+        results.sort(key=lambda r: r[:7])
         return [r[-1] for r in results[:limit]]
 
-    def _count(self, scored: dict[str, int], kind: str | None) -> int:
+    def _count(self, scored: dict[str, tuple[int, int]], kind: str | None) -> int:
+        """Definitions of ``kind`` named by the names scored above `TIER_WORDS` (fuzzy matching cannot beat)."""
+        best = [name for name, (tier, _) in scored.items() if tier < TIER_WORDS]
         if kind is None:
-            return sum(len(self.by_name.get(name, ())) for name in scored)
-        return sum(1 for name in scored for entry, i in self.by_name.get(name, ())
+            return sum(len(self.by_name.get(name, ())) for name in best)
+        return sum(1 for name in best for entry, i in self.by_name.get(name, ())
                    if entry.definitions[i].kind == kind)
 
-    def _fuzzy(self, query: str, scored: dict[str, int]) -> None:
-        """Add names matching ``query`` word by word (camelCase/snake_case humps) or as a substring."""
+    def _fuzzy(self, query: str, scored: dict[str, tuple[int, int]]) -> None:
+        """Add names matching ``query`` word by word (camelCase/snake_case aware) or as a substring.
+
+        One regular expression over all lower-cased names (one per line) finds the candidates containing the
+        query's letters in order, at C speed; only those are matched word by word.
+        """
         compact = _SEPARATORS.sub("", query).lower()
         if not compact:
             return
-        subsequence = re.compile(".*?".join(map(re.escape, compact)))
-        for low, name in self._names_sorted():
-            if name in scored or not subsequence.search(low):
-                continue
-            if _humps_match(compact, words(name)):
-                scored[name] = TIER_WORDS
-            elif compact in low.replace("_", ""):
-                scored[name] = TIER_SUBSTRING
+        query_words = [w.lower() for w in _QUERY_WORD.findall(query)]
+        _, joined, by_lower = self._names_sorted()
+        pattern = re.compile("[^\n]*?".join(map(re.escape, compact)))
+        position = 0
+        while (match := pattern.search(joined, position)) is not None:
+            line_start = joined.rfind("\n", 0, match.start()) + 1
+            line_end = joined.find("\n", match.end())
+            line_end = len(joined) if line_end < 0 else line_end
+            position = line_end + 1
+            for name in by_lower[joined[line_start:line_end]]:
+                if name in scored and scored[name][0] <= TIER_WORDS:
+                    continue
+                parts = words(name)
+                skipped = _words_match(query_words, parts)
+                if skipped is not None:
+                    scored[name] = (TIER_WORDS, skipped)
+                elif name in scored:
+                    continue
+                elif _humps_match(compact, parts):
+                    scored[name] = (TIER_HUMPS, len(parts))
+                elif compact in name.lower().replace("_", ""):
+                    scored[name] = (TIER_SUBSTRING, len(parts))
 
-    def _names_sorted(self) -> list[tuple[str, str]]:
+    def _names_sorted(self) -> tuple[list[tuple[str, str]], str, dict[str, list[str]]]:
+        """(lower name, name) sorted; the lower names joined by newlines; lower name -> names."""
         if self._sorted_lower is None:
-            self._sorted_lower = sorted((name.lower(), name) for name in self.by_name)
+            pairs = sorted((name.lower(), name) for name in self.by_name if "\n" not in name)
+            by_lower: dict[str, list[str]] = {}
+            for low, name in pairs:
+                by_lower.setdefault(low, []).append(name)
+            self._sorted_lower = (pairs, "\n".join(by_lower), by_lower)
         return self._sorted_lower

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import multiprocessing
 import socket
 import sys
 from collections.abc import Sequence
@@ -45,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _loopback(host):
             parser.error(f"--tcp only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
 
+    # The server is threaded (engine, indexing, stdin reader): a forked parsing worker could inherit a held lock
+    # and hang, so the engine's process pool starts its workers from a fork server with the parser preloaded.
+    multiprocessing.set_start_method("forkserver")
+    multiprocessing.set_forkserver_preload(["context.engine"])
     from lsp_server.server import SERVER  # imported late: `--help` and argument errors stay instant
 
     if args.tcp is not None:

@@ -46,6 +46,19 @@ _ROOT_MARKERS = (".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml
 _CONVERTER = get_converter()
 
 
+def _project_root(path: Path) -> Path | None:
+    """The folder to index for a file opened outside every workspace folder: the nearest ancestor holding a
+    project marker (``.git``, ``pyproject.toml``, ...) below the home folder, else the file's own folder; never
+    the home folder or the filesystem root."""
+    home = Path.home()
+    for parent in path.parents:
+        if parent in (home, Path(parent.anchor)):
+            break
+        if any((parent / marker).exists() for marker in _ROOT_MARKERS):
+            return parent
+    return path.parent if path.parent not in (home, Path(path.parent.anchor)) else None
+
+
 def _version() -> str:
     try:
         return version("qwen-context")
@@ -104,7 +117,7 @@ class QwenLanguageServer(LanguageServer):
         self.notice = FailureNotice(self)
         self.latest = Latest()
         self.cache = SuggestionCache()
-        self.recent: deque[str] = deque(maxlen=8)
+        self.recent: deque[tuple[Path, str]] = deque(maxlen=8)
         self.accepted = 0
         self.background: set[asyncio.Task[None]] = set()
 
@@ -157,14 +170,12 @@ class QwenLanguageServer(LanguageServer):
     # ---- workspace folders and indexing ----------------------------------------------------------------------
 
     def folder_of(self, uri: str) -> tuple[Folder, str] | None:
-        """The workspace folder of a document and its relative path; files outside every folder get the folder
-        of their project root (nearest ancestor with a ``.git``, ``pyproject.toml``, ...), indexed on first use."""
+        """The workspace folder of a source file and its path relative to it. A file outside every folder gets
+        its project's folder (see `_project_root`), indexed on first use; None for anything else."""
         path = convert.uri_to_path(uri)
-        if path is None:
+        if path is None or language_for(path.name) is None:
             return None
-        if (found := self.workspaces.locate(path)) is None:
-            root = next((parent for parent in path.parents if any((parent / m).exists() for m in _ROOT_MARKERS)),
-                        path.parent)
+        if (found := self.workspaces.locate(path)) is None and (root := _project_root(path)) is not None:
             self.start_indexing(self.workspaces.add(root))
             found = self.workspaces.locate(path)
         return found
@@ -238,7 +249,8 @@ class QwenLanguageServer(LanguageServer):
         if cached := self.cache.lookup(cursor.uri, cursor.before, cursor.after):
             return cached[:count]
         texts = await self.latest.run(self._complete(cursor, count, debounce)) or []
-        self.cache.store(cursor.uri, cursor.before, cursor.after, texts)
+        if texts:
+            self.cache.store(cursor.uri, cursor.before, cursor.after, texts)
         return texts
 
     async def _complete(self, cursor: Cursor, count: int, debounce: bool) -> list[str]:
@@ -248,7 +260,7 @@ class QwenLanguageServer(LanguageServer):
         try:
             prompt = await self.workspaces.call(cursor.folder, lambda engine: engine.fim_prompt(
                 cursor.path, cursor.line, cursor.column, budget=self.options.budget, buffer=cursor.buffer,
-                recent=tuple(self.recent)))
+                recent=self.recent_in(cursor.folder)))
             model = self._require_model()
             sent = time.perf_counter()
             texts = await asyncio.gather(*(model.fim_text(prompt) for _ in range(count)))
@@ -270,11 +282,23 @@ class QwenLanguageServer(LanguageServer):
             raise ConfigError("no usable model settings; fix the `model` settings of qwen-lsp")
         return self.model
 
+    def touch(self, uri: str) -> None:
+        """Note a file the user is working in: the prompt favours recently edited files."""
+        if (found := self.folder_of(uri)) is not None:
+            entry = (found[0].root, found[1])
+            if not self.recent or self.recent[0] != entry:
+                if entry in self.recent:
+                    self.recent.remove(entry)
+                self.recent.appendleft(entry)
+
+    def recent_in(self, folder: Folder) -> tuple[str, ...]:
+        """The recently edited files of ``folder``, most recent first."""
+        return tuple(rel for root, rel in self.recent if root == folder.root)
+
     def learn_acceptance(self, uri: str, text: str) -> None:
-        """The user accepted a suggestion: count it and keep its file among the recent ones the prompt favours."""
+        """The user accepted a suggestion: count it and favour its file in the next prompts."""
         self.accepted += 1
-        if (found := self.workspaces.locate(convert.uri_to_path(uri) or Path())) is not None:
-            self.recent.appendleft(found[1])
+        self.touch(uri)
         logger.info("suggestion accepted in %s (%d chars; %d accepted so far)", uri, len(text), self.accepted)
 
     # ---- code actions ----------------------------------------------------------------------------------------
@@ -416,9 +440,11 @@ async def initialized(ls: QwenLanguageServer, params: types.InitializedParams) -
 
 
 @SERVER.feature(types.SHUTDOWN)
-def shutdown(ls: QwenLanguageServer, params: None) -> None:
-    """Stop indexing and watching, close the engines."""
+async def shutdown(ls: QwenLanguageServer, params: None) -> None:
+    """Stop indexing and watching, close the engines and the model client's connections."""
     ls.workspaces.close()
+    if ls.model is not None:
+        await ls.model.aclose()
 
 
 @SERVER.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -446,6 +472,7 @@ def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) ->
     """Overlay the opened buffer on its engine."""
     ls.folder_of(params.text_document.uri)
     ls.workspaces.overlay(convert.uri_to_path(params.text_document.uri) or Path(), params.text_document.text)
+    ls.touch(params.text_document.uri)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -453,6 +480,7 @@ def did_change(ls: QwenLanguageServer, params: types.DidChangeTextDocumentParams
     """Overlay the edited buffer (pygls has already applied the incremental changes)."""
     uri = params.text_document.uri
     ls.workspaces.overlay(convert.uri_to_path(uri) or Path(), ls.document(uri).source)
+    ls.touch(uri)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CLOSE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import TypeVar
 
 from context.engine import Engine, IndexReport
 from context.errors import QwenContextError
+from context.languages import language_for
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +76,8 @@ class Workspaces:
         return None
 
     def overlay(self, path: Path, text: str | None) -> None:
-        """Record an open buffer's text (None: closed) for the engine; it is applied before the next call."""
-        if (found := self.locate(path)) is not None:
+        """Record an open source file's text (None: closed) for its engine, applied before the next call."""
+        if language_for(path.name) is not None and (found := self.locate(path)) is not None:
             folder, rel = found
             folder.pending[rel] = text
 
@@ -87,11 +89,14 @@ class Workspaces:
         engine = folder.engine
 
         def run() -> T:
+            started = time.perf_counter()
             for rel, text in pending.items():
                 try:
                     engine.set_overlay(rel, text) if text is not None else engine.clear_overlay(rel)
                 except QwenContextError as exc:  # a secret or escaping path: the engine keeps the disk's view
                     logger.info("no overlay for %s: %s", rel, exc)
+            if pending:
+                logger.debug("%d overlays applied in %.1f ms", len(pending), (time.perf_counter() - started) * 1000)
             return work(engine)
 
         return await asyncio.get_running_loop().run_in_executor(self._queries, run)

@@ -28,7 +28,6 @@ from pydantic import BaseModel, Field
 
 from context import tokens
 from context.errors import QwenContextError
-from context.scan import resolve_inside
 from context.symbols import Definition, Reference
 from mcp_server.schemas import (
     Answer,
@@ -173,6 +172,8 @@ async def _engine(ctx: Context) -> Engine:
 
 def _relative(workspace: Workspace, path: str) -> str:
     """The workspace-relative POSIX form of a user path, refused unless it stays inside the root."""
+    from context.scan import resolve_inside  # loaded by the engine thread at start-up (see Workspace)
+
     return resolve_inside(workspace.root, path).relative_to(workspace.root).as_posix()
 
 

@@ -6,7 +6,8 @@ that need the index wait for it (`wait_ready`) while `state`, `files_done` and `
 
 Every Engine call runs on that one engine thread (`run`): the engine's methods are synchronous and may block
 on SQLite, so they never run on the event loop, and one thread owns the Engine from construction to close. The
-thread is a daemon so a client that quits in the middle of a cold index does not keep the process alive.
+thread is a daemon so a client that quits in the middle of a cold index does not keep the process alive. It
+also imports the engine's modules, so that start-up cost overlaps with the first requests.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from context.engine import Engine
 from context.errors import QwenContextError
 from mcp_server.schemas import IndexState
 
 if TYPE_CHECKING:
+    from context.engine import Engine
     from context.model import ModelClient
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ class Workspace:
     def _open_and_index(self) -> None:
         started = time.perf_counter()
         try:
+            # Imported here, on the engine thread: the engine's modules (parsers, pathspec) then load while
+            # the event loop already answers `initialize` and `tools/list`.
+            from context.engine import Engine
+
             engine = Engine(self.root)
             self._engine = engine
             self.state = "indexing"

@@ -19,4 +19,5 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         monkeypatch.delenv(var, raising=False)
     # Never probe the developer's local ports for a model server: tests talk to the fake server they start.
     monkeypatch.setenv("QWEN_NO_AUTODETECT", "1")
+    monkeypatch.setenv("QWEN_CONTEXT_CONFIG", str(cache / "no-config.toml"))
     return cache

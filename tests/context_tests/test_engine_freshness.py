@@ -186,3 +186,24 @@ def test_the_file_graph_follows_creations_and_deletions_once_built(engine: Engin
     assert engine.imports("python/report.py")[0].resolved is None
     assert engine.dependencies("python/report.py") == []
     assert "python/app/ledger.py" not in engine.file_graph()
+
+
+def test_closing_the_engine_stops_every_watcher(repo: Path) -> None:
+    import threading
+
+    engine = Engine(repo)
+    engine.index()
+    engine.watch().__enter__()
+    engine.watch().__enter__()
+    assert sum(t.name.startswith("qwen-context-watch") for t in threading.enumerate()) == 2
+    engine.close()
+    assert not any(t.name.startswith("qwen-context-watch") for t in threading.enumerate())
+
+
+def test_qualified_names_follow_updates(engine: Engine, repo: Path) -> None:
+    assert [d.path for d in engine.definitions_named("UserRepository.add")] == [MODELS]
+    text = (repo / MODELS).read_text().replace("class UserRepository:", "class UserStore:")
+    (repo / MODELS).write_text(text)
+    engine.update([MODELS])
+    assert engine.definitions_named("UserRepository.add") == []
+    assert [d.qualname for d in engine.search("UserStore.add")] == ["UserStore.add"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from context.engine import Engine, EngineConfig
+from context.errors import IndexUnavailable
 from context.index import SCHEMA_VERSION, IndexStore, index_path
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "multilang_repo"
@@ -136,3 +138,32 @@ def test_parsing_in_worker_processes_gives_the_same_index_as_in_process(
         assert {path: pooled.definitions(path) for path in pooled.files()} == expected
     assert seen[-1] == (15, 15) and len(seen) == 8  # one call per chunk of two files
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_an_unusable_cache_folder_is_an_index_unavailable_error(repo: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(IndexUnavailable, match="cannot create the index folder"):
+        Engine(repo, EngineConfig(cache_dir=blocker))
+    env = {**os.environ, "QWEN_CONTEXT_CACHE_DIR": str(blocker)}
+    done = subprocess.run([sys.executable, "-m", "context.cli", "index", str(repo)], capture_output=True,
+                          text=True, timeout=120, check=False, env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("qwen-context: error: cannot create the index folder")
+
+
+def test_a_cold_index_from_a_background_thread_uses_worker_processes_safely(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import context.engine
+
+    monkeypatch.setattr(context.engine, "POOL_MIN_FILES", 1)
+    reports: list[object] = []
+    with Engine(repo, EngineConfig(workers=2)) as engine:
+        thread = threading.Thread(target=lambda: reports.append(engine.index()))
+        thread.start()
+        thread.join(timeout=120)
+        assert [getattr(r, "parsed", None) for r in reports] == [15]
+        assert engine.search("NewCircle")[0].path == "go/geometry/shapes.go"

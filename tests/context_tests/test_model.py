@@ -22,12 +22,6 @@ REPO_PROMPT = ("<|repo_name|>demo\n<|file_sep|>util.py\ndef helper():\n    retur
                "<|fim_suffix|>\n    return x\n<|fim_middle|>")
 
 
-@pytest.fixture(autouse=True)
-def no_autodetect(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("QWEN_NO_AUTODETECT", "1")
-    monkeypatch.setenv("QWEN_CONTEXT_CONFIG", str(tmp_path / "absent.toml"))
-
-
 @pytest.fixture
 def server() -> Iterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as fake:
@@ -114,7 +108,7 @@ async def test_completion_deltas_stream_as_the_server_sends_them(server: FakeOpe
         started = loop.time()
         arrivals = [(piece, loop.time() - started) async for piece in client.complete("x = ")]
     assert [piece for piece, _ in arrivals] == ["a", "b", "c"]
-    assert arrivals[0][1] < 0.25 < arrivals[1][1]
+    assert arrivals[1][1] - arrivals[0][1] > 0.2  # the first piece arrived before the server sent the second
 
 
 async def test_cleaned_lines_of_a_block_reach_the_caller_while_the_model_is_still_writing(
@@ -126,7 +120,8 @@ async def test_cleaned_lines_of_a_block_reach_the_caller_while_the_model_is_stil
         started = loop.time()
         arrivals = [(piece, loop.time() - started) async for piece in client.fim(prompt)]
     assert "".join(piece for piece, _ in arrivals) == "a = 1\n    b = 2\n    c = 3"
-    assert arrivals[0] == ("a = 1", pytest.approx(0.0, abs=0.25))
+    assert arrivals[0][0] == "a = 1"
+    assert arrivals[1][1] - arrivals[0][1] > 0.2  # released before the model wrote the next line
 
 
 async def test_a_finished_single_line_closes_the_stream_without_waiting_for_the_rest(

@@ -26,12 +26,6 @@ from context.model import ModelClient
 FIM = "<|fim_prefix|>def f():\n    return <|fim_suffix|>\n<|fim_middle|>"
 
 
-@pytest.fixture(autouse=True)
-def no_autodetect(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("QWEN_NO_AUTODETECT", "1")
-    monkeypatch.setenv("QWEN_CONTEXT_CONFIG", str(tmp_path / "absent.toml"))
-
-
 def settings_for(server: FakeOpenAIServer, **overrides: object) -> ModelSettings:
     return load_settings({"base_url": server.base_url, "model": "qwen3-coder", "retry_backoff": 0.01, **overrides})
 

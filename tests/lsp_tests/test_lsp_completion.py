@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from lsprotocol import types
@@ -177,3 +178,38 @@ async def test_each_workspace_folder_has_its_own_engine(start_server: Start, rep
     assert "def invoice_number(year: int) -> str:" in request.body["prompt"]
     assert "apply_discount" not in request.body["prompt"]
 
+
+
+async def test_unsaved_definitions_in_another_open_buffer_reach_the_prompt(start_server: Start, repo: Path) -> None:
+    pricing = repo / "shop" / "pricing.py"
+    unsaved = pricing.read_text() + "\n\ndef loyalty_bonus(points: int) -> float:\n    return points / 100\n"
+    with FakeOpenAIServer(reply="loyalty_bonus(120)") as model:
+        client = await start_server(model=model)
+        await wait_until_indexed(client)
+        open_document(client, pricing, unsaved)
+        text = "from shop.pricing import loyalty_bonus\n\nbonus = "
+        uri = open_document(client, repo / "shop" / "loyalty.py", text)
+        await client.text_document_inline_completion_async(inline_params(uri, types.Position(line=2, character=8)))
+        (request,) = model.requests_to("completions")
+    assert "def loyalty_bonus(points: int) -> float:" in request.body["prompt"]
+
+
+async def test_files_changed_on_disk_reach_later_prompts(start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(reply="coupon_value('SPRING')") as model:
+        client = await start_server(model=model)
+        await wait_until_indexed(client)
+        coupons = repo / "shop" / "coupons.py"
+        coupons.write_text("def coupon_value(code: str) -> float:\n    return 5.0 if code else 0.0\n")
+        client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=coupons.as_uri(), type=types.FileChangeType.Created)]))
+        uri = repo.joinpath("shop", "basket.py").as_uri()
+        for attempt in range(50):  # the update runs in the background: ask until a prompt shows it
+            text = f"from shop.coupons import coupon_value\n\nvalue_{attempt} = "
+            open_document(client, repo / "shop" / "basket.py", text, version=attempt + 1)
+            await client.text_document_inline_completion_async(
+                inline_params(uri, types.Position(line=2, character=len(text.split("\n")[2]))))
+            if "def coupon_value(code: str) -> float:" in model.requests_to("completions")[-1].body["prompt"]:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the new file never reached a prompt")

@@ -1,0 +1,70 @@
+"""Symbol search ranking on a literal snapshot: tiers, camelCase/snake_case words, tie-breaking."""
+
+from __future__ import annotations
+
+import pytest
+
+from context.snapshot import FileSymbols, Snapshot
+from context.symbols import Definition
+
+
+def snapshot(*specs: tuple[str, str, str]) -> Snapshot:
+    """A snapshot from (path, qualname, kind) triples, one definition each, in order."""
+    by_path: dict[str, list[Definition]] = {}
+    for path, qualname, kind in specs:
+        parent, _, name = qualname.rpartition(".")
+        defs = by_path.setdefault(path, [])
+        defs.append(Definition(name, kind, qualname, path, len(defs), 0, len(defs), f"{kind} {name}", "", parent))
+    return Snapshot(FileSymbols(path, "python", path, "", definitions=defs, imports=[], references=[])
+                    for path, defs in by_path.items())
+
+
+NAMES = snapshot(
+    ("a.py", "getUserName", "function"), ("a.py", "getUniforms", "function"), ("b.py", "get_user_name", "function"),
+    ("b.py", "GetUniqueCheckTests", "class"), ("c.py", "user", "constant"), ("c.py", "User", "class"),
+    ("c.py", "UserRepository", "class"), ("c.py", "UserRepository.user_count", "method"),
+    ("d.py", "register_user", "function"), ("e.py", "Outer.User", "class"), ("f.py", "parse_http_header", "function"),
+)
+
+
+def names(query: str, kind: str | None = None, limit: int = 20) -> list[str]:
+    return [d.qualname for d in NAMES.search(query, kind, limit)]
+
+
+def test_exact_beats_caseless_beats_prefix_beats_words_beats_substring() -> None:
+    # exact, nested exact, caseless exact, prefix, then the word "user" inside names (fewest other words and
+    # functions first), then the substring
+    assert names("User") == ["User", "Outer.User", "user", "UserRepository", "register_user",
+                             "UserRepository.user_count", "getUserName", "get_user_name"]
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [("getUN", "getUserName"), ("get_user", "get_user_name"), ("getUserN", "getUserName"), ("GUCT", "GetUniqueCheckTests"), ("parseHH", "parse_http_header"), ("phh", "parse_http_header"),
+     ("httpheader", "parse_http_header")],
+)
+def test_fuzzy_queries_find_names_by_their_words(query: str, first: str) -> None:
+    assert names(query)[0] == first
+
+
+def test_initials_match_as_a_run_of_word_prefixes() -> None:
+    assert {"get_user_name", "getUserName", "getUniforms"} <= set(names("gun"))
+
+
+def test_the_query_s_own_words_rank_above_a_caseless_prefix() -> None:
+    found = names("getUN")
+    assert found.index("getUserName") < found.index("GetUniqueCheckTests")
+    assert "getUniforms" not in found[:2]
+
+
+def test_kind_filter_and_limit_apply_after_ranking() -> None:
+    assert names("user", kind="class") == ["User", "Outer.User", "UserRepository"]
+    assert names("user", limit=2) == ["user", "User"]
+
+
+def test_qualified_names_match_exactly() -> None:
+    assert names("UserRepository.user_count") == ["UserRepository.user_count"]
+
+
+def test_nothing_matches_nonsense_or_empty_queries() -> None:
+    assert names("qqqzzz") == [] and names("   ") == [] and names("User", limit=0) == []
