@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from context.config import ModelSettings, load_settings
     from context.engine import Engine, EngineConfig, IndexReport, IndexStats, OutlineNode
-    from context.errors import *  # noqa: F403
+    from context.errors import *
     from context.fakeserver import FakeOpenAIServer
     from context.model import ChatReply, ModelClient, ToolCall
     from context.prompt import Prompt, Section
@@ -78,8 +78,8 @@ __all__ = [
     "ModelUnavailable",
     "OutlineNode",
     "ParsedFile",
-    "Prompt",
     "PathOutsideWorkspace",
+    "Prompt",
     "QwenContextError",
     "Reference",
     "SecretPathRefused",
