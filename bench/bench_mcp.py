@@ -23,12 +23,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT / ".scratch" / "corpus"
 FALLBACK_CORPUS = ROOT / ".scratch" / "MCP" / "corpus"
+LOG = ROOT / ".scratch" / "MCP" / "bench_mcp.log"
 QWEN_MCP = str(Path(sys.executable).with_name("qwen-mcp"))
 TARGET_SECONDS = 1.0
 FILES = 5000
@@ -63,7 +66,7 @@ async def bare_run() -> float:
         return time.perf_counter() - started
 
 
-async def one_run(corpus: Path) -> tuple[float, float, float]:
+async def one_run(corpus: Path, log: TextIO) -> tuple[float, float, float]:
     """Seconds from spawn to `initialize` answered, to `tools/list` answered, and to the index being ready."""
     with tempfile.TemporaryDirectory(prefix="qwen-mcp-bench-cache-") as cache:
         server = StdioServerParameters(
@@ -72,7 +75,9 @@ async def one_run(corpus: Path) -> tuple[float, float, float]:
             env={"QWEN_CONTEXT_CACHE_DIR": cache, "QWEN_NO_AUTODETECT": "1"},
         )
         started = time.perf_counter()
-        async with Client(server, mode="legacy", read_timeout_seconds=600) as client:
+        async with Client(
+            stdio_client(server, errlog=log), mode="legacy", read_timeout_seconds=600
+        ) as client:
             initialized = time.perf_counter() - started
             tools = await client.list_tools()
             listed = time.perf_counter() - started
@@ -90,11 +95,13 @@ def main() -> int:
     args = parser.parse_args()
     corpus = args.corpus or (DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else fallback_corpus())
     files = sum(1 for path in corpus.rglob("*") if path.is_file())
-    print(f"corpus: {corpus} ({files:,} files), cold cache each run, {args.runs} runs")
+    print(f"corpus: {corpus} ({files:,} files), cold cache each run, {args.runs} runs; server logs: {LOG}")
     runs, bare = [], []
-    for _ in range(args.runs):  # interleaved, so both see the same machine load
-        runs.append(asyncio.run(one_run(corpus)))
-        bare.append(asyncio.run(bare_run()))
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOG.open("w") as log:
+        for _ in range(args.runs):  # interleaved, so both see the same machine load
+            runs.append(asyncio.run(one_run(corpus, log)))
+            bare.append(asyncio.run(bare_run()))
     for label, values in zip(
         ("initialize", "tools/list", "index ready"), zip(*runs, strict=True), strict=True
     ):

@@ -3,10 +3,10 @@
 For 50 real lines (sampled with a fixed seed from files of the largest corpus repository), the line is blanked
 (indentation kept) and then typed back character by character. After every character the buffer is sent to the
 engine as an overlay (as an editor does) and a prompt is assembled at 32K and at 256K tokens. The score of a
-prompt is the share of its tokens equal to the previous prompt's leading tokens (the part vLLM's prefix cache or
-Model Studio's context cache would reuse); the benchmark prints the mean per budget. Target: >= 0.9.
+prompt is the share of its tokens equal to the previous prompt's leading tokens (the part vLLM's prefix cache
+or Model Studio's context cache would reuse); the benchmark prints the mean per budget. Target: >= 0.9.
 
-    .venv/bin/python bench/bench_prefix.py [--corpus .scratch/corpus] [--repo DIR] [--lines 50] [--max-chars 40]
+    .venv/bin/python bench/bench_prefix.py [--corpus .scratch/corpus] [--repo DIR] [--lines 50]
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def shared_share(current: np.ndarray, previous: np.ndarray) -> float:
     return same / len(current)
 
 
-def type_line(engine: Engine, path: str, number: int, budget: int, max_chars: int) -> tuple[list[float], list[float]]:
+def type_line(
+    engine: Engine, path: str, number: int, budget: int, max_chars: int
+) -> tuple[list[float], list[float]]:
     """Type line ``number`` of ``path`` back in; returns the per-keystroke shares and assembly times (ms)."""
     lines = engine.text(path).split("\n")
     original = lines[number]
@@ -66,7 +68,7 @@ def type_line(engine: Engine, path: str, number: int, budget: int, max_chars: in
     times: list[float] = []
     previous: np.ndarray | None = None
     try:
-        for end in range(0, len(typed) + 1):
+        for end in range(len(typed) + 1):
             lines[number] = indent + typed[:end]
             engine.set_overlay(path, "\n".join(lines))
             started = time.perf_counter()
@@ -83,16 +85,21 @@ def type_line(engine: Engine, path: str, number: int, budget: int, max_chars: in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of one repository per language")
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of one repository per language"
+    )
     parser.add_argument("--repo", type=Path, help="repository to type in (default: the corpus's largest)")
     parser.add_argument("--lines", type=int, default=50, help="lines typed (default 50)")
-    parser.add_argument("--max-chars", type=int, default=40, help="characters typed per line at most (default 40)")
+    parser.add_argument(
+        "--max-chars", type=int, default=40, help="characters typed per line at most (default 40)"
+    )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--cache-dir", type=Path, help="index cache folder (default: the engine's)")
     args = parser.parse_args()
 
     root = args.repo or max(
-        (p for p in args.corpus.iterdir() if p.is_dir()), key=lambda p: sum(1 for f in p.rglob("*") if f.is_file())
+        (p for p in args.corpus.iterdir() if p.is_dir()),
+        key=lambda p: sum(1 for f in p.rglob("*") if f.is_file()),
     )
     with Engine(root, EngineConfig(cache_dir=args.cache_dir)) as engine:
         engine.index()
@@ -107,9 +114,12 @@ def main() -> int:
                 times.extend(line_times)
             mean = statistics.fmean(shares)
             verdict = "ok" if mean >= TARGET else "BELOW TARGET"
-            print(f"@{budget // 1024}K: mean shared leading-token share {mean:.3f} over {len(shares)} keystrokes "
-                  f"(target >= {TARGET}) {verdict}; min {min(shares):.3f}; "
-                  f"assembly p50 {statistics.median(times):.1f} ms")
+            print(
+                f"@{budget // 1024}K: mean shared leading-token share {mean:.3f} "
+                f"over {len(shares)} keystrokes "
+                f"(target >= {TARGET}) {verdict}; min {min(shares):.3f}; "
+                f"assembly p50 {statistics.median(times):.1f} ms"
+            )
     return 0
 
 

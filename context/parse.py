@@ -9,7 +9,8 @@ of the native API is confined here. What to extract is data, not code: each lang
   outside its type or table (Go receivers, Lua ``M.f``) whose qualified name is ``Receiver.name``; a name
   qualified ``Type::name`` (C++ out-of-class definitions) is split the same way;
 - ``@scope`` with ``@name``: a block that qualifies the definitions inside it without being one (Rust ``impl``);
-- ``@reference.<kind>`` (call, type, attribute, name) with ``@name``, the last identifier of the use;
+- ``@reference.<kind>`` (call, type, attribute, name) on the name itself, the last identifier of the use
+  (one capture per match: references are most of the matches, and each capture costs a node object);
 - ``@import`` on the statement, ``@import.module`` on the module as written, ``@import.name`` on each name it
   brings in (string quotes are stripped); ``(#set! import.prefix "self::")`` prepends text to the module
   (Rust ``mod x;`` becomes ``self::x``, Ruby ``require_relative "x"`` becomes ``./x``);
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.resources
+import itertools
 import re
 import threading
 from collections.abc import Iterable
@@ -116,8 +118,11 @@ _Found = tuple[int, int, int, int, str, str, Node, Node, "Node | None", str]
 _grammars: dict[str, _Grammar] = {}
 _grammars_lock = threading.Lock()
 _threads = threading.local()
-#: Per language: pattern index -> (role, kind, import prefix); role is definition/reference/import/package/scope.
-_roles: dict[str, dict[int, tuple[str, str, str]]] = {}
+#: What a query pattern extracts: (role, kind, detail); role is definition/reference/import/package/scope, detail
+#: the capture name of a reference's name or the text an import pattern prefixes to its module.
+_Role = tuple[str, str, str]
+#: Per language: pattern index -> its role.
+_roles: dict[str, dict[int, _Role]] = {}
 
 
 def query_source(language: str) -> str:
@@ -166,37 +171,73 @@ def _parser(language: str, grammar: _Grammar) -> Parser:
     return parser
 
 
-def _role(query: Query, pattern: int, captures: dict[str, Any]) -> tuple[str, str, str]:
+def _role(query: Query, pattern: int, captures: dict[str, Any]) -> _Role:
     """Tell what a query pattern extracts, from the names of its captures and its ``#set!`` settings."""
     for key in captures:
         role, _, kind = key.partition(".")
         if role == "definition" and kind in DEFINITION_KINDS:
             return role, kind, ""
         if role == "reference" and kind in REFERENCE_KINDS:
-            return role, kind, ""
+            return role, kind, key
         if key in ("import", "package", "scope"):
             return key, "", str(query.pattern_settings(pattern).get("import.prefix") or "")
     return "", "", ""
 
 
 class _Text:
-    """Slices of one file's source bytes as text, with byte columns converted to code-point columns."""
+    """Slices of one file's source bytes as text, with byte columns converted to code-point columns.
 
-    __slots__ = ("ascii", "source")
+    A byte column is the character column on every line that is pure ASCII, so only nodes on the few lines
+    holding other characters (``wide_rows``) pay for decoding the start of their line.
+    """
+
+    __slots__ = ("_mark", "source", "wide_rows")
 
     def __init__(self, source: bytes) -> None:
         self.source = source
-        self.ascii = source.isascii()
+        self.wide_rows = _rows_with_non_ascii(source)
+        #: (row, byte offset, its character column) of the last column computed on a wide row.
+        self._mark = (-1, 0, 0)
 
     def of(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     def column(self, node: Node) -> int:
-        row_col = node.start_point[1]
-        if self.ascii:
-            return row_col
-        end = node.start_byte
-        return len(self.source[end - row_col : end].decode("utf-8", "replace"))
+        row, column = node.start_point
+        if row not in self.wide_rows:
+            return column
+        return self.wide_column(row, column, node.start_byte)
+
+    def wide_column(self, row: int, column: int, start: int) -> int:
+        """The character column of byte ``start``, at byte ``column`` of ``row`` (one of ``wide_rows``).
+
+        Counts from the previous position asked on the same row when there is one, so the nodes of a long
+        line cost one pass over it, not one per node.
+        """
+        mark_row, at, at_column = self._mark
+        if mark_row != row or at > start:
+            at, at_column = start - column, 0
+        at_column += len(self.source[at:start].decode("utf-8", "replace"))
+        self._mark = (row, start, at_column)
+        return at_column
+
+
+#: From a byte outside ASCII to the end of its line.
+_WIDE_LINE_REST = re.compile(rb"[\x80-\xff][^\n]*")
+
+
+def _rows_with_non_ascii(source: bytes) -> frozenset[int]:
+    """The 0-based rows of ``source`` holding a byte outside ASCII."""
+    if source.isascii():
+        return frozenset()
+    rows: set[int] = set()
+    row = last = 0
+    for wide in _WIDE_LINE_REST.finditer(source):  # one match per such line, from its first wide byte
+        start = wide.start()
+        row += source.count(b"\n", last, start)
+        last = start
+        rows.add(row)
+    return frozenset(rows)
 
 
 def _collapse(text: str) -> str:
@@ -248,14 +289,20 @@ def _doc_line(raw: str) -> str:
 
 def _docstring(text: _Text, body: Node | None) -> str:
     """A Python docstring: the string that is the first statement of the body."""
-    if body is None or not body.named_child_count:
-        return ""
-    first = body.named_child(0)
-    if first is not None and first.type == "expression_statement" and first.named_child_count:
-        string = first.named_child(0)
+    first = _first_named_child(body) if body is not None else None
+    if first is not None and first.type == "expression_statement":
+        string = _first_named_child(first)
         if string is not None and string.type == "string":
             return _doc_line(text.of(string))
     return ""
+
+
+def _first_named_child(node: Node) -> Node | None:
+    """``node.named_child(0)``, which walks all the children: the first child is nearly always named."""
+    first = node.child(0)
+    if first is not None and not first.is_named:
+        return node.named_child(0)
+    return first
 
 
 def _leading_comment(text: _Text, outer: Node) -> str:
@@ -348,9 +395,9 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
         role_kind = roles.get(pattern)
         if role_kind is None:
             role_kind = roles[pattern] = _role(grammar.query, pattern, captures)
-        role, kind, prefix = role_kind
+        role, kind, key = role_kind
         if role == "reference":
-            name_node = captures["name"][0]
+            name_node = captures[key][0]
             rank = _REFERENCE_RANK[kind]
             start = name_node.start_byte
             seen = references.get(start)
@@ -388,11 +435,10 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
         elif role == "import":
             statement = captures["import"][0]
             modules = captures.get("import.module")
-            module = prefix + _strip_quotes(text.of(modules[0])) if modules else ""
-            key = (statement.start_byte, module)
-            entry = imports.get(key)
+            module = key + _strip_quotes(text.of(modules[0])) if modules else ""  # key: the import prefix
+            entry = imports.get((statement.start_byte, module))
             if entry is None:
-                entry = imports[key] = (statement, [])
+                entry = imports[statement.start_byte, module] = (statement, [])
             for name_node in captures.get("import.name", ()):
                 name = _strip_quotes(text.of(name_node))
                 if name not in entry[1]:
@@ -422,17 +468,27 @@ def _references(
     """Build the references in source order, leaving out the names of definitions and empty names (which
     tree-sitter invents to recover from syntax errors)."""
     source = text.source
-    if text.ascii:  # the common case, kept free of per-node method calls: byte columns are character columns
-        return [
-            Reference(name, kind, path, *node.start_point)
-            for start, (_, kind, node) in sorted(found.items())
-            if start not in name_starts and (name := source[start : node.end_byte].decode("ascii"))
-        ]
-    return [
-        Reference(name, kind, path, node.start_point[0], text.column(node))
-        for start, (_, kind, node) in sorted(found.items())
-        if start not in name_starts and (name := text.of(node))
-    ]
+    wide_rows = text.wide_rows
+    wide_column = text.wide_column
+    names: list[str] = []
+    kinds: list[str] = []
+    rows: list[int] = []
+    columns: list[int] = []
+    for start, (_, kind, node) in sorted(found.items()):
+        if start in name_starts:
+            continue
+        name = source[start : node.end_byte].decode("utf-8", "replace")
+        if not name:
+            continue
+        row, column = node.start_point
+        if row in wide_rows:
+            column = wide_column(row, column, start)
+        names.append(name)
+        kinds.append(kind)
+        rows.append(row)
+        columns.append(column)
+    # map() calls the class without building an argument tuple per object: 40% cheaper than a loop of calls.
+    return list(map(Reference, names, kinds, itertools.repeat(path), rows, columns))
 
 
 def _definitions(
@@ -453,10 +509,10 @@ def _definitions(
     stack: list[tuple[int, str, str]] = []
     seen: set[int] = set()
     for start, neg_end, _, _, kind, name, name_node, node, body, receiver in found:
-        end = -neg_end
-        if name_node.start_byte in seen:
+        name_start = name_node.start_byte
+        if name_start in seen:
             continue  # two patterns captured the same name: the outermost node (then non-constant) wins
-        seen.add(name_node.start_byte)
+        seen.add(name_start)
         while stack and stack[-1][0] <= start:
             stack.pop()
         if name_node.type == "qualified_identifier":  # C++ `Type::method` defined out of its class
@@ -481,7 +537,7 @@ def _definitions(
             kind = "method"
         qualname = f"{parent}.{name}" if parent else name
         if kind not in _LEAF_KINDS:
-            stack.append((end, qualname, kind))
+            stack.append((-neg_end, qualname, kind))
         if kind == "scope":
             continue
         if body is None:
@@ -490,19 +546,23 @@ def _definitions(
         doc = _docstring(text, body) if language == "python" else ""
         if not doc:
             doc = _leading_comment(text, outer)
-        name_starts.add(name_node.start_byte)
+        name_start = name_node.start_byte  # moved when a C++ qualified name was split
+        name_starts.add(name_start)
+        line, column = name_node.start_point
+        if line in text.wide_rows:
+            column = text.wide_column(line, column, name_start)
         definitions.append(
             Definition(
-                name=name,
-                kind=kind,
-                qualname=qualname,
-                path=path,
-                line=name_node.start_point[0],
-                column=text.column(name_node),
-                end_line=_last_row(node),
-                signature=_signature(text, outer, body, kind, name),
-                doc=doc,
-                parent=parent,
+                name,
+                kind,
+                qualname,
+                path,
+                line,
+                column,
+                _last_row(node),
+                _signature(text, outer, body, kind, name),
+                doc,
+                parent,
             )
         )
     return definitions, name_starts

@@ -1,5 +1,5 @@
-"""Repository-level prompts for Qwen3-Coder: rank the repository for a cursor or a question, fit it to an exact
-token budget, and lay it out the way the model was trained to read it.
+"""Repository-level prompts for Qwen3-Coder: rank the repository for a cursor or a question, fit it to an
+exact token budget, and lay it out the way the model was trained to read it.
 
 FIM layout (QwenLM/Qwen3-Coder ``examples/Qwen2.5-Coder-repolevel-fim.py``)::
 
@@ -28,10 +28,11 @@ import posixpath
 import re
 import time
 import weakref
-from functools import lru_cache, partial
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from itertools import pairwise
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from context import rank, tokens
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# --- budgets and packing policy --------------------------------------------------------------------------------
+# --- budgets and packing policy -----------------------------------------------------------------------------
 
 MIN_BUDGET = 1_024
 MAX_BUDGET = 262_144
@@ -89,7 +90,8 @@ TOKENS_PER_CANDIDATE = 16
 MIN_PER_SOURCE, MAX_PER_SOURCE = 200, 3_000
 #: Whole files are not tried with less room than this left.
 MIN_WHOLE_FILE_ROOM = 64
-#: The farther neighbourhood (beyond the ranked candidates) is visited only with this share of the budget left.
+#: The farther neighbourhood (beyond the ranked candidates) is visited only with this share of the budget
+#: left.
 FARTHER_MIN_SHARE = 0.05
 #: Candidates that did not fit in a row after which packing stops looking.
 MAX_PACKING_MISSES = 50
@@ -104,6 +106,14 @@ MAX_PACKAGE_SIBLINGS = 60
 USAGE_SHARE_ITEMS = 4
 #: Kinds whose members are pulled in when the type is used.
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
+#: Chat context: symbol-search hits taken per question word, and how many of the best candidates are shown
+#: whole (header and body) before the rest is packed as headers.
+QUERY_HITS_PER_WORD = 8
+CHAT_BODIES = 12
+#: A definition longer than this many lines is never shown whole on its own (its file may be).
+MAX_BODY_LINES = 120
+#: The repository map stops adding definitions with less room than this left.
+MAP_MIN_ROOM = 8
 #: Selections remembered per engine (keyed by everything they depend on).
 SELECTION_CACHE_SIZE = 32
 
@@ -114,7 +124,7 @@ ELISION = "\u22ee"  # ⋮, as in aider's repository map
 _INDENT_RE = re.compile(r"[ \t]*")
 
 
-# --- public data -----------------------------------------------------------------------------------------------
+# --- public data --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +153,14 @@ class Prompt:
     repo_name: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON shape of the CLI (``prompt``, ``tokens``, ``budget``, ``sections``, ``elapsed_ms``, ...)."""
+        """The CLI's JSON shape: ``prompt``, ``tokens``, ``budget``, ``sections``, ``elapsed_ms``, ..."""
         return {
             "prompt": self.text,
             "tokens": self.tokens,
             "budget": self.budget,
             "sections": [
-                {"path": s.path, "kind": s.kind, "tokens": s.tokens, "reason": s.reason} for s in self.sections
+                {"path": s.path, "kind": s.kind, "tokens": s.tokens, "reason": s.reason}
+                for s in self.sections
             ],
             "elapsed_ms": round(self.elapsed_ms, 3),
             "path": self.path,
@@ -166,7 +177,7 @@ def check_budget(budget: int, long_context: bool = False) -> int:
     return budget
 
 
-# --- per-engine caches -----------------------------------------------------------------------------------------
+# --- per-engine caches --------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -207,8 +218,9 @@ class _Selection:
 
 
 class _IdentityMemo(Generic[V]):
-    """Values computed per definition object, looked up by identity (hashing a definition's ten fields on every
-    lookup was a measurable share of a prompt). The object is kept with its value, so a reused id never aliases."""
+    """Values computed per definition object, looked up by identity (hashing a definition's ten fields on
+    every lookup was a measurable share of a prompt). The object is kept with its value, so a reused id never
+    aliases."""
 
     def __init__(self, limit: int = 500_000) -> None:
         self._items: dict[int, tuple[Definition, V]] = {}
@@ -247,7 +259,8 @@ class _Caches:
         return found
 
     def defused(self, text: str) -> str:
-        """``tokens.defuse(text)``, memoised by the identity of ``text`` (the engine hands out cached strings)."""
+        """``tokens.defuse(text)``, memoised by the identity of ``text`` (the engine hands out cached
+        strings)."""
         found = self._defused.get(id(text))
         if found is not None and found[0] is text:
             return found[1]
@@ -273,7 +286,7 @@ def _caches(engine: Engine) -> _Caches:
     return found
 
 
-# --- rendering definitions -------------------------------------------------------------------------------------
+# --- rendering definitions ----------------------------------------------------------------------------------
 
 
 def _collapsed_length(line: str) -> int:
@@ -281,7 +294,8 @@ def _collapsed_length(line: str) -> int:
 
 
 def header_range(lines: Sequence[str], definition: Definition) -> tuple[int, int]:
-    """First and last line (inclusive) of a definition's header in ``lines``: decorators through the signature."""
+    """First and last line (inclusive) of a definition's header in ``lines``: decorators through the
+    signature."""
     top = definition.line
     if top >= len(lines):
         return (max(len(lines) - 1, 0), max(len(lines) - 1, 0))
@@ -344,7 +358,8 @@ class _Packer:
         self.texts: dict[str, str | None] = {}
         self.elision = caches.tokens.count(ELISION + "\n")
 
-    # -- reading ------------------------------------------------------------------------------------------------
+    # -- reading
+    # ------------------------------------------------------------------------------------------------
 
     def text(self, path: str) -> str | None:
         if path not in self.texts:
@@ -358,10 +373,11 @@ class _Packer:
         text = self.text(path)
         return None if text is None else self.caches.split(text)
 
-    # -- costs --------------------------------------------------------------------------------------------------
+    # -- costs
+    # --------------------------------------------------------------------------------------------------
 
     def _section_overhead(self, path: str) -> int:
-        """Tokens of a section's frame: the marker (or Markdown heading and fences), the path, the final line."""
+        """Tokens of a section's frame: marker (or Markdown heading and fences), path, final line."""
         if self.chat:
             return self.caches.tokens.count(f"`{path}`\n```\n```\n\n") + 2 + self.elision
         return 1 + self.caches.tokens.count(f"{path}\n") + self.elision
@@ -384,10 +400,11 @@ class _Packer:
         if not fresh:
             return 0, fresh
         text = "\n".join(lines[n] for n in fresh) + "\n"
-        runs = 1 + sum(1 for a, b in zip(fresh, fresh[1:], strict=False) if b != a + 1)
+        runs = 1 + sum(1 for a, b in pairwise(fresh) if b != a + 1)
         return self.caches.tokens.count(text) + runs * self.elision, fresh
 
-    # -- adding -------------------------------------------------------------------------------------------------
+    # -- adding
+    # -------------------------------------------------------------------------------------------------
 
     def fits(self, cost: int) -> bool:
         return self.used + cost <= self.budget
@@ -399,7 +416,7 @@ class _Packer:
         return _FilePlan(path), self._section_overhead(path)
 
     def add_definition(self, item: _Item) -> bool:
-        """Show a definition's header (with its parents' headers); else its bare name; False if neither fits."""
+        """Show a definition's header (and its parents'), else its bare name; False if neither fits."""
         definition = item.definition
         plan, overhead = self._plan(definition.path)
         if plan.whole or id(definition) in plan.shown:
@@ -440,6 +457,29 @@ class _Packer:
             parent = found[0].parent
         return parents
 
+    def add_body(self, item: _Item) -> bool:
+        """Show a whole definition (header and body) when it is short enough and fits."""
+        definition = item.definition
+        if definition.end_line - definition.line > MAX_BODY_LINES:
+            return False
+        plan, overhead = self._plan(definition.path)
+        lines = self.lines(definition.path)
+        if plan.whole or lines is None:
+            return plan.whole
+        top = self._header(lines, definition)[0]
+        numbers = list(range(top, min(definition.end_line, len(lines) - 1) + 1))
+        for parent in self._parents(definition):
+            numbers.extend(self._definition_lines(lines, parent))
+        cost, fresh = self._lines_cost(lines, numbers, plan)
+        if not self.fits(cost + overhead):
+            return False
+        self.plans[definition.path] = plan
+        self.used += cost + overhead
+        plan.lines.update(fresh)
+        plan.shown.add(id(definition))
+        plan.note(f"{item.reason} (whole definition)", item.score)
+        return True
+
     def whole_cost(self, path: str) -> int | None:
         """Tokens a whole-file section of ``path`` costs (None when unreadable or empty: nothing to show)."""
         text = self.text(path)
@@ -473,14 +513,15 @@ class _Packer:
         self.used += cost - freed
         return True
 
-    # -- output -------------------------------------------------------------------------------------------------
+    # -- output
+    # -------------------------------------------------------------------------------------------------
 
     def content(self, path: str) -> str:
         """The text shown for ``path``: the whole file, or headers with elisions, then bare names."""
         plan = self.plans[path]
         text = self.text(path) or ""
         if plan.whole:
-            return text[:-1] if text.endswith("\n") else text
+            return text.removesuffix("\n")
         lines = self.caches.split(text)
         out: list[str] = []
         previous = -1
@@ -510,7 +551,7 @@ class _Packer:
         return 1 + self.caches.tokens.count(f"{path}\n{self.content(path)}\n")
 
 
-# --- candidate gathering ---------------------------------------------------------------------------------------
+# --- candidate gathering ------------------------------------------------------------------------------------
 
 
 def _definitions(engine: Engine, path: str) -> list[Definition]:
@@ -538,7 +579,8 @@ def _shared_folders(a: str, b: str) -> int:
 def _round_robin(
     groups: Sequence[Sequence[Definition]], shares: Sequence[int] | None = None, limit: int | None = None
 ) -> list[Definition]:
-    """Interleave ``groups``: each round takes ``shares[i]`` items (default 1) from group ``i``; at most ``limit``."""
+    """Interleave ``groups``: each round takes ``shares[i]`` items (default 1) from group ``i``; at most
+    ``limit``."""
     out: list[Definition] = []
     active = [(group, shares[index] if shares else 1) for index, group in enumerate(groups) if group]
     position = 0
@@ -560,15 +602,25 @@ class _Neighbourhood:
 
     imported: dict[str, set[str]]
     scores: dict[str, float]
+    graph: dict[str, dict[str, float]]
 
     def ranked(self, exclude: Iterable[str]) -> list[str]:
         skip = set(exclude)
         return sorted((p for p in self.scores if p not in skip), key=lambda p: (-self.scores[p], p))
 
 
-def _reverse_edges(graph: dict[str, dict[str, float]], nodes: Iterable[str]) -> dict[str, dict[str, float]]:
+def _reverse_edges(
+    engine: Engine, graph: dict[str, dict[str, float]], nodes: Iterable[str]
+) -> dict[str, dict[str, float]]:
     """Edges into ``nodes`` (dependent -> weight): PageRank walks backwards only from these few files."""
-    return {node: {source: targets[node] for source, targets in graph.items() if node in targets} for node in nodes}
+    reverse: dict[str, dict[str, float]] = {}
+    for node in nodes:
+        try:
+            dependents = engine.dependents(node)
+        except UnknownFile:
+            continue
+        reverse[node] = {source: graph.get(source, {}).get(node, 0.0) for source in dependents}
+    return reverse
 
 
 def _import_usage(imports: Sequence[Import], weights: dict[str, float]) -> dict[str, float]:
@@ -608,8 +660,8 @@ def _neighbourhood(
         for sibling in siblings[:MAX_PACKAGE_SIBLINGS]:
             imported.setdefault(sibling, set())
     graph = engine.file_graph()
-    scores = rank.personalized_pagerank(graph, _reverse_edges(graph, reverse_from), seeds)
-    return _Neighbourhood(imported, scores)
+    scores = rank.personalized_pagerank(graph, _reverse_edges(engine, graph, reverse_from), seeds)
+    return _Neighbourhood(imported, scores, graph)
 
 
 def _resolve_name(
@@ -641,13 +693,16 @@ def _resolve_name(
 def _members(engine: Engine, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
     """Members of a type: those the buffer names first, then methods, then fields, each in source order."""
     members = [d for d in _definitions(engine, definition.path) if d.parent == definition.qualname]
-    members.sort(key=lambda d: (0 if d.name in wanted else 1 if d.kind in ("method", "function") else 2, d.line))
+    members.sort(
+        key=lambda d: (0 if d.name in wanted else 1 if d.kind in ("method", "function") else 2, d.line)
+    )
     return members
 
 
 def _top_level(engine: Engine, path: str, first: set[str]) -> list[Definition]:
-    """A file's outermost definitions: at top level or directly inside a module/namespace (Ruby ``module Rack``,
-    C# namespaces), the containers themselves left out; names in ``first`` come first, then source order."""
+    """A file's outermost definitions: at top level or directly inside a module/namespace (Ruby ``module
+    Rack``, C# namespaces), the containers themselves left out; names in ``first`` come first, then source
+    order."""
     definitions = _definitions(engine, path)
     containers = {d.qualname for d in definitions if d.kind == "module"}
     found = [d for d in definitions if d.kind != "module" and (not d.parent or d.parent in containers)]
@@ -662,13 +717,13 @@ def _terms(definition: Definition) -> Counter[str]:
 def _fuse(rankings: dict[str, list[Definition]]) -> list[tuple[Definition, float, str]]:
     """Reciprocal-rank fusion of definition lists, keyed by object identity (cheaper than hashing fields)."""
     by_id = {id(d): d for ranking in rankings.values() for d in ranking}
-    fused = rank.reciprocal_rank_fusion({source: [id(d) for d in ranking] for source, ranking in rankings.items()})
+    fused = rank.reciprocal_rank_fusion(
+        {source: [id(d) for d in ranking] for source, ranking in rankings.items()}
+    )
     return [(by_id[key], score, source) for key, score, source in fused[:MAX_CANDIDATES]]
 
 
-def _lexical(
-    engine: Engine, caches: _Caches, files: Sequence[str], query: Sequence[str]
-) -> list[Definition]:
+def _lexical(engine: Engine, caches: _Caches, files: Sequence[str], query: Sequence[str]) -> list[Definition]:
     """BM25 of the definitions of ``files`` (symbol-sized chunks) against ``query`` terms."""
     documents: list[Definition] = []
     for file in files:
@@ -741,8 +796,10 @@ def _fim_items(
     neighbours = _round_robin([_top_level(engine, file, set()) for file in neighbour_files], limit=limit)
     low, high = LEXICAL_WINDOW
     window = "\n".join(
-        line for number, line in enumerate(lines[max(cursor_line - low, 0) : cursor_line + high + 1],
-                                           start=max(cursor_line - low, 0))
+        line
+        for number, line in enumerate(
+            lines[max(cursor_line - low, 0) : cursor_line + high + 1], start=max(cursor_line - low, 0)
+        )
         if number != cursor_line
     )
     lexical = _lexical(engine, caches, [*imported_files, *neighbour_files], rank.subwords(window))
@@ -752,7 +809,9 @@ def _fim_items(
         "member": members[:limit],
         "imported": imported[:limit],
         "neighbour": neighbours[:limit],
-        "recent": _round_robin([_top_level(engine, file, set(weights)) for file in recent_files], limit=limit),
+        "recent": _round_robin(
+            [_top_level(engine, file, set(weights)) for file in recent_files], limit=limit
+        ),
         "lexical": lexical,
     }
     names = {id(entry[3]): entry[2] for entry in reversed(used)}
@@ -827,11 +886,12 @@ def _render_context(packer: _Packer, graph: dict[str, dict[str, float]]) -> _Sel
     return _Selection(sections, "".join(parts), total)
 
 
-# --- the current file ------------------------------------------------------------------------------------------
+# --- the current file ---------------------------------------------------------------------------------------
 
 
 def _scope_headers(lines: Sequence[str], cursor_line: int, start: int) -> list[int]:
     """Lines above ``start`` that open the scopes enclosing the cursor (by indentation), outermost first."""
+
     def indent(line: str) -> int:
         return len(_INDENT_RE.match(line).group(0))  # type: ignore[union-attr]
 
@@ -882,7 +942,9 @@ def _current_parts(cursor: _Cursor, budget: int) -> tuple[str, str]:
     """The current file's prefix and suffix, trimmed around the cursor to ``budget`` tokens together."""
     if cursor.prefix_tokens + cursor.suffix_tokens <= budget and cursor.suffix_tokens <= SUFFIX_MAX_TOKENS:
         return cursor.prefix, cursor.suffix
-    suffix_budget = min(max(budget - int(budget * PREFIX_SHARE), budget - cursor.prefix_tokens), SUFFIX_MAX_TOKENS)
+    suffix_budget = min(
+        max(budget - int(budget * PREFIX_SHARE), budget - cursor.prefix_tokens), SUFFIX_MAX_TOKENS
+    )
     suffix = cursor.suffix
     if cursor.suffix_tokens > suffix_budget:
         suffix = _trim_suffix(cursor.tail, cursor.lines[cursor.line + 1 :], suffix_budget)
@@ -923,7 +985,7 @@ def _trim_prefix(lines: Sequence[str], cursor_line: int, head: str, budget: int)
         start = min(snapped, cursor_line)
     while True:
         top = [lines[n] for n in _scope_headers(lines, cursor_line, start)] if start > 0 else []
-        body = list(lines[start:cursor_line]) + [head]
+        body = [*lines[start:cursor_line], head]
         prefix = "\n".join(top + ([ELISION] if top else []) + body)
         if tokens.count(prefix) <= budget or start >= cursor_line:
             break
@@ -935,7 +997,7 @@ def _trim_prefix(lines: Sequence[str], cursor_line: int, head: str, budget: int)
     return prefix
 
 
-# --- the public builders ---------------------------------------------------------------------------------------
+# --- the public builders ------------------------------------------------------------------------------------
 
 
 def _imports_key(engine: Engine, path: str) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
@@ -1009,10 +1071,15 @@ def build_fim_prompt(
 
         _pack(packer, [i for i in items if i.definition.path != path], closest, farther)
         packer.plans.pop(path, None)
-        graph = engine.file_graph()
+        graph = hood.graph
         selection = _render_context(packer, graph)
-        log.debug("context for %s: estimated %d tokens, exactly %d, budget %d", path, packer.used, selection.tokens,
-                  context_budget)
+        log.debug(
+            "context for %s: estimated %d tokens, exactly %d, budget %d",
+            path,
+            packer.used,
+            selection.tokens,
+            context_budget,
+        )
         while selection.tokens > context_budget and packer.plans:
             # Rare: the estimate ran over. Drop the weakest file and render again.
             weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
@@ -1044,19 +1111,18 @@ def build_fim_prompt(
 
 def _query_items(engine: Engine, caches: _Caches, query: str, focus: Sequence[str]) -> list[_Item]:
     """Fused candidates for a question in words: symbol search per word, BM25 over the neighbourhood."""
-    words = rank.identifiers(query)
-    found: list[Definition] = []
-    for word in dict.fromkeys(words):
-        found.extend(engine.search(word, limit=8))
+    words = rank.query_terms(query)
+    found = _round_robin([engine.search(word, limit=QUERY_HITS_PER_WORD) for word in words])
     seeds: dict[str, float] = {}
     for file in focus:
         seeds[file] = seeds.get(file, 0.0) + rank.SEED_CURRENT
     for definition in found[:50]:
         seeds[definition.path] = seeds.get(definition.path, 0.0) + rank.SEED_NEAR_IDENTIFIERS / 10
     graph = engine.file_graph()
-    scores = rank.personalized_pagerank(graph, _reverse_edges(graph, focus), seeds) if seeds else {}
+    scores = rank.personalized_pagerank(graph, _reverse_edges(engine, graph, focus), seeds) if seeds else {}
     files = sorted(scores, key=lambda p: (-scores[p], p))[:NEIGHBOUR_FILES]
-    lexical = _lexical(engine, caches, files, rank.subwords(query))
+    found_files = list(dict.fromkeys(d.path for d in found))
+    lexical = _lexical(engine, caches, [*found_files, *files], rank.subwords(" ".join(words)))
     focused = _round_robin([_top_level(engine, file, set(words)) for file in focus])
     neighbours = _round_robin([_top_level(engine, file, set()) for file in files if file not in focus])
     rankings = {"query": found, "lexical": lexical, "imported": focused, "neighbour": neighbours}
@@ -1089,6 +1155,8 @@ def build_chat_context(
     packer = _Packer(engine, caches, budget - tokens.count(heading), chat=True)
     for file in focus:
         packer.add_whole(file, "focus file", 1.0)
+    for item in items[:CHAT_BODIES]:
+        packer.add_body(item)
     _pack(packer, items, [], list)
     graph = engine.file_graph()
     while True:
@@ -1111,6 +1179,14 @@ def build_chat_context(
     return Prompt(text, total, budget, sections, elapsed, "", "", "", repo_name)
 
 
+def _is_public(definition: Definition, language: str | None) -> bool:
+    """Whether a definition is part of its file's interface (no leading underscore; capitalised in Go)."""
+    if language == "go":
+        return definition.name[:1].isupper()
+    name = definition.name
+    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+
+
 def build_repo_map(engine: Engine, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
     """The ranked repository map: for the most important files, their definitions' headers, within ``budget``.
 
@@ -1123,18 +1199,30 @@ def build_repo_map(engine: Engine, *, focus: Sequence[str] = (), budget: int = 4
         resolve_inside(engine.root, file)
     graph = engine.file_graph()
     if focus:
-        scores = rank.personalized_pagerank(graph, _reverse_edges(graph, focus), dict.fromkeys(focus, 1.0))
+        scores = rank.personalized_pagerank(
+            graph, _reverse_edges(engine, graph, focus), dict.fromkeys(focus, 1.0)
+        )
     else:
         scores = rank.pagerank(graph)
     files = sorted(engine.files(), key=lambda p: (-scores.get(p, 0.0), p))
     packer = _Packer(engine, caches, budget, chat=True)
-    for file in files:
+    shown: list[Definition] = []
+    for file in files:  # first pass: the public API of each file, most important files first
+        language = engine.language(file)
         for definition in _top_level(engine, file, set()):
-            packer.add_definition(_Item(definition, scores.get(file, 0.0), "ranked"))
-            if packer.budget - packer.used < 8:
-                break
-        if packer.budget - packer.used < 8:
+            if _is_public(definition, language):
+                packer.add_definition(_Item(definition, scores.get(file, 0.0), "ranked"))
+                shown.append(definition)
+        if packer.budget - packer.used < MAP_MIN_ROOM:
             break
+    for definition in shown:  # second pass, while room is left: the public members of those types
+        if packer.budget - packer.used < MAP_MIN_ROOM:
+            break
+        if definition.kind in TYPE_KINDS:
+            language = engine.language(definition.path)
+            for member in _members(engine, definition, {}):
+                if _is_public(member, language) and member.kind in ("method", "function"):
+                    packer.add_definition(_Item(member, 0.0, "ranked"))
     while True:
         blocks = []
         for path in sorted(packer.plans, key=lambda p: (-scores.get(p, 0.0), p)):

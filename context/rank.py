@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-# --- weights (the one place to tune) ---------------------------------------------------------------------------
+# --- weights (the one place to tune) ------------------------------------------------------------------------
 
 #: Reciprocal-rank fusion constant (Cormack et al.; Tabby uses the same 60).
 RRF_K = 60.0
@@ -31,13 +31,14 @@ SOURCE_WEIGHTS: dict[str, float] = {
 #: Buckets, not a smooth decay, so weights (and hence the selection) do not change while the user types.
 PROXIMITY_BUCKETS: tuple[tuple[int, float], ...] = ((6, 4.0), (25, 3.0), (80, 2.0))
 FAR_WEIGHT = 1.0
-#: Extra weight of a name the current file imports explicitly (``from m import name``): it was imported to be used.
+#: Extra weight of a name the current file imports explicitly (``from m import name``): it was imported to be
+#: used.
 IMPORTED_NAME_BONUS = 1.5
 #: Extra weight per further occurrence of an identifier, capped.
 REPEAT_BONUS = 0.25
 REPEAT_CAP = 4
-#: Personalised PageRank: teleport probability, push tolerance (per out-edge of the node, as in Andersen, Chung
-#: and Lang: a hub needs more residual before it is worth pushing), weight of an edge walked backwards
+#: Personalised PageRank: teleport probability, push tolerance (per out-edge of the node, as in Andersen,
+#: Chung and Lang: a hub needs more residual before it is worth pushing), weight of an edge walked backwards
 #: (from a dependency to its dependent), and how the seed mass is split.
 PPR_ALPHA = 0.2
 PPR_EPSILON = 1e-3
@@ -51,20 +52,32 @@ SEED_NEAR_IDENTIFIERS = 0.5
 BM25_K1 = 1.2
 BM25_B = 0.75
 
-#: Words that are never worth looking up: keywords and builtins of the supported languages, plus very short names.
-STOP_WORDS = frozenset(
-    """
-    and as assert async await break case catch class const continue def default defer del delete do elif else
-    enum export extends false final finally fn for from func function go if impl import in instanceof interface
-    is lambda let loop match mod mut new nil none not null or package pass private protected pub public raise
-    return self static struct super switch this throw throws true try type typeof use var void where while with
-    yield int str float bool dict list set tuple bytes object string number boolean any char long short double
-    byte uint usize isize i32 i64 u8 u32 u64 f32 f64 err error ok some len print println printf fmt std
-    end then local require module begin rescue elsif unless until include namespace using template typename
-    auto sizeof union extern volatile register unsigned signed val override internal when
-    companion args kwargs cls
-    """.split()
-)
+#: Words that are never worth looking up: keywords and builtins of the supported languages, plus very short
+#: names.
+_STOP_WORDS_TEXT = """
+    and as assert async await break case catch class const continue def default defer del delete do elif
+    else enum export extends false final finally fn for from func function go if impl import in instanceof
+    interface is lambda let loop match mod mut new nil none not null or package pass private protected pub
+    public raise return self static struct super switch this throw throws true try type typeof use var void
+    where while with yield int str float bool dict list set tuple bytes object string number boolean any
+    char long short double byte uint usize isize i32 i64 u8 u32 u64 f32 f64 err error ok some len print
+    println printf fmt std end then local require module begin rescue elsif unless until include namespace
+    using template typename auto sizeof union extern volatile register unsigned signed val override internal
+    when companion args kwargs cls
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+#: English words that carry no meaning for symbol search in a question ("how are redirects followed").
+_ENGLISH_STOP_WORDS_TEXT = """
+    a about after all also an any are at be been before being but by can could did do does doing done each
+    for from had has have how i if in into is it its me more most my no not of on once only or other our out
+    over own same should so some such than that the their them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with would you your
+    code file files function functions method class work works working use used using make makes change find
+    show explain please need want add fix bug implement
+"""
+ENGLISH_STOP_WORDS = frozenset(_ENGLISH_STOP_WORDS_TEXT.split())
+#: Suffixes stripped from question words to find the identifiers' stems ("redirects" -> "redirect").
+STEM_SUFFIXES = ("ing", "ed", "es", "s")
 MIN_IDENTIFIER_LENGTH = 2
 
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -82,6 +95,20 @@ def identifiers(text: str) -> list[str]:
     return [word for word in _IDENTIFIER_RE.findall(text) if _worth_looking_up(word)]
 
 
+def query_terms(question: str) -> list[str]:
+    """The words of a question worth a symbol search, each followed by its stem when it has one."""
+    terms: list[str] = []
+    for word in identifiers(question):
+        if word.lower() in ENGLISH_STOP_WORDS:
+            continue
+        terms.append(word)
+        for suffix in STEM_SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                terms.append(word[: -len(suffix)])
+                break
+    return list(dict.fromkeys(terms))
+
+
 def proximity_weight(distance: int) -> float:
     """The weight of an identifier ``distance`` lines away from the cursor."""
     for limit, weight in PROXIMITY_BUCKETS:
@@ -93,8 +120,8 @@ def proximity_weight(distance: int) -> float:
 def identifier_weights(lines: Sequence[str], cursor_line: int) -> dict[str, float]:
     """Weight of each identifier in a buffer for a cursor on ``cursor_line`` (prefix AND suffix count).
 
-    The cursor's own line is left out: it is the part that changes on every keystroke, and ignoring it keeps the
-    selection (and the prompt's leading tokens) stable while the user types there.
+    The cursor's own line is left out: it is the part that changes on every keystroke, and ignoring it keeps
+    the selection (and the prompt's leading tokens) stable while the user types there.
     """
     best: dict[str, float] = {}
     seen: Counter[str] = Counter()
@@ -122,13 +149,14 @@ def identifier_weights(lines: Sequence[str], cursor_line: int) -> dict[str, floa
 
 
 def subwords(text: str) -> list[str]:
-    """Lower-case sub-words of the identifiers in ``text`` (``parseHTTPHeader_v2`` -> parse, http, header, and the
-    compound itself), for lexical matching that sees through naming conventions."""
+    """Lower-case sub-words of the identifiers in ``text`` (``parseHTTPHeader_v2`` -> parse, http, header, and
+    the compound itself), for lexical matching that sees through naming conventions."""
     words = [part.lower() for part in _SUBWORD_RE.findall(text) if len(part) > 1]
     words.extend(
         identifier.lower()
         for identifier in _IDENTIFIER_RE.findall(text)
-        if len(identifier) > 2 and ("_" in identifier.strip("_") or not (identifier.islower() or identifier.isupper()))
+        if len(identifier) > 2
+        and ("_" in identifier.strip("_") or not (identifier.islower() or identifier.isupper()))
     )
     return words
 
@@ -153,10 +181,10 @@ def personalized_pagerank(
     """Personalised PageRank toward ``seeds`` by local push (Andersen, Chung and Lang, 2006).
 
     Walks follow dependency edges forwards and, where ``reverse`` has them (dependent -> weight per file; the
-    caller gives them for the current file), backwards with ``PPR_REVERSE_WEIGHT``: what imports the current file
-    is related to it, while what imports a widely used file is merely a sibling, and walking into every user of a
-    hub would cost thousands of steps. Local push only touches the neighbourhood that
-    matters, so the cost does not grow with the repository.
+    caller gives them for the current file), backwards with ``PPR_REVERSE_WEIGHT``: what imports the current
+    file is related to it, while what imports a widely used file is merely a sibling, and walking into every
+    user of a hub would cost thousands of steps. Local push only touches the neighbourhood that matters, so
+    the cost does not grow with the repository.
     """
     total = sum(seeds.values())
     if total <= 0:
@@ -228,7 +256,8 @@ def pagerank(graph: Mapping[str, Mapping[str, float]], *, iterations: int = 30) 
 def reciprocal_rank_fusion(
     rankings: Mapping[str, Sequence[K]], weights: Mapping[str, float] = SOURCE_WEIGHTS
 ) -> list[tuple[K, float, str]]:
-    """Fuse ranked lists: ``(item, score, source that contributed most)``, best first, ties in first-seen order.
+    """Fuse ranked lists: ``(item, score, source that contributed most)``, best first, ties in first-seen
+    order.
 
     An item's score is the sum over sources of ``weight / (RRF_K + rank)``; duplicates within one list count
     once, at their best rank.
@@ -256,7 +285,7 @@ def reciprocal_rank_fusion(
 
 
 def bm25(query: Iterable[str], documents: Sequence[Mapping[str, int]]) -> list[tuple[int, float]]:
-    """Okapi BM25 scores of ``documents`` (term -> frequency) for ``query``: (index, score), best first, > 0."""
+    """Okapi BM25 scores of ``documents`` (term -> frequency) for ``query``: (index, score), best first."""
     terms = set(query)
     if not documents or not terms:
         return []
@@ -267,9 +296,7 @@ def bm25(query: Iterable[str], documents: Sequence[Mapping[str, int]]) -> list[t
     for found in shared:
         frequencies.update(found)
     total = len(documents)
-    idf = {
-        term: math.log(1 + (total - count + 0.5) / (count + 0.5)) for term, count in frequencies.items()
-    }
+    idf = {term: math.log(1 + (total - count + 0.5) / (count + 0.5)) for term, count in frequencies.items()}
     results: list[tuple[int, float]] = []
     for index, found in enumerate(shared):
         if not found:
@@ -297,7 +324,9 @@ def dependency_order(paths: Iterable[str], graph: Mapping[str, Mapping[str, floa
     for root in sorted(wanted):
         if root in state:
             continue
-        stack: list[tuple[str, Iterable[str]]] = [(root, iter(sorted(t for t in graph.get(root, {}) if t in wanted)))]
+        stack: list[tuple[str, Iterable[str]]] = [
+            (root, iter(sorted(t for t in graph.get(root, {}) if t in wanted)))
+        ]
         state[root] = 1
         while stack:
             node, children = stack[-1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import sys
 from collections.abc import Callable, Iterable
 
 from context.index import (
@@ -51,7 +52,7 @@ class FileSymbols:
         "_imports",
         "_imports_blob",
         "_names",
-        "_ref_names",
+        "_ref_counts",
         "_refs",
         "hash",
         "language",
@@ -75,7 +76,7 @@ class FileSymbols:
         self._imports_blob = imports_blob
         self.refs_blob = refs_blob
         self._refs = references
-        self._ref_names: list[str] | None = None
+        self._ref_counts: dict[str, int] | None = None
 
     @property
     def definitions(self) -> list[Definition]:
@@ -111,14 +112,18 @@ class FileSymbols:
             self._refs = unpack_reference_tuples(self.refs_blob) if self.refs_blob else []
         return self._refs
 
-    def reference_names(self) -> list[str]:
-        """The names of every reference in the file (cheaper than `references`)."""
-        if self._ref_names is None:
+    def reference_counts(self) -> dict[str, int]:
+        """How often each name is referenced in the file (names interned: files share the strings)."""
+        if self._ref_counts is None:
             if self._refs is not None:
-                self._ref_names = [r[0] for r in self._refs]
+                names = [r[0] for r in self._refs]
             else:
-                self._ref_names = unpack_reference_names(self.refs_blob) if self.refs_blob else []
-        return self._ref_names
+                names = unpack_reference_names(self.refs_blob) if self.refs_blob else []
+            counts: dict[str, int] = {}
+            for name in names:
+                counts[name] = counts.get(name, 0) + 1
+            self._ref_counts = {sys.intern(name): count for name, count in counts.items()}
+        return self._ref_counts
 
 
 def words(name: str) -> list[str]:
@@ -187,7 +192,6 @@ class Snapshot:
         self._by_qualname: dict[str, list[Slot]] | None = None
         self._load_references = load_references
         self._sorted_lower: tuple[list[tuple[str, str]], str, dict[str, list[str]]] | None = None
-        self._referrers: dict[str, set[str]] | None = None
         for entry in entries:
             self._add(entry)
 
@@ -208,13 +212,6 @@ class Snapshot:
             if qualname != name and self._by_qualname is not None:
                 self._unlist(self._by_qualname, qualname, old)
         self._sorted_lower = None
-        if self._referrers is not None:
-            for name in set(old.reference_names()):
-                holders = self._referrers.get(name)
-                if holders is not None:
-                    holders.discard(path)
-                    if not holders:
-                        del self._referrers[name]
 
     def _add(self, entry: FileSymbols) -> None:
         self.files[entry.path] = entry
@@ -228,9 +225,6 @@ class Snapshot:
         if self._by_qualname is not None:
             self._index_qualnames(entry, self._by_qualname)
         self._sorted_lower = None
-        if self._referrers is not None:
-            for name in set(self._reference_names_of(entry)):
-                self._referrers.setdefault(name, set()).add(entry.path)
 
     @staticmethod
     def _index_qualnames(entry: FileSymbols, table: dict[str, list[Slot]]) -> None:
@@ -279,20 +273,19 @@ class Snapshot:
         entry = self.files.get(path)
         return self._references_of(entry) if entry is not None else []
 
-    def reference_names_of(self, path: str) -> list[str]:
-        """The referenced names of one file (empty for an unknown file)."""
+    def reference_counts_of(self, path: str) -> dict[str, int]:
+        """How often each name is referenced in one file (empty for an unknown file)."""
         entry = self.files.get(path)
-        return self._reference_names_of(entry) if entry is not None else []
+        if entry is None:
+            return {}
+        if not entry.has_references:
+            self._fill_references()
+        return entry.reference_counts()
 
     def _references_of(self, entry: FileSymbols) -> list[RefTuple]:
         if not entry.has_references:
             self._fill_references()
         return entry.references()
-
-    def _reference_names_of(self, entry: FileSymbols) -> list[str]:
-        if not entry.has_references:
-            self._fill_references()
-        return entry.reference_names()
 
     def _fill_references(self) -> None:
         """Load the references of every file that lacks them, in one pass."""
@@ -302,22 +295,11 @@ class Snapshot:
                 entry.refs_blob = blobs.get(path, b"")
 
     def referrers(self, name: str) -> set[str]:
-        """Files that reference ``name`` (builds the reference index on first use)."""
-        return self.referrer_index().get(name, set())
-
-    def referrer_index(self) -> dict[str, set[str]]:
-        """name -> files referencing it, over the whole repository."""
-        if self._referrers is None:
-            index: dict[str, set[str]] = {}
-            for path, entry in self.files.items():
-                for name in set(self._reference_names_of(entry)):
-                    holders = index.get(name)
-                    if holders is None:
-                        index[name] = {path}
-                    else:
-                        holders.add(path)
-            self._referrers = index
-        return self._referrers
+        """Files that reference ``name``: one dictionary lookup per file (a repository-wide index of referrers
+        would cost more memory than all the rest of the snapshot)."""
+        if any(not entry.has_references for entry in self.files.values()):
+            self._fill_references()
+        return {path for path, entry in self.files.items() if name in entry.reference_counts()}
 
     def search(self, query: str, kind: str | None, limit: int) -> list[Definition]:
         """Definitions best matching ``query``, in tiers: exact, caseless exact, prefix, caseless prefix, the

@@ -1,10 +1,10 @@
 """Exact Qwen3-Coder token counts, offline.
 
-Qwen2.5, Qwen3 and Qwen3-Coder share one byte-level BPE (151,643 ranks) plus added tokens; quicktok ships it as
-the ``qwen3`` encoding, so nothing is downloaded. The prompt markers (``<|fim_prefix|>``, ``<|file_sep|>``, ...)
-are single tokens: ``count`` and ``encode`` treat them as such, exactly as a serving engine does when it tokenises a
-raw prompt. Because a file's text could contain those strings too, and a server would read them as markers,
-``defuse`` breaks them apart before any file text goes into a prompt.
+Qwen2.5, Qwen3 and Qwen3-Coder share one byte-level BPE (151,643 ranks) plus added tokens; quicktok ships it
+as the ``qwen3`` encoding, so nothing is downloaded. The prompt markers (``<|fim_prefix|>``, ``<|file_sep|>``,
+...) are single tokens: ``count`` and ``encode`` treat them as such, exactly as a serving engine does when it
+tokenises a raw prompt. Because a file's text could contain those strings too, and a server would read them as
+markers, ``defuse`` breaks them apart before any file text goes into a prompt.
 
 Counting is the hot path of prompt assembly (a 256K-token prompt per keystroke), so ``count`` splits at the
 markers and counts each ordinary segment with quicktok's fastest routine (no id list is built), and
@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from functools import lru_cache
 
-import quicktok
+import quicktok  # type: ignore[import-untyped]  # ships no type information
 
 #: The Qwen2.5/Qwen3/Qwen3-Coder control tokens a prompt may contain (ids 151643-151664).
 SPECIAL_TOKENS: dict[str, int] = {
@@ -76,7 +76,7 @@ def count(text: str) -> int:
     start = 0
     for match in _SPECIAL_RE.finditer(text):
         if match.start() > start:
-            total += encoding.count(text[start:match.start()])
+            total += encoding.count(text[start : match.start()])
         total += 1
         start = match.end()
     if start < len(text):
@@ -85,7 +85,8 @@ def count(text: str) -> int:
 
 
 def encode(text: str, specials: bool = True) -> list[int]:
-    """Token ids of ``text``; with ``specials`` the control markers become their ids, else they are plain text."""
+    """Token ids of ``text``; with ``specials`` the control markers become their ids, else they are plain
+    text."""
     encoding = _encoding()
     if specials:
         return list(encoding.encode(text, allowed_special=_ALLOWED, disallowed_special=()))
@@ -111,8 +112,8 @@ def defuse(text: str) -> str:
 class TokenCache:
     """Token counts of prompt pieces, remembered by their text (bounded, least recently used goes first).
 
-    Keying by the string itself is cheap: Python caches a string's hash in the object, and the engine hands out
-    the same string objects for unchanged files, so a hit costs a dictionary lookup.
+    Keying by the string itself is cheap: Python caches a string's hash in the object, and the engine hands
+    out the same string objects for unchanged files, so a hit costs a dictionary lookup.
     """
 
     def __init__(self, max_chars: int = 64_000_000) -> None:

@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwen-lsp", description="Repository-level Qwen3-Coder completions and code actions over LSP.")
     parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
-    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a loopback TCP port instead (debugging)")
+    parser.add_argument("--tcp", metavar="HOST:PORT",
+                        help="listen on a loopback TCP port instead (debugging)")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="stderr log level (DEBUG also logs each completion's timings)")
     return parser
@@ -46,8 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _loopback(host):
             parser.error(f"--tcp only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
 
-    # The server is threaded (engine, indexing, stdin reader): a forked parsing worker could inherit a held lock
-    # and hang, so the engine's process pool starts its workers from a fork server with the parser preloaded.
+    # The server is threaded (engine, indexing, stdin reader): a forked parsing worker could inherit a held
+    # lock and hang, so the engine's process pool starts workers from a fork server, the parser preloaded.
     multiprocessing.set_start_method("forkserver")
     multiprocessing.set_forkserver_preload(["context.engine"])
     from lsp_server.server import SERVER  # imported late: `--help` and argument errors stay instant

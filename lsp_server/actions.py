@@ -1,8 +1,9 @@
 """The code actions: what each one asks the model, and how its reply becomes an edit.
 
-Actions are listed instantly (no model call) and carry their request in ``data``; the model is asked only when the
-client resolves one (``codeAction/resolve``) or runs its command. The repository context for every question comes
-from ``Engine.chat_context``; this module only phrases the task and turns the reply into text for a WorkspaceEdit.
+Actions are listed instantly (no model call) and carry their request in ``data``; the model is asked only when
+the client resolves one (``codeAction/resolve``) or runs its command. The repository context for every
+question comes from ``Engine.chat_context``; this module only phrases the task and turns the reply into text
+for a WorkspaceEdit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from context.symbols import Definition
 
 #: Code action kind of the test generator (a ``source`` action: it writes another file).
 SOURCE_TESTS = "source.qwen.generateTests"
+#: Code action kind of the explanation (no edit; LSP has no kind for it).
+EXPLAIN_KIND = "qwen.explain"
 
 #: Refactoring instructions offered when the client runs ``qwen.refactor`` without one.
 REFACTOR_CHOICES = (
@@ -45,7 +48,7 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Target:
-    """The code an action works on: whole lines ``first..last`` of ``path``, and the definition there if any."""
+    """The code an action works on: whole lines ``first..last`` of ``path``, and the definition there."""
 
     path: str
     language: str
@@ -75,28 +78,29 @@ def question(action: Action, target: Target, detail: str = "") -> str:
     """The task for the model; ``detail`` is the refactoring instruction or the diagnostics to fix."""
     name = f"`{target.definition.qualname}`" if target.definition else "the code"
     code = f"```{target.language}\n{target.code}\n```"
-    reply = (f"Reply with the complete rewritten {target.language} code in one fenced code block, keeping its "
-             "indentation, and nothing else.")
+    reply = (f"Reply with the complete rewritten {target.language} code in one fenced code block, keeping "
+             "its indentation, and nothing else.")
     match action:
         case Action.EXPLAIN:
-            return f"Explain what this code from `{target.path}` does and how it fits the repository:\n\n{code}"
+            return (f"Explain what this code from `{target.path}` does and how it fits the repository:"
+                    f"\n\n{code}")
         case Action.DOCSTRING:
-            return (f"Add a docstring (the usual doc comment of {target.language}) to {name} from `{target.path}`, "
-                    f"or fix its existing one so it says what the code does and why. Change nothing else.\n\n"
-                    f"{code}\n\n{reply}")
+            return (f"Add a docstring (the usual doc comment of {target.language}) to {name} from "
+                    f"`{target.path}`, or fix its existing one so it says what the code does and why. "
+                    f"Change nothing else.\n\n{code}\n\n{reply}")
         case Action.REFACTOR:
             return f"{detail}. The code is from `{target.path}`:\n\n{code}\n\n{reply}"
         case Action.FIX:
-            return (f"Fix these problems the editor reports in `{target.path}`:\n{detail}\n\nThe code:\n\n{code}"
-                    f"\n\n{reply}")
+            return (f"Fix these problems the editor reports in `{target.path}`:\n{detail}\n\n"
+                    f"The code:\n\n{code}\n\n{reply}")
         case Action.TESTS:
-            return (f"Write unit tests for {name} from `{target.path}`, in the style and framework the repository "
-                    f"already uses, for a test file at `{detail}`. Include the imports they need.\n\n{code}\n\n"
-                    "Reply with the test code in one fenced code block and nothing else.")
+            return (f"Write unit tests for {name} from `{target.path}`, in the style and framework the "
+                    f"repository already uses, for a test file at `{detail}`. Include the imports they need."
+                    f"\n\n{code}\n\nReply with the test code in one fenced code block and nothing else.")
 
 
 def code_from_reply(reply: str) -> str:
-    """The first fenced code block of a chat reply (the whole reply when it has none), with one final newline."""
+    """The first fenced code block of a chat reply (else the whole reply), ending with one newline."""
     match = _FENCE.search(reply)
     code = match.group(1) if match else reply.strip("\n")
     return code.rstrip() + "\n"
@@ -107,7 +111,7 @@ def _indent(line: str) -> str:
 
 
 def reindent(code: str, original: str) -> str:
-    """``code`` shifted so its first line is indented like ``original``'s (models often drop a method's indent)."""
+    """``code`` shifted so its first line is indented like ``original``'s (models drop a method's indent)."""
     rows = code.split("\n")
     first = next((row for row in rows if row.strip()), "")
     want = _indent(next((row for row in original.split("\n") if row.strip()), ""))
@@ -121,9 +125,10 @@ def reindent(code: str, original: str) -> str:
 def test_path(path: str, language: str, files: Sequence[str]) -> str:
     """Where the tests for ``path`` go in this project's layout (a relative POSIX path).
 
-    Go and Rust keep tests beside the code (``x_test.go``; the module itself for Rust), JavaScript and TypeScript
-    beside it as ``x.test.ts``, Java under ``src/test/java`` mirroring ``src/main/java``; everything else in the
-    first of ``tests/`` or ``test/`` that holds files, else next to the module as ``test_<module>.<ext>``.
+    Go and Rust keep tests beside the code (``x_test.go``; the module itself for Rust), JavaScript and
+    TypeScript beside it as ``x.test.ts``, Java under ``src/test/java`` mirroring ``src/main/java``;
+    everything else in the first of ``tests/`` or ``test/`` that holds files, else next to the module as
+    ``test_<module>.<ext>``.
     """
     folder, name = posixpath.split(path)
     stem, ext = posixpath.splitext(name)
@@ -149,3 +154,9 @@ def listed(action: Action, title: str, kind: str, data: dict[str, object], apply
     command = types.Command(title=title, command=apply_command, arguments=[data]) if apply_command else None
     return types.CodeAction(title=title, kind=kind, diagnostics=list(diagnostics) or None, data=data,
                             command=command)
+
+
+def run_command(title: str, kind: str, command: str, data: dict[str, object]) -> types.CodeAction:
+    """A code action that runs one of the server's commands (its work needs more than an edit)."""
+    return types.CodeAction(title=title, kind=kind, command=types.Command(title=title, command=command,
+                                                                          arguments=[data]))

@@ -1,9 +1,9 @@
 """Conversions between LSP wire types and the engine's model, kept in one module (jedi-language-server style).
 
-The engine counts columns in Unicode code points and names files by POSIX paths relative to a workspace root; LSP
-counts columns in the negotiated position encoding (UTF-16 unless the client offered UTF-8 or UTF-32) and names
-files by URI. Everything that crosses that border goes through the functions here, so handlers never do arithmetic
-on positions themselves.
+The engine counts columns in Unicode code points and names files by POSIX paths relative to a workspace root;
+LSP counts columns in the negotiated position encoding (UTF-16 unless the client offered UTF-8 or UTF-32) and
+names files by URI. Everything that crosses that border goes through the functions here, so handlers never do
+arithmetic on positions themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import to_fs_path
 
 _LINES = re.compile(r"[^\n]*\n|[^\n]+$")
 
@@ -29,7 +29,7 @@ def _units(char: str, encoding: str) -> int:
 
 
 def to_code_points(line: str, character: int, encoding: str) -> int:
-    """Turn an LSP column on ``line`` into a code-point column (clamped to the line; a split pair rounds down)."""
+    """An LSP column on ``line`` as a code-point column (clamped to the line; a split pair rounds down)."""
     if encoding == "utf-32" or line.isascii():
         return min(character, len(line))
     used = 0
@@ -49,9 +49,12 @@ def from_code_points(line: str, column: int, encoding: str) -> int:
 
 
 def split_lines(text: str) -> list[str]:
-    """The lines of ``text`` with their line breaks, split on ``\n`` only as LSP and the engine do (unlike
-    ``str.splitlines``, which also splits on form feeds and U+2028 and would shift every line number after them)."""
-    return _LINES.findall(text)
+    """The lines of ``text`` with their line breaks, split on ``\n`` only, as LSP and the engine do.
+
+    Not ``str.splitlines``: it also splits on form feeds and U+2028, which would shift later line numbers.
+    """
+    lines: list[str] = _LINES.findall(text)
+    return lines
 
 
 def line_at(lines: Sequence[str], line: int) -> str:
@@ -84,9 +87,7 @@ def uri_to_path(uri: str) -> Path | None:
 
 def path_to_uri(path: Path) -> str:
     """The ``file:`` URI of a local path."""
-    uri = from_fs_path(str(path))
-    assert uri is not None, path
-    return uri
+    return path.absolute().as_uri()
 
 
 def replace_lines(uri: str, lines: Sequence[str], first: int, last: int, code: str,
@@ -106,7 +107,7 @@ def replace_lines(uri: str, lines: Sequence[str], first: int, last: int, code: s
 
 
 def create_and_insert(uri: str, position: types.Position, new_text: str) -> types.WorkspaceEdit:
-    """A WorkspaceEdit creating ``uri`` unless it exists, then inserting ``new_text`` at ``position`` in it."""
+    """A WorkspaceEdit creating ``uri`` unless it exists, then inserting ``new_text`` at ``position``."""
     return types.WorkspaceEdit(
         document_changes=[
             types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True)),
@@ -118,27 +119,32 @@ def create_and_insert(uri: str, position: types.Position, new_text: str) -> type
     )
 
 
+def _accepted(command: str, uri: str, text: str) -> types.Command:
+    """The command an editor runs when the user accepts ``text``: it tells the server what was accepted."""
+    return types.Command(title="Qwen: suggestion accepted", command=command, arguments=[uri, text])
+
+
 def inline_list(texts: Sequence[str], lead: str, replace: types.Range, accept_command: str,
                 uri: str) -> types.InlineCompletionList:
     """Inline completion items: each inserts ``lead`` + its text over ``replace`` and reports acceptance."""
     return types.InlineCompletionList(items=[
         types.InlineCompletionItem(insert_text=lead + text, range=replace,
-                                   command=types.Command(title="Qwen: suggestion accepted", command=accept_command, arguments=[uri, text]))
+                                   command=_accepted(accept_command, uri, text))
         for text in texts
     ])
 
 
 def completion_list(texts: Sequence[str], replace: types.Range, accept_command: str,
                     uri: str) -> types.CompletionList:
-    """Completion items for editors without inline completion: the first line as label, the whole text as edit.
+    """Completion items for editors without inline completion: first line as label, whole text as edit.
 
     The list is incomplete so the editor asks again as the user types on.
     """
     return types.CompletionList(is_incomplete=True, items=[
         types.CompletionItem(
-            label=text.strip().splitlines()[0], kind=types.CompletionItemKind.Text, detail="Qwen", sort_text="0",
-            filter_text=text, insert_text_format=types.InsertTextFormat.PlainText,
+            label=text.strip().splitlines()[0], kind=types.CompletionItemKind.Text, detail="Qwen",
+            sort_text="0", filter_text=text, insert_text_format=types.InsertTextFormat.PlainText,
             text_edit=types.TextEdit(range=replace, new_text=text),
-            command=types.Command(title="Qwen: suggestion accepted", command=accept_command, arguments=[uri, text]))
+            command=_accepted(accept_command, uri, text))
         for text in texts
     ])

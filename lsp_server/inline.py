@@ -1,7 +1,7 @@
 """The small machinery around inline completion that keeps the handlers straight-line.
 
-- `Latest` runs one completion at a time: a new request cancels the one still in flight (as Copilot's server does),
-  which closes its model stream; the superseded request answers with no items instead of an error.
+- `Latest` runs one completion at a time: a new request cancels the one still in flight (as Copilot's server
+  does), which closes its model stream; the superseded request answers with no items instead of an error.
 - `SuggestionCache` remembers the suggestions last shown per document, so typing the characters of a shown
   suggestion is answered with the rest of it, without asking the model again.
 """
@@ -24,10 +24,11 @@ class Latest:
         self._task: asyncio.Task[Any] | None = None
 
     async def run(self, work: Coroutine[Any, Any, T]) -> T | None:
-        """Await ``work`` unless a newer request supersedes it (then None). A `$/cancelRequest` still raises."""
+        """Await ``work`` unless a newer request supersedes it (then None); `$/cancelRequest` still raises."""
         if self._task is not None:
             self._task.cancel()
-        task = self._task = asyncio.ensure_future(work)
+        task: asyncio.Task[T] = asyncio.ensure_future(work)
+        self._task = task
         try:
             return await task
         except asyncio.CancelledError:
@@ -64,7 +65,8 @@ class SuggestionCache:
         if shown is None or shown.after != after or not before.startswith(shown.before):
             return []
         typed = before[len(shown.before):]
-        return [text[len(typed):] for text in shown.texts if text.startswith(typed) and len(text) > len(typed)]
+        return [text[len(typed):] for text in shown.texts
+                if text.startswith(typed) and len(text) > len(typed)]
 
     def store(self, uri: str, before: str, after: str, texts: Sequence[str]) -> None:
         """Remember the suggestions shown at this cursor."""

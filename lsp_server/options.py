@@ -1,8 +1,9 @@
 """The server's settings, from ``initializationOptions`` and ``workspace/didChangeConfiguration``.
 
-Typed models with a default for every field (jedi-language-server's ``initialization_options.py``): a bad or unknown
-value never stops the server; it falls back to its default and the user is told which setting was ignored and why.
-Keys may be written in snake_case or camelCase, and may sit under a top-level ``"qwen"`` section.
+Typed models with a default for every field (jedi-language-server's ``initialization_options.py``): a bad or
+unknown value never stops the server; it falls back to its default and the user is told which setting was
+ignored and why. Keys may be written in snake_case or camelCase, and may sit under a top-level ``"qwen"``
+section.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ class ServerOptions(BaseModel):
 
     model: ModelOptions = ModelOptions()
     #: Token budget of a fill-in-the-middle prompt.
-    budget: int = Field(8192, ge=1024, le=262_144)
+    budget: int = Field(default=8192, ge=1024, le=262_144)
     #: Quiet time after a keystroke before the model is asked (automatic triggers only).
-    debounce_ms: int = Field(100, ge=0, le=5000)
+    debounce_ms: int = Field(default=100, ge=0, le=5000)
     #: Language names (``python``, ``typescript``, ...) to serve; None serves every language the engine knows.
     languages: frozenset[str] | None = None
     #: Serve ``textDocument/inlineCompletion``.
@@ -44,7 +45,7 @@ class ServerOptions(BaseModel):
     #: Serve the code actions (explain, docstring, refactor, fix, tests).
     actions: bool = True
     #: How many suggestions an explicitly invoked inline completion may return to cycle through.
-    invoked_items: int = Field(3, ge=1, le=5)
+    invoked_items: int = Field(default=3, ge=1, le=5)
 
     def serves(self, language: str | None) -> bool:
         """Whether completions are enabled for a file of ``language``."""
@@ -76,7 +77,8 @@ def parse_options(raw: Any) -> tuple[ServerOptions, list[str]]:
     if data is None:
         return ServerOptions(), []
     if not isinstance(data, dict):
-        return ServerOptions(), [f"qwen-lsp settings must be an object, not {type(data).__name__}; using defaults"]
+        problem = f"qwen-lsp settings must be an object, not {type(data).__name__}; using defaults"
+        return ServerOptions(), [problem]
     problems: list[str] = []
     while True:
         try:
@@ -95,5 +97,6 @@ def merge(base: Any, update: Any) -> dict[str, Any]:
     base, update = _section(base), _section(update)
     merged = dict(base) if isinstance(base, dict) else {}
     for key, value in (update.items() if isinstance(update, dict) else ()):
-        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        nested = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = merge(merged[key], value) if nested else value
     return merged

@@ -1,10 +1,11 @@
 """qwen-lsp: inline completion, a completion fallback and code actions over the context engine (pygls 2).
 
-Every handler has one shape (jedi-language-server): convert the params (`convert`), make one engine or model call
-through `QwenLanguageServer`, convert the result. The server holds no ranking or prompt logic: prompts come from
-`Engine.fim_prompt` and `Engine.chat_context`, completions from `ModelClient`. Blocking engine work leaves the event
-loop in one place only (`Workspaces.call`), so `$/cancelRequest` and superseding requests can abort a model stream
-at once. Model failures are shown once, not on every keystroke, and no request can bring the server down.
+Every handler has one shape (jedi-language-server): convert the params (`convert`), make one engine or model
+call through `QwenLanguageServer`, convert the result. The server holds no ranking or prompt logic: prompts
+come from `Engine.fim_prompt` and `Engine.chat_context`, completions from `ModelClient`. Blocking engine work
+leaves the event loop in one place only (`Workspaces.call`), so `$/cancelRequest` and superseding requests can
+abort a model stream at once. Model failures are shown once, not on every keystroke, and no request can bring
+the server down.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ _CONVERTER = get_converter()
 
 def _project_root(path: Path) -> Path | None:
     """The folder to index for a file opened outside every workspace folder: the nearest ancestor holding a
-    project marker (``.git``, ``pyproject.toml``, ...) below the home folder, else the file's own folder; never
-    the home folder or the filesystem root."""
+    project marker (``.git``, ``pyproject.toml``, ...) below the home folder, else the file's own folder;
+    never the home folder or the filesystem root."""
     home = Path.home()
     for parent in path.parents:
         if parent in (home, Path(parent.anchor)):
@@ -70,8 +71,9 @@ def _version() -> str:
 class Cursor:
     """Where a completion is asked for, as the engine sees it (code points) and as the client sees it (range).
 
-    With a ``selectedCompletionInfo`` the buffer is taken with the selected text applied, ``lead`` is that text
-    (every item starts with it) and ``replace`` is its range; otherwise ``replace`` is empty at the cursor.
+    With a ``selectedCompletionInfo`` the buffer is taken with the selected text applied, ``lead`` is that
+    text (every item starts with it) and ``replace`` is its range; otherwise ``replace`` is empty at the
+    cursor.
     """
 
     uri: str
@@ -106,10 +108,11 @@ class FailureNotice:
 
 
 class QwenLanguageServer(LanguageServer):
-    """The server state the handlers share: options, engines per folder, the model client, completion caches."""
+    """The state the handlers share: options, engines per folder, the model client, completion caches."""
 
     def __init__(self) -> None:
-        super().__init__("qwen-lsp", _version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("qwen-lsp", _version(),
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.options = ServerOptions()
         self.raw_options: dict[str, Any] = {}
         self.workspaces = Workspaces()
@@ -121,10 +124,10 @@ class QwenLanguageServer(LanguageServer):
         self.accepted = 0
         self.background: set[asyncio.Task[None]] = set()
 
-    # ---- configuration ---------------------------------------------------------------------------------------
+    # ---- configuration ------------------------------------------------------------------------------------
 
     def configure(self, raw: Any) -> None:
-        """Apply settings (layered over the previous ones); tell the user about each value that was ignored."""
+        """Apply settings (layered over the previous ones); tell the user about each ignored value."""
         self.raw_options = merge(self.raw_options, raw)
         options, problems = parse_options(self.raw_options)
         for problem in problems:
@@ -149,15 +152,22 @@ class QwenLanguageServer(LanguageServer):
     @property
     def encoding(self) -> str:
         """The negotiated position encoding (``utf-16`` unless the client offered another)."""
-        return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+        return types.PositionEncodingKind(self.workspace.position_encoding or "utf-16").value
 
     @property
     def completion_fallback(self) -> bool:
-        """Whether ``textDocument/completion`` serves suggestions (by default: clients without inline completion)."""
+        """Whether ``textDocument/completion`` serves suggestions (default: for clients without inline
+        completion)."""
         if self.options.completion is not None:
             return self.options.completion
         text_document = self.client_capabilities.text_document
         return text_document is None or text_document.inline_completion is None
+
+    @property
+    def pulls_configuration(self) -> bool:
+        """Whether the client answers ``workspace/configuration`` requests."""
+        workspace = self.client_capabilities.workspace
+        return workspace is not None and bool(workspace.configuration)
 
     @property
     def resolves_edits(self) -> bool:
@@ -167,7 +177,7 @@ class QwenLanguageServer(LanguageServer):
         support = code_action.resolve_support if code_action is not None else None
         return support is not None and "edit" in support.properties
 
-    # ---- workspace folders and indexing ----------------------------------------------------------------------
+    # ---- workspace folders and indexing -------------------------------------------------------------------
 
     def folder_of(self, uri: str) -> tuple[Folder, str] | None:
         """The workspace folder of a source file and its path relative to it. A file outside every folder gets
@@ -182,11 +192,14 @@ class QwenLanguageServer(LanguageServer):
 
     def start_indexing(self, folder: Folder) -> None:
         """Index a folder in the background, reporting ``$/progress`` when the client supports it."""
-        task = asyncio.get_running_loop().create_task(self._index(folder))
-        task.add_done_callback(lambda done: done.cancelled() or done.exception() and logger.error(
-            "indexing %s failed", folder.root, exc_info=done.exception()))
+        task = asyncio.get_running_loop().create_task(self._index(folder), name=f"index {folder.root}")
         self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self._indexing_done)
+
+    def _indexing_done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("%s failed", task.get_name(), exc_info=exc)
 
     async def _index(self, folder: Folder) -> None:
         window = self.client_capabilities.window
@@ -216,14 +229,14 @@ class QwenLanguageServer(LanguageServer):
             if token is not None:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
-    # ---- completions -----------------------------------------------------------------------------------------
+    # ---- completions --------------------------------------------------------------------------------------
 
     def document(self, uri: str) -> TextDocument:
         return self.workspace.get_text_document(uri)
 
     def cursor(self, uri: str, position: types.Position,
                selected: types.SelectedCompletionInfo | None = None) -> Cursor | None:
-        """Where to complete, or None when this document is not served (unknown language, disabled, no file)."""
+        """Where to complete, or None when this document is not served (unknown language, off, no file)."""
         found = self.folder_of(uri)
         if found is None or not self.options.serves(language_for(found[1])):
             return None
@@ -242,7 +255,8 @@ class QwenLanguageServer(LanguageServer):
             lead, replace, column = selected.text, selected.range, first + len(selected.text)
         buffer = buffer[:start] + lead + buffer[end:]
         split = start + len(lead)
-        return Cursor(uri, found[0], found[1], line, column, buffer, buffer[:split], buffer[split:], lead, replace)
+        return Cursor(uri, found[0], found[1], line, column, buffer, buffer[:split], buffer[split:], lead,
+                      replace)
 
     async def suggest(self, cursor: Cursor, count: int, *, debounce: bool) -> list[str]:
         """Suggestions for the cursor: from the cache when typing follows a shown one, else from the model."""
@@ -301,7 +315,7 @@ class QwenLanguageServer(LanguageServer):
         self.touch(uri)
         logger.info("suggestion accepted in %s (%d chars; %d accepted so far)", uri, len(text), self.accepted)
 
-    # ---- code actions ----------------------------------------------------------------------------------------
+    # ---- code actions -------------------------------------------------------------------------------------
 
     async def list_actions(self, uri: str, selection: types.Range,
                            diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
@@ -310,24 +324,27 @@ class QwenLanguageServer(LanguageServer):
         if found is None or language_for(found[1]) is None:
             return []
         folder, path = found
-        definitions = await self.workspaces.call(folder, lambda engine: engine.definitions(path))
+        try:
+            definitions = await self.workspaces.call(folder, lambda engine: engine.definitions(path))
+        except QwenContextError as exc:  # not indexed (yet): offer only what needs no definitions
+            logger.info("no definitions for %s: %s", path, exc)
+            definitions = []
         data: dict[str, object] = {"uri": uri, "range": _CONVERTER.unstructure(selection)}
         apply_command = None if self.resolves_edits else APPLY
         listed: list[types.CodeAction] = []
         if selection.start != selection.end:
-            listed.append(types.CodeAction(title="Qwen: explain the selection", kind=types.CodeActionKind.Empty,
-                                           command=types.Command(title="Qwen: explain the selection", command=EXPLAIN, arguments=[data])))
-            listed.append(types.CodeAction(title="Qwen: refactor the selection…",
-                                           kind=types.CodeActionKind.RefactorRewrite,
-                                           command=types.Command(title="Qwen: refactor the selection", command=REFACTOR, arguments=[data])))
+            listed.append(actions.run_command("Qwen: explain the selection", actions.EXPLAIN_KIND, EXPLAIN,
+                                              data))
+            listed.append(actions.run_command("Qwen: refactor the selection…",
+                                              types.CodeActionKind.RefactorRewrite, REFACTOR, data))
         if documented := actions.documented_at(definitions, selection.start.line):
-            listed.append(actions.listed(Action.DOCSTRING, f"Qwen: add or fix the docstring of {documented.name}",
-                                         types.CodeActionKind.RefactorRewrite, data, apply_command))
+            title = f"Qwen: add or fix the docstring of {documented.name}"
+            listed.append(actions.listed(Action.DOCSTRING, title, types.CodeActionKind.RefactorRewrite, data,
+                                         apply_command))
         if diagnostics:
+            problems = {**data, "problems": [d.message for d in diagnostics]}
             listed.append(actions.listed(Action.FIX, f"Qwen: fix {diagnostics[0].message.splitlines()[0]}",
-                                         types.CodeActionKind.QuickFix,
-                                         {**data, "problems": [d.message for d in diagnostics]}, apply_command,
-                                         diagnostics))
+                                         types.CodeActionKind.QuickFix, problems, apply_command, diagnostics))
         if function := actions.function_at(definitions, selection.start.line):
             listed.append(actions.listed(Action.TESTS, f"Qwen: generate tests for {function.name}",
                                          actions.SOURCE_TESTS, data, apply_command))
@@ -376,10 +393,11 @@ class QwenLanguageServer(LanguageServer):
         lines = convert.split_lines(self.document(uri).source)
         if action is Action.TESTS:
             return await self._tests_edit(target, uri)
-        detail = "\n".join(f"- {problem}" for problem in data.get("problems", ())) or str(data.get("instruction"))
+        problems = "\n".join(f"- {problem}" for problem in data.get("problems", ()))
+        detail = problems or str(data.get("instruction"))
         code = actions.code_from_reply(await self.ask(action, target, uri, detail))
-        return convert.replace_lines(uri, lines, target.first, target.last, actions.reindent(code, target.code),
-                                     self.encoding)
+        code = actions.reindent(code, target.code)
+        return convert.replace_lines(uri, lines, target.first, target.last, code, self.encoding)
 
     async def apply_action(self, data: dict[str, Any]) -> None:
         """Compute a listed action's edit and ask the client to apply it."""
@@ -411,12 +429,12 @@ class QwenLanguageServer(LanguageServer):
 SERVER = QwenLanguageServer()
 
 
-# ---- lifecycle -----------------------------------------------------------------------------------------------
+# ---- lifecycle -------------------------------------------------------------------------------------------
 
 
 @SERVER.feature(types.INITIALIZE)
 def initialize(ls: QwenLanguageServer, params: types.InitializeParams) -> None:
-    """Read ``initializationOptions`` and open an engine per workspace folder (indexing starts when initialized)."""
+    """Read ``initializationOptions``; open an engine per workspace folder (indexed once initialized)."""
     ls.configure(params.initialization_options)
     for folder in params.workspace_folders or []:
         if (path := convert.uri_to_path(folder.uri)) is not None:
@@ -448,13 +466,20 @@ async def shutdown(ls: QwenLanguageServer, params: None) -> None:
 
 
 @SERVER.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-def did_change_configuration(ls: QwenLanguageServer, params: types.DidChangeConfigurationParams) -> None:
-    """New settings from the editor, layered over the current ones."""
-    ls.configure(params.settings)
+async def did_change_configuration(ls: QwenLanguageServer,
+                                   params: types.DidChangeConfigurationParams) -> None:
+    """New settings from the editor (pulled as the ``qwen`` section when the notification carries none),
+    layered over the current ones."""
+    settings = params.settings
+    if not settings and ls.pulls_configuration:
+        (settings,) = await ls.workspace_configuration_async(types.ConfigurationParams(
+            items=[types.ConfigurationItem(section="qwen")]))
+    ls.configure(settings)
 
 
 @SERVER.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-def did_change_workspace_folders(ls: QwenLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+def did_change_workspace_folders(ls: QwenLanguageServer,
+                                 params: types.DidChangeWorkspaceFoldersParams) -> None:
     """Open engines for added folders (indexed in the background), close those of removed ones."""
     for removed in params.event.removed:
         if (path := convert.uri_to_path(removed.uri)) is not None:
@@ -464,15 +489,17 @@ def did_change_workspace_folders(ls: QwenLanguageServer, params: types.DidChange
             ls.start_indexing(ls.workspaces.add(path))
 
 
-# ---- documents -----------------------------------------------------------------------------------------------
+# ---- documents -------------------------------------------------------------------------------------------
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    """Overlay the opened buffer on its engine."""
-    ls.folder_of(params.text_document.uri)
+async def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    """Overlay the opened buffer on its engine right away, so the first completion there finds it parsed."""
+    found = ls.folder_of(params.text_document.uri)
     ls.workspaces.overlay(convert.uri_to_path(params.text_document.uri) or Path(), params.text_document.text)
     ls.touch(params.text_document.uri)
+    if found is not None:
+        await ls.workspaces.call(found[0], lambda engine: None)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -508,7 +535,7 @@ async def did_change_watched_files(ls: QwenLanguageServer, params: types.DidChan
         await ls.workspaces.update(folder, paths)
 
 
-# ---- completions ---------------------------------------------------------------------------------------------
+# ---- completions -----------------------------------------------------------------------------------------
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -529,7 +556,8 @@ async def completion(ls: QwenLanguageServer, params: types.CompletionParams) -> 
     cursor = ls.cursor(params.text_document.uri, params.position)
     if cursor is None or not ls.completion_fallback:
         return None
-    invoked = params.context is not None and params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+    invoked = params.context is not None and (
+        params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
     texts = await ls.suggest(cursor, 1, debounce=not invoked)
     return convert.completion_list(texts, cursor.replace, ACCEPTED, cursor.uri)
 
@@ -540,13 +568,15 @@ def accepted(ls: QwenLanguageServer, uri: str, text: str) -> None:
     ls.learn_acceptance(uri, text)
 
 
-# ---- code actions --------------------------------------------------------------------------------------------
+# ---- code actions ----------------------------------------------------------------------------------------
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-    code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, actions.SOURCE_TESTS],
+    code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
+                       actions.SOURCE_TESTS, actions.EXPLAIN_KIND],
     resolve_provider=True))
-async def code_action(ls: QwenLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+async def code_action(ls: QwenLanguageServer,
+                      params: types.CodeActionParams) -> list[types.CodeAction] | None:
     """Explain, docstring, refactor, fix and test actions, listed without asking the model."""
     if not ls.options.actions:
         return None
@@ -556,7 +586,8 @@ async def code_action(ls: QwenLanguageServer, params: types.CodeActionParams) ->
 @SERVER.feature(types.CODE_ACTION_RESOLVE)
 async def resolve_code_action(ls: QwenLanguageServer, params: types.CodeAction) -> types.CodeAction:
     """Compute the listed action's WorkspaceEdit with the model."""
-    params.edit = await ls.action_edit(params.data)
+    if isinstance(params.data, dict):
+        params.edit = await ls.action_edit(params.data)
     return params
 
 

@@ -1,9 +1,10 @@
 """The engines behind the server: one per workspace folder, fed with the editor's unsaved buffers.
 
-This module holds the ONE place where blocking engine work leaves the event loop (`Workspaces.call`). Every engine
-call runs on a single worker thread, in arrival order, so an overlay recorded for a keystroke always reaches the
-engine before the prompt that should see it, and the handlers never block the loop that reads `$/cancelRequest`.
-Indexing runs on its own thread so completions keep flowing (on the previous snapshot) while a folder indexes.
+This module holds the ONE place where blocking engine work leaves the event loop (`Workspaces.call`). Every
+engine call runs on a single worker thread, in arrival order, so an overlay recorded for a keystroke always
+reaches the engine before the prompt that should see it, and the handlers never block the loop that reads
+`$/cancelRequest`. Indexing runs on its own thread so completions keep flowing (on the previous snapshot)
+while a folder indexes.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class Workspaces:
             folder, rel = found
             folder.pending[rel] = text
 
-    # ---- the one place blocking engine work leaves the event loop --------------------------------------------
+    # ---- the one place blocking engine work leaves the event loop -----------------------------------------
 
     async def call(self, folder: Folder, work: Callable[[Engine], T]) -> T:
         """Run ``work(engine)`` on the engine thread after the folder's pending overlays; await its result."""
@@ -96,7 +97,8 @@ class Workspaces:
                 except QwenContextError as exc:  # a secret or escaping path: the engine keeps the disk's view
                     logger.info("no overlay for %s: %s", rel, exc)
             if pending:
-                logger.debug("%d overlays applied in %.1f ms", len(pending), (time.perf_counter() - started) * 1000)
+                logger.debug("%d overlays applied in %.1f ms", len(pending),
+                             (time.perf_counter() - started) * 1000)
             return work(engine)
 
         return await asyncio.get_running_loop().run_in_executor(self._queries, run)

@@ -65,8 +65,11 @@ get_definition / find_references / read_code; build_context gives ranked context
 ask_qwen call the configured Qwen3-Coder endpoint. Long results are paginated: pass the returned offset or
 next_start_line to continue."""
 
-#: Share of the output cap given to free text (code, maps, answers); the rest covers the JSON around it.
-TEXT_SHARE = 0.85
+#: Share of the output cap given to a result's text or items, counted as they are: the SDK sends results as
+#: indented JSON, whose escapes and indentation add about 20% to code and the fields around it the rest.
+TEXT_SHARE = 0.7
+#: Indentation of a list item in the JSON the SDK sends (items sit two levels deep).
+LIST_INDENT = 4
 #: Definitions returned by one get_definition call; the rest are counted in `omitted`.
 MAX_DEFINITIONS = 10
 #: Longest source line quoted in a reference hit.
@@ -196,10 +199,10 @@ def _fit_lines(lines: Sequence[str], budget: int) -> int:
 
 
 def _fit_items(items: Sequence[M], budget: int) -> int:
-    """How many of `items` fit in `budget` tokens as JSON (at least one)."""
+    """How many of `items` fit in `budget` tokens as the indented JSON the client receives (at least one)."""
     used = 0
     for n, item in enumerate(items):
-        used += tokens.count(item.model_dump_json())
+        used += tokens.count(item.model_dump_json(indent=LIST_INDENT))
         if used > budget and n > 0:
             return n
     return len(items)

@@ -14,7 +14,7 @@
     (#match? @name "^[A-Z][A-Z0-9_]*$")) @definition.constant)
 
 (command
-  name: (command_name (word) @name)) @reference.call
+  name: (command_name (word) @reference.call))
 
 (command
   name: (command_name (word) @_source)

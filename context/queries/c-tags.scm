@@ -49,14 +49,14 @@
 
 (call_expression
   function: [
-    (identifier) @name
-    (field_expression field: (field_identifier) @name)
-  ]) @reference.call
+    (identifier) @reference.call
+    (field_expression field: (field_identifier) @reference.call)
+  ])
 
-(type_identifier) @name @reference.type
+(type_identifier) @reference.type
 
 (field_expression
-  field: (field_identifier) @name) @reference.attribute
+  field: (field_identifier) @reference.attribute)
 
 ; --- imports -------------------------------------------------------------------------------------------------
 

@@ -32,8 +32,8 @@
 
 (call_expression
   function: [
-    (qualified_identifier name: (identifier) @name)
-    (template_function name: (identifier) @name)
-    (qualified_identifier name: (template_function name: (identifier) @name))
-    (field_expression field: (template_method name: (field_identifier) @name))
-  ]) @reference.call
+    (qualified_identifier name: (identifier) @reference.call)
+    (template_function name: (identifier) @reference.call)
+    (qualified_identifier name: (template_function name: (identifier) @reference.call))
+    (field_expression field: (template_method name: (field_identifier) @reference.call))
+  ])

@@ -45,31 +45,31 @@
 
 (invocation_expression
   function: [
-    (identifier) @name
-    (member_access_expression name: (identifier) @name)
-    (generic_name (identifier) @name)
-    (member_access_expression name: (generic_name (identifier) @name))
-  ]) @reference.call
+    (identifier) @reference.call
+    (member_access_expression name: (identifier) @reference.call)
+    (generic_name (identifier) @reference.call)
+    (member_access_expression name: (generic_name (identifier) @reference.call))
+  ])
 
 (object_creation_expression
   type: [
-    (identifier) @name
-    (generic_name (identifier) @name)
-    (qualified_name name: (identifier) @name)
-  ]) @reference.call
+    (identifier) @reference.call
+    (generic_name (identifier) @reference.call)
+    (qualified_name name: (identifier) @reference.call)
+  ])
 
-(_ type: (identifier) @name) @reference.type
+(_ type: (identifier) @reference.type)
 
-(_ returns: (identifier) @name) @reference.type
+(_ returns: (identifier) @reference.type)
 
-(generic_name (identifier) @name) @reference.type
+(generic_name (identifier) @reference.type)
 
-(type_argument_list (identifier) @name) @reference.type
+(type_argument_list (identifier) @reference.type)
 
-(base_list [(identifier) @name (generic_name (identifier) @name) (qualified_name name: (identifier) @name)]) @reference.type
+(base_list [(identifier) @reference.type (generic_name (identifier) @reference.type) (qualified_name name: (identifier) @reference.type)])
 
 (member_access_expression
-  name: (identifier) @name) @reference.attribute
+  name: (identifier) @reference.attribute)
 
 ; --- package and imports -------------------------------------------------------------------------------------
 

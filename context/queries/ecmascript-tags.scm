@@ -62,18 +62,18 @@
 
 (call_expression
   function: [
-    (identifier) @name
-    (member_expression property: [(property_identifier) (private_property_identifier)] @name)
-  ]) @reference.call
+    (identifier) @reference.call
+    (member_expression property: [(property_identifier) (private_property_identifier)] @reference.call)
+  ])
 
 (new_expression
   constructor: [
-    (identifier) @name
-    (member_expression property: (property_identifier) @name)
-  ]) @reference.type
+    (identifier) @reference.type
+    (member_expression property: (property_identifier) @reference.type)
+  ])
 
 (member_expression
-  property: [(property_identifier) (private_property_identifier)] @name) @reference.attribute
+  property: [(property_identifier) (private_property_identifier)] @reference.attribute)
 
 ; --- imports -------------------------------------------------------------------------------------------------
 

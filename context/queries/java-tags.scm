@@ -32,19 +32,19 @@
 ; --- references ----------------------------------------------------------------------------------------------
 
 (method_invocation
-  name: (identifier) @name) @reference.call
+  name: (identifier) @reference.call)
 
 (object_creation_expression
   type: [
-    (type_identifier) @name
-    (generic_type (type_identifier) @name)
-    (scoped_type_identifier (type_identifier) @name .)
-  ]) @reference.call
+    (type_identifier) @reference.call
+    (generic_type (type_identifier) @reference.call)
+    (scoped_type_identifier (type_identifier) @reference.call .)
+  ])
 
-(type_identifier) @name @reference.type
+(type_identifier) @reference.type
 
 (field_access
-  field: (identifier) @name) @reference.attribute
+  field: (identifier) @reference.attribute)
 
 ; --- package and imports -------------------------------------------------------------------------------------
 

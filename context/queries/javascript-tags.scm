@@ -6,6 +6,6 @@
   property: [(property_identifier) (private_property_identifier)] @name
   value: [(arrow_function body: (_) @body) (function_expression body: (_) @body)]) @definition.function
 
-(class_heritage (identifier) @name) @reference.type
+(class_heritage (identifier) @reference.type)
 
-(class_heritage (member_expression property: (property_identifier) @name)) @reference.type
+(class_heritage (member_expression property: (property_identifier) @reference.type))

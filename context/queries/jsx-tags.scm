@@ -3,15 +3,15 @@
 ; intrinsic elements (<div>) are not references.
 
 (jsx_opening_element
-  name: (identifier) @name
-  (#match? @name "^[A-Z]")) @reference.call
+  name: (identifier) @reference.call
+  (#match? @reference.call "^[A-Z]"))
 
 (jsx_opening_element
-  name: (member_expression property: (property_identifier) @name)) @reference.call
+  name: (member_expression property: (property_identifier) @reference.call))
 
 (jsx_self_closing_element
-  name: (identifier) @name
-  (#match? @name "^[A-Z]")) @reference.call
+  name: (identifier) @reference.call
+  (#match? @reference.call "^[A-Z]"))
 
 (jsx_self_closing_element
-  name: (member_expression property: (property_identifier) @name)) @reference.call
+  name: (member_expression property: (property_identifier) @reference.call))

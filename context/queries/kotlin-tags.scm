@@ -38,13 +38,13 @@
 
 (call_expression
   [
-    (identifier) @name
-    (navigation_expression (identifier) @name .)
-  ]) @reference.call
+    (identifier) @reference.call
+    (navigation_expression (identifier) @reference.call .)
+  ])
 
-(user_type (identifier) @name) @reference.type
+(user_type (identifier) @reference.type)
 
-(navigation_expression (_) (identifier) @name .) @reference.attribute
+(navigation_expression (_) (identifier) @reference.attribute .)
 
 ; --- package and imports -------------------------------------------------------------------------------------
 

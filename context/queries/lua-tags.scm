@@ -26,13 +26,13 @@
 
 (function_call
   name: [
-    (identifier) @name
-    (dot_index_expression field: (identifier) @name)
-    (method_index_expression method: (identifier) @name)
-  ]) @reference.call
+    (identifier) @reference.call
+    (dot_index_expression field: (identifier) @reference.call)
+    (method_index_expression method: (identifier) @reference.call)
+  ])
 
 (dot_index_expression
-  field: (identifier) @name) @reference.attribute
+  field: (identifier) @reference.attribute)
 
 ; --- imports -------------------------------------------------------------------------------------------------
 

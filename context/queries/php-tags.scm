@@ -30,33 +30,33 @@
 
 (function_call_expression
   function: [
-    (name) @name
-    (qualified_name (name) @name .)
-  ]) @reference.call
+    (name) @reference.call
+    (qualified_name (name) @reference.call .)
+  ])
 
 (member_call_expression
-  name: (name) @name) @reference.call
+  name: (name) @reference.call)
 
 (nullsafe_member_call_expression
-  name: (name) @name) @reference.call
+  name: (name) @reference.call)
 
 (scoped_call_expression
-  name: (name) @name) @reference.call
+  name: (name) @reference.call)
 
 (object_creation_expression
-  [(name) @name (qualified_name (name) @name .)]) @reference.call
+  [(name) @reference.call (qualified_name (name) @reference.call .)])
 
-(named_type [(name) @name (qualified_name (name) @name .)]) @reference.type
+(named_type [(name) @reference.type (qualified_name (name) @reference.type .)])
 
-(base_clause [(name) @name (qualified_name (name) @name .)]) @reference.type
+(base_clause [(name) @reference.type (qualified_name (name) @reference.type .)])
 
-(class_interface_clause [(name) @name (qualified_name (name) @name .)]) @reference.type
+(class_interface_clause [(name) @reference.type (qualified_name (name) @reference.type .)])
 
 (scoped_call_expression
-  scope: [(name) @name (qualified_name (name) @name .)]) @reference.type
+  scope: [(name) @reference.type (qualified_name (name) @reference.type .)])
 
 (member_access_expression
-  name: (name) @name) @reference.attribute
+  name: (name) @reference.attribute)
 
 ; --- package and imports -------------------------------------------------------------------------------------
 

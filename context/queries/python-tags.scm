@@ -24,24 +24,24 @@
 
 (call
   function: [
-    (identifier) @name
-    (attribute attribute: (identifier) @name)
-  ]) @reference.call
+    (identifier) @reference.call
+    (attribute attribute: (identifier) @reference.call)
+  ])
 
 (attribute
-  attribute: (identifier) @name) @reference.attribute
+  attribute: (identifier) @reference.attribute)
 
-(type (identifier) @name) @reference.type
+(type (identifier) @reference.type)
 
-(generic_type (identifier) @name) @reference.type
+(generic_type (identifier) @reference.type)
 
-(type (binary_operator [left: (identifier) @name right: (identifier) @name])) @reference.type
+(type (binary_operator [left: (identifier) @reference.type right: (identifier) @reference.type]))
 
 (class_definition
   superclasses: (argument_list [
-    (identifier) @name
-    (attribute attribute: (identifier) @name)
-  ]) @reference.type)
+    (identifier) @reference.type
+    (attribute attribute: (identifier) @reference.type)
+  ]))
 
 ; --- imports -------------------------------------------------------------------------------------------------
 

@@ -23,11 +23,11 @@
 ; --- references ----------------------------------------------------------------------------------------------
 
 (call
-  method: (identifier) @name) @reference.call
+  method: (identifier) @reference.call)
 
-(superclass (constant) @name) @reference.type
+(superclass (constant) @reference.type)
 
-(constant) @name @reference.name
+(constant) @reference.name
 
 ; --- imports -------------------------------------------------------------------------------------------------
 

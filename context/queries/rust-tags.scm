@@ -51,24 +51,24 @@
 
 (call_expression
   function: [
-    (identifier) @name
-    (field_expression field: (field_identifier) @name)
-    (scoped_identifier name: (identifier) @name)
-    (generic_function function: (identifier) @name)
-    (generic_function function: (scoped_identifier name: (identifier) @name))
-    (generic_function function: (field_expression field: (field_identifier) @name))
-  ]) @reference.call
+    (identifier) @reference.call
+    (field_expression field: (field_identifier) @reference.call)
+    (scoped_identifier name: (identifier) @reference.call)
+    (generic_function function: (identifier) @reference.call)
+    (generic_function function: (scoped_identifier name: (identifier) @reference.call))
+    (generic_function function: (field_expression field: (field_identifier) @reference.call))
+  ])
 
 (macro_invocation
   macro: [
-    (identifier) @name
-    (scoped_identifier name: (identifier) @name)
-  ]) @reference.call
+    (identifier) @reference.call
+    (scoped_identifier name: (identifier) @reference.call)
+  ])
 
-(type_identifier) @name @reference.type
+(type_identifier) @reference.type
 
 (field_expression
-  field: (field_identifier) @name) @reference.attribute
+  field: (field_identifier) @reference.attribute)
 
 ; --- imports -------------------------------------------------------------------------------------------------
 

@@ -43,13 +43,13 @@
 
 ; --- references ----------------------------------------------------------------------------------------------
 
-(type_identifier) @name @reference.type
+(type_identifier) @reference.type
 
-(extends_clause value: (identifier) @name) @reference.type
+(extends_clause value: (identifier) @reference.type)
 
-(extends_clause value: (member_expression property: (property_identifier) @name)) @reference.type
+(extends_clause value: (member_expression property: (property_identifier) @reference.type))
 
-(nested_type_identifier name: (type_identifier) @name) @reference.type
+(nested_type_identifier name: (type_identifier) @reference.type)
 
 ; --- imports -------------------------------------------------------------------------------------------------
 

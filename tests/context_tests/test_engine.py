@@ -200,3 +200,13 @@ def test_stats_count_languages_files_and_symbols(engine: Engine) -> None:
     assert stats.symbols == sum(len(engine.definitions(f)) for f in engine.files())
     assert stats.references > 50 and stats.index_bytes > 0 and stats.last_indexed > 0
     assert stats.skipped.get("unsupported_language", 0) >= 3
+
+
+def test_definition_at_prefers_the_same_language_family(engine: Engine) -> None:
+    engine.set_overlay("python/tools.py", "def NewCircle(r):\n    return r\n")
+    engine.set_overlay("go/other/use.go", "package other\n\nfunc f() { NewCircle(1) }\n")
+    found = engine.definition_at("go/other/use.go", 2, 12)
+    assert found is not None and found.path == SHAPES_GO
+    # App.java line 9: `inventory.addItem(...)` -> the Java method
+    add_item = engine.definition_at(APP, 8, 20)
+    assert add_item is not None and add_item.qualname == "Inventory.addItem"

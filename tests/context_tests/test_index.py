@@ -167,3 +167,24 @@ def test_a_cold_index_from_a_background_thread_uses_worker_processes_safely(
         thread.join(timeout=120)
         assert [getattr(r, "parsed", None) for r in reports] == [15]
         assert engine.search("NewCircle")[0].path == "go/geometry/shapes.go"
+
+
+def test_a_parser_failure_costs_one_file_not_the_index(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import context.engine
+
+    real = context.engine.parse_source
+
+    def fragile(path: str, source: bytes, language: str) -> object:
+        if path.endswith("store.ts"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(path, source, language)
+
+    monkeypatch.setattr(context.engine, "parse_source", fragile)
+    with caplog.at_level(logging.WARNING, logger="context"), Engine(repo) as engine:
+        report = engine.index()
+        assert report.files == 15
+        assert engine.definitions("web/src/store.ts") == []
+        assert engine.search("fetchTodos")[0].path == "web/src/api.ts"
+    assert any("cannot parse web/src/store.ts" in r.getMessage() for r in caplog.records)

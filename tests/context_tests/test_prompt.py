@@ -47,12 +47,12 @@ def format_price(value: float) -> str:
     return f"{value:.2f} EUR"
 '''
 
-SETTINGS = '''\
+SETTINGS = """\
 SERVICE_URL = "https://api.example.com"
 API_KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
-'''
+"""
 
-CHECKOUT = '''\
+CHECKOUT = """\
 from shop.models import Customer, make_customer
 from shop.pricing import discounted_total, format_price
 
@@ -66,7 +66,7 @@ def checkout(name: str, amounts: list[float]) -> str:
 def receipt(customer: Customer) -> str:
     lines = [customer.display_name()]
     return "\\n".join(lines)
-'''
+"""
 
 
 def write_repo(root: Path, extra: dict[str, str] | None = None) -> Path:
@@ -108,14 +108,19 @@ def test_the_prompt_has_the_repository_level_fim_layout_with_the_current_file_la
     text = prompt.text
     assert text.startswith(f"{tokens.REPO_NAME}shop-repo\n{tokens.FILE_SEP}")
     assert text.endswith(tokens.FIM_MIDDLE)
-    assert text.count(tokens.FIM_PREFIX) == text.count(tokens.FIM_SUFFIX) == text.count(tokens.FIM_MIDDLE) == 1
+    assert (
+        text.count(tokens.FIM_PREFIX) == text.count(tokens.FIM_SUFFIX) == text.count(tokens.FIM_MIDDLE) == 1
+    )
     assert file_blocks(prompt)[-1] == "shop/checkout.py"
     assert text.index(tokens.FIM_PREFIX) > text.rindex(tokens.FILE_SEP)
     assert f"{tokens.FILE_SEP}shop/checkout.py\n{tokens.FIM_PREFIX}" in text
     assert [s.path for s in prompt.sections] == file_blocks(prompt)
     assert prompt.sections[-1].kind == "current"
     assert all(s.kind in {"file", "signatures", "names"} for s in prompt.sections[:-1])
-    assert text.split(tokens.FIM_PREFIX)[1] == f"{prompt.prefix}{tokens.FIM_SUFFIX}{prompt.suffix}{tokens.FIM_MIDDLE}"
+    assert (
+        text.split(tokens.FIM_PREFIX)[1]
+        == f"{prompt.prefix}{tokens.FIM_SUFFIX}{prompt.suffix}{tokens.FIM_MIDDLE}"
+    )
 
 
 def test_the_prefix_and_suffix_split_the_file_at_the_cursor(engine: Engine) -> None:
@@ -139,11 +144,14 @@ def test_each_context_file_says_why_it_was_chosen(engine: Engine) -> None:
 def test_the_whole_prompt_never_exceeds_the_budget_counted_with_the_real_tokenizer(
     tmp_path: Path, budget: int
 ) -> None:
-    big = "\n".join(f"def helper_{i}(value: int, other: str = 'x') -> int:\n    return value + {i}\n"
-                    for i in range(600))
+    big = "\n".join(
+        f"def helper_{i}(value: int, other: str = 'x') -> int:\n    return value + {i}\n" for i in range(600)
+    )
     uses = "\n".join(f"    total += helper_{i}(total)" for i in range(0, 600, 3))
     current = f"from lib.helpers import *\n\n\ndef run(total: int) -> int:\n{uses}\n    return total\n"
-    root = write_repo(tmp_path / "big", {"lib/__init__.py": "", "lib/helpers.py": big, "app/run.py": current * 3})
+    root = write_repo(
+        tmp_path / "big", {"lib/__init__.py": "", "lib/helpers.py": big, "app/run.py": current * 3}
+    )
     with Engine(root) as engine:
         engine.index()
         for line in (0, 40, 200, 400, 609):
@@ -184,7 +192,9 @@ def test_an_overlay_set_on_the_engine_is_what_the_prompt_shows(engine: Engine) -
 
 
 def test_secrets_never_appear_in_a_prompt(engine: Engine) -> None:
-    buffer = CHECKOUT + '\nSTRIPE_SECRET_KEY = "sk_live_51HcQx2eZvKYlo2CabcdefGHIJKLmnop"\nSERVICE_URL\nAPI_KEY\n'
+    buffer = (
+        CHECKOUT + '\nSTRIPE_SECRET_KEY = "sk_live_51HcQx2eZvKYlo2CabcdefGHIJKLmnop"\nSERVICE_URL\nAPI_KEY\n'
+    )
     for budget in (1024, 32768):
         for line in (0, 14, 16):
             prompt = engine.fim_prompt("shop/checkout.py", line, 0, budget=budget, buffer=buffer)
@@ -195,7 +205,10 @@ def test_secrets_never_appear_in_a_prompt(engine: Engine) -> None:
 
 
 def test_marker_strings_inside_files_cannot_break_the_layout(tmp_path: Path) -> None:
-    sneaky = 'MARKERS = ["<|file_sep|>", "<|fim_middle|>", "<|endoftext|>"]\n\n\ndef markers_list() -> list:\n    return MARKERS\n'
+    sneaky = (
+        'MARKERS = ["<|file_sep|>", "<|fim_middle|>", "<|endoftext|>"]\n\n\n'
+        "def markers_list() -> list:\n    return MARKERS\n"
+    )
     root = write_repo(tmp_path / "sneaky", {"shop/markers.py": sneaky})
     with Engine(root) as engine:
         engine.index()
@@ -214,8 +227,12 @@ def test_the_same_input_gives_the_same_prompt_even_from_a_fresh_engine(repo: Pat
     for _ in range(2):
         with Engine(repo) as engine:
             engine.index()
-            texts.append([engine.fim_prompt("shop/checkout.py", line, 2, budget=2048).text for line in (1, 6, 11)])
-            texts.append([engine.fim_prompt("shop/checkout.py", line, 2, budget=2048).text for line in (1, 6, 11)])
+            texts.append(
+                [engine.fim_prompt("shop/checkout.py", line, 2, budget=2048).text for line in (1, 6, 11)]
+            )
+            texts.append(
+                [engine.fim_prompt("shop/checkout.py", line, 2, budget=2048).text for line in (1, 6, 11)]
+            )
     assert texts[0] == texts[1] == texts[2] == texts[3]
 
 
@@ -244,7 +261,9 @@ def test_a_column_past_the_end_of_the_line_puts_the_cursor_at_its_end(engine: En
     assert prompt.prefix == CHECKOUT.split("\n")[0]
 
 
-def test_a_long_current_file_is_trimmed_around_the_cursor_keeping_more_before_than_after(tmp_path: Path) -> None:
+def test_a_long_current_file_is_trimmed_around_the_cursor_keeping_more_before_than_after(
+    tmp_path: Path,
+) -> None:
     body = "\n".join(f"        step_{i} = compute(step_{i - 1}, {i})" for i in range(1, 3000))
     current = f"class Pipeline:\n    def run(self, step_0):\n{body}\n        return step_2999\n"
     root = write_repo(tmp_path / "long", {"shop/pipeline.py": current})
@@ -269,8 +288,10 @@ def test_typing_at_one_place_keeps_the_leading_tokens_of_consecutive_prompts(eng
         prompt = engine.fim_prompt("shop/checkout.py", 7, end, budget=8192, buffer="\n".join(lines))
         ids = tokens.encode(prompt.text)
         if previous is not None:
-            same = next((i for i, (a, b) in enumerate(zip(ids, previous, strict=False)) if a != b),
-                        min(len(ids), len(previous)))
+            same = next(
+                (i for i, (a, b) in enumerate(zip(ids, previous, strict=False)) if a != b),
+                min(len(ids), len(previous)),
+            )
             shares.append(same / len(ids))
         previous = ids
     assert sum(shares) / len(shares) >= 0.9
@@ -303,7 +324,9 @@ def test_the_repository_map_lists_signatures_of_the_most_used_files_within_its_b
 def test_a_change_to_another_file_shows_in_the_next_prompt_at_the_same_cursor(engine: Engine) -> None:
     before = engine.fim_prompt("shop/checkout.py", 6, 4, budget=4096)
     assert "def format_price(value: float) -> str:" in before.text
-    engine.set_overlay("shop/pricing.py", PRICING.replace("def format_price(value: float)", "def format_price(cents: int)"))
+    engine.set_overlay(
+        "shop/pricing.py", PRICING.replace("def format_price(value: float)", "def format_price(cents: int)")
+    )
     after = engine.fim_prompt("shop/checkout.py", 6, 4, budget=4096)
     assert "def format_price(cents: int) -> str:" in after.text
     assert "def format_price(value: float)" not in after.text
@@ -319,3 +342,9 @@ def test_recently_edited_files_are_pulled_into_the_context(tmp_path: Path) -> No
     reasons = {s.path: s.reason for s in with_recent.sections}
     assert "recently edited" in reasons["audit/log.py"]
     assert "recently edited" not in {s.path: s.reason for s in without.sections}.get("audit/log.py", "")
+
+
+def test_chat_context_shows_the_best_matching_definitions_whole(engine: Engine) -> None:
+    prompt = engine.chat_context("How is the discounted total computed?", budget=2048)
+    assert "    return total * (1 - DISCOUNT_RATE)" in prompt.text
+    assert any("whole definition" in s.reason for s in prompt.sections if s.path == "shop/pricing.py")

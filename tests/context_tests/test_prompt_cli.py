@@ -8,15 +8,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_prompt import CHECKOUT, write_repo
 
 from context import tokens
 
-from test_prompt import CHECKOUT, write_repo
 
-
-def qwen_context(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "context.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, input=stdin, timeout=120, check=False)
+def qwen_context(
+    *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "context.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -55,7 +63,9 @@ def test_prompt_prints_the_exact_prompt_text_without_json(repo: Path) -> None:
 def test_prompt_buffer_file_replaces_the_file_on_disk(repo: Path, tmp_path: Path) -> None:
     buffer = tmp_path / "unsaved.py"
     buffer.write_text("from shop.pricing import format_price\n\nvalue_from_the_buffer = format_price(2)\n")
-    result = qwen_context("prompt", "shop/checkout.py:3:1", "--repo", str(repo), "--buffer", str(buffer), "--json")
+    result = qwen_context(
+        "prompt", "shop/checkout.py:3:1", "--repo", str(repo), "--buffer", str(buffer), "--json"
+    )
     assert result.returncode == 0, result.stderr
     text = json.loads(result.stdout)["prompt"]
     assert "value_from_the_buffer" in text
@@ -66,8 +76,13 @@ def test_prompt_buffer_file_replaces_the_file_on_disk(repo: Path, tmp_path: Path
 def test_prompt_batch_answers_each_line_in_order_in_one_process(repo: Path, tmp_path: Path) -> None:
     requests = [
         {"path": "shop/checkout.py", "line": 6, "character": 4},
-        {"path": "shop/checkout.py", "line": 0, "character": 0, "budget": 1024,
-         "buffer": "from shop.models import make_customer\nmake_customer('x')\n"},
+        {
+            "path": "shop/checkout.py",
+            "line": 0,
+            "character": 0,
+            "budget": 1024,
+            "buffer": "from shop.models import make_customer\nmake_customer('x')\n",
+        },
         {"path": "shop/nowhere.py", "line": 0, "character": 0},
         {"path": "shop/checkout.py", "line": 1, "character": 0, "budget": 10},
     ]
@@ -105,8 +120,9 @@ def test_map_prints_the_ranked_repository_map(repo: Path) -> None:
 
 
 def test_context_json_has_the_prompt_shape_and_markdown_text(repo: Path) -> None:
-    result = qwen_context("context", "discounted total for a customer", "--repo", str(repo), "--budget", "2048",
-                          "--json")
+    result = qwen_context(
+        "context", "discounted total for a customer", "--repo", str(repo), "--budget", "2048", "--json"
+    )
     assert result.returncode == 0, result.stderr
     value = json.loads(result.stdout)
     assert set(value) >= {"prompt", "tokens", "budget", "sections", "elapsed_ms"}

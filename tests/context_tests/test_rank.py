@@ -9,7 +9,9 @@ from context import rank
 
 def test_identifiers_skip_keywords_and_one_letter_names() -> None:
     assert rank.identifiers("def parse_file(x): return self.reader.read_all(x)") == [
-        "parse_file", "reader", "read_all",
+        "parse_file",
+        "reader",
+        "read_all",
     ]
 
 
@@ -28,8 +30,13 @@ def test_identifier_weights_do_not_change_while_the_cursor_line_is_edited() -> N
 
 
 def test_subwords_split_camel_and_snake_case() -> None:
-    assert sorted(rank.subwords("parseHTTPHeader_v2 plain")) == ["header", "http", "parse", "parsehttpheader_v2",
-                                                                  "plain"]
+    assert sorted(rank.subwords("parseHTTPHeader_v2 plain")) == [
+        "header",
+        "http",
+        "parse",
+        "parsehttpheader_v2",
+        "plain",
+    ]
 
 
 def test_personalized_pagerank_ranks_the_seed_and_its_dependencies_above_unrelated_files() -> None:
@@ -61,19 +68,29 @@ def test_reciprocal_rank_fusion_rewards_agreement_and_names_the_strongest_source
 
 def test_reciprocal_rank_fusion_is_deterministic_for_ties() -> None:
     rankings = {"used": ["x", "y"], "imported": ["y", "x"]}
-    assert rank.reciprocal_rank_fusion(rankings) == rank.reciprocal_rank_fusion(dict(reversed(rankings.items())))
+    assert rank.reciprocal_rank_fusion(rankings) == rank.reciprocal_rank_fusion(
+        dict(reversed(rankings.items()))
+    )
 
 
 def test_bm25_ranks_documents_sharing_rare_query_terms_first() -> None:
-    documents = [Counter(["open", "file"]), Counter(["parse", "config", "file"]), Counter(["render", "template"])]
+    documents = [
+        Counter(["open", "file"]),
+        Counter(["parse", "config", "file"]),
+        Counter(["render", "template"]),
+    ]
     ranked = rank.bm25(["parse", "config"], documents)
     assert ranked[0][0] == 1
     assert all(index != 2 for index, _ in ranked)
 
 
 def test_dependency_order_puts_definitions_before_their_users_and_breaks_cycles_by_name() -> None:
-    graph = {"app.py": {"models.py": 1.0, "util.py": 1.0}, "models.py": {"util.py": 1.0},
-             "a.py": {"b.py": 1.0}, "b.py": {"a.py": 1.0}}
+    graph = {
+        "app.py": {"models.py": 1.0, "util.py": 1.0},
+        "models.py": {"util.py": 1.0},
+        "a.py": {"b.py": 1.0},
+        "b.py": {"a.py": 1.0},
+    }
     order = rank.dependency_order(["app.py", "models.py", "util.py", "a.py", "b.py"], graph)
     assert order.index("util.py") < order.index("models.py") < order.index("app.py")
     assert order == rank.dependency_order(["b.py", "a.py", "util.py", "models.py", "app.py"], graph)

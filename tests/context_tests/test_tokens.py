@@ -1,4 +1,4 @@
-"""The Qwen tokenizer wrapper: exact counts with control markers, ids as the reference gives them, defusing."""
+"""The Qwen tokenizer wrapper: exact counts with control markers, the reference's ids, defusing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from context import tokens
 
 
 def test_ordinary_text_encodes_to_the_reference_ids() -> None:
-    assert tokens.encode("def hello_world():\n    return 42") == [750, 23811, 31792, 3932, 262, 470, 220, 19, 17]
+    assert tokens.encode("def hello_world():\n    return 42") == [
+        750,
+        23811,
+        31792,
+        3932,
+        262,
+        470,
+        220,
+        19,
+        17,
+    ]
 
 
 @pytest.mark.parametrize(("marker", "ident"), sorted(tokens.SPECIAL_TOKENS.items()))

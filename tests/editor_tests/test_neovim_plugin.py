@@ -147,6 +147,19 @@ def test_a_suggestion_is_shown_accepted_and_a_code_action_applied_in_neovim(
     assert any(r.route == "chat" for r in model.requests)
 
 
+def test_qwen_prompt_shows_the_repository_prompt_for_the_cursor_with_the_unsaved_text(
+    shapes: tuple[Neovim, FakeOpenAIServer],
+) -> None:
+    editor, _ = shapes
+    editor.keys("GAsum(<Esc>:QwenPrompt<CR>")
+    name = "qwen://prompt/main.py"
+    editor.wait_until(lambda: editor.lua(f"vim.fn.bufexists('{name}') == 1"), "the prompt window")
+    prompt = "\n".join(editor.lua(f"vim.api.nvim_buf_get_lines(vim.fn.bufnr('{name}'), 0, -1, false)"))
+    assert "def rectangle_area(width: float, height: float) -> float:" in prompt
+    assert "<|fim_prefix|>from geometry import rectangle_area" in prompt
+    assert "    return sum<|fim_suffix|>(" in prompt  # the unsaved text, the cursor on "(" after <Esc>
+
+
 def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(
     shapes: tuple[Neovim, FakeOpenAIServer], tmp_path: Path
 ) -> None:

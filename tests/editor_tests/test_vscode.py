@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -82,6 +83,46 @@ def test_the_default_settings_become_options_the_server_accepts_unchanged(compil
         True,
     )
     assert options.languages == frozenset({"python"})
+
+
+def test_show_prompt_runs_the_cli_beside_qwen_lsp_on_the_unsaved_text(compiled: Path, tmp_path: Path) -> None:
+    """The compiled command line of "Qwen: Show the Prompt for the Cursor", run for real on a repository."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "geo.py").write_text("def area(width, height):\n    return width * height\n")
+    (repo / "main.py").write_text("from geo import area\n\nprint(ar)\n")
+    buffer = tmp_path / "buffer"
+    buffer.write_text("from geo import area\n\nprint(are)\n")  # the editor's unsaved text
+    request = {
+        "root": str(repo),
+        "file": str(repo / "main.py"),
+        "line": 2,
+        "lineText": "print(are)",
+        "character": 9,
+        "budget": 2048,
+        "bufferFile": str(buffer),
+    }
+    script = (
+        "const { cliBeside, promptArguments } = require('./out/prompt.js');"
+        "const [server, request] = JSON.parse(process.argv[1]);"
+        "process.stdout.write(JSON.stringify([cliBeside(server), ...promptArguments(request)]));"
+    )
+    server = str(Path(sys.executable).with_name("qwen-lsp"))
+    done = subprocess.run(
+        ["node", "-e", script, json.dumps([server, request])],
+        cwd=VSCODE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    command = json.loads(done.stdout)
+    assert command[-1] == "main.py:3:10"
+    prompt = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert prompt.returncode == 0, prompt.stderr
+    assert "def area(width, height):" in prompt.stdout
+    assert "<|fim_prefix|>from geo import area\n\nprint(are<|fim_suffix|>)" in prompt.stdout
 
 
 def test_the_extension_packs_into_a_vsix_with_its_client_and_runtime_dependency(

@@ -1,5 +1,5 @@
-"""Fixtures of the qwen-lsp tests: the real ``qwen-lsp`` process driven by pytest-lsp's client, talking HTTP to the
-local OpenAI-compatible fake server, on a fresh copy of a small fixture repository."""
+"""Fixtures of the qwen-lsp tests: the real ``qwen-lsp`` process driven by pytest-lsp's client, talking HTTP
+to the local OpenAI-compatible fake server, on a fresh copy of a small fixture repository."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def repo(tmp_path: Path) -> Path:
 def fake_model() -> Iterator[FakeOpenAIServer]:
     """The local OpenAI-compatible server, answering every request with one line of code.
 
-    Tests that need scripted replies or faults start their own server and pass it to ``start_server(model=...)``.
+    Tests that need scripted replies or faults start their own server and pass it to
+    ``start_server(model=...)``.
     """
     with FakeOpenAIServer(reply="return 42") as server:
         yield server
@@ -39,10 +40,12 @@ async def start_server(repo: Path, fake_model: FakeOpenAIServer) -> AsyncIterato
     clients: list[LanguageClient] = []
 
     async def start(*, options: dict[str, Any] | None = None, model: FakeOpenAIServer | None = None,
-                    capabilities: types.ClientCapabilities = CAPABILITIES, root: Path = repo) -> LanguageClient:
+                    capabilities: types.ClientCapabilities = CAPABILITIES,
+                    root: Path = repo) -> LanguageClient:
         config = ClientServerConfig(server_command=[QWEN_LSP, "--log-level", "INFO"],
                                     server_env={**os.environ, "QWEN_NO_AUTODETECT": "1"})
         client = await config.start()
+        assert isinstance(client, LanguageClient)
         clients.append(client)
         client.applied_edits = []  # type: ignore[attr-defined]
 
@@ -56,9 +59,10 @@ async def start_server(repo: Path, fake_model: FakeOpenAIServer) -> AsyncIterato
             return params.actions[0] if params.actions else None
 
         settings = {"debounceMs": 0, "model": model_options(model or fake_model), **(options or {})}
-        client.server_capabilities = (await client.initialize_session(types.InitializeParams(  # type: ignore[attr-defined]
+        result = await client.initialize_session(types.InitializeParams(
             capabilities=capabilities, initialization_options=settings,
-            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))).capabilities
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+        client.server_capabilities = result.capabilities  # type: ignore[attr-defined]
         return client
 
     yield start

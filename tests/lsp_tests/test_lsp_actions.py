@@ -34,10 +34,16 @@ def as_json(value: object) -> object:
     return CONVERTER.unstructure(value)
 
 
+Listed = list[types.CodeAction | types.Command]
+
+
 async def list_actions(client: LanguageClient, uri: str, selection: types.Range = DISCOUNT,
-                       diagnostics: list[types.Diagnostic] | None = None) -> list[types.CodeAction | types.Command]:
-    """The listed actions. (lsprotocol's client-side converter reads every CodeAction that has a ``command`` as
-    a bare Command, so the explain and refactor actions arrive as Commands here, with their titles intact.)"""
+                       diagnostics: list[types.Diagnostic] | None = None) -> Listed:
+    """The listed actions.
+
+    lsprotocol's client-side converter reads every CodeAction that has a ``command`` as a bare Command, so
+    the explain and refactor actions arrive here as Commands; their titles are intact.
+    """
     result = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=selection,
         context=types.CodeActionContext(diagnostics=diagnostics or [])))
@@ -45,7 +51,7 @@ async def list_actions(client: LanguageClient, uri: str, selection: types.Range 
     return list(result)
 
 
-def titled(actions: list[types.CodeAction | types.Command], start: str) -> types.CodeAction:
+def titled(actions: Listed, start: str) -> types.CodeAction:
     (action,) = [action for action in actions if action.title.startswith(start)]
     assert isinstance(action, types.CodeAction)
     return action
@@ -53,7 +59,8 @@ def titled(actions: list[types.CodeAction | types.Command], start: str) -> types
 
 def selection_data(uri: str, first: int, last: int) -> dict[str, object]:
     """The argument of the ``qwen.explain`` and ``qwen.refactor`` commands: lines ``first`` to ``last``."""
-    return {"uri": uri, "range": {"start": {"line": first, "character": 0}, "end": {"line": last + 1, "character": 0}}}
+    start, end = {"line": first, "character": 0}, {"line": last + 1, "character": 0}
+    return {"uri": uri, "range": {"start": start, "end": end}}
 
 
 async def test_actions_are_listed_without_asking_the_model(start_server: Start, repo: Path,
@@ -85,7 +92,7 @@ async def test_resolving_the_docstring_action_rewrites_the_function(start_server
 
 async def test_fixing_a_diagnostic_sends_its_message_and_rewrites_the_function_around_it(
         start_server: Start, repo: Path) -> None:
-    fixed = 'def with_vat(price: float) -> float:\n    """Return ``price`` with VAT."""\n    return price * 1.2\n'
+    fixed = 'def with_vat(price: float) -> float:\n    """Add VAT."""\n    return price * 1.2\n'
     with FakeOpenAIServer(reply=fenced(fixed)) as model:
         client = await start_server(model=model)
         uri = open_document(client, repo / "shop" / "pricing.py")
@@ -102,7 +109,7 @@ async def test_fixing_a_diagnostic_sends_its_message_and_rewrites_the_function_a
 
 
 async def test_generated_tests_go_into_the_projects_test_file(start_server: Start, repo: Path) -> None:
-    test_code = "def test_no_discount_keeps_the_price() -> None:\n    assert apply_discount(10.0, 0) == 10.0\n"
+    test_code = "def test_no_discount_keeps_the_price() -> None:\n    assert apply_discount(10.0, 0) == 10\n"
     with FakeOpenAIServer(reply=fenced(test_code)) as model:
         client = await start_server(model=model)
         uri = open_document(client, repo / "shop" / "pricing.py")
@@ -116,6 +123,7 @@ async def test_generated_tests_go_into_the_projects_test_file(start_server: Star
     assert create == types.CreateFile(uri=test_uri, options=types.CreateFileOptions(ignore_if_exists=True))
     assert isinstance(insert, types.TextDocumentEdit) and insert.text_document.uri == test_uri
     (edit,) = insert.edits
+    assert isinstance(edit, types.TextEdit)
     end = types.Position(line=5, character=0)  # after the existing test
     assert edit.range == types.Range(end, end)
     assert edit.new_text == "\n\n" + test_code
@@ -128,8 +136,9 @@ async def test_refactoring_by_an_instruction_applies_the_rewritten_selection(sta
         client = await start_server(model=model)
         uri = open_document(client, repo / "shop" / "pricing.py")
         selection = types.Range(types.Position(line=7, character=0), types.Position(line=8, character=0))
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="qwen.refactor", arguments=[
-            {**selection_data(uri, 7, 7), "instruction": "Avoid the floating-point division by 100 first"}]))
+        instruction = "Avoid the floating-point division by 100 first"
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="qwen.refactor", arguments=[{**selection_data(uri, 7, 7), "instruction": instruction}]))
         (request,) = model.requests_to("chat")
     assert "Avoid the floating-point division by 100 first" in chat_prompt(request)
     (edit,) = client.applied_edits  # type: ignore[attr-defined]

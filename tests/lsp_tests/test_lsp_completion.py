@@ -1,14 +1,14 @@
-"""qwen-lsp, run as a real process, completes code with the repository's context and the editor's unsaved text."""
+"""qwen-lsp, run as a real process, completes code with the repository's context and the unsaved buffers."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_until_indexed
 from lsprotocol import types
 
 from context.fakeserver import FakeOpenAIServer
-from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_until_indexed
 
 #: An unsaved function added at the end of shop/cart.py; the cursor goes after ``return ``.
 UNSAVED = "\n\ndef checkout(cart: Cart, code: str) -> float:\n    return "
@@ -22,7 +22,8 @@ def cart_buffer(repo: Path) -> tuple[str, types.Position]:
 
 def inline_params(uri: str, position: types.Position, invoked: bool = False,
                   selected: types.SelectedCompletionInfo | None = None) -> types.InlineCompletionParams:
-    kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+    kinds = types.InlineCompletionTriggerKind
+    kind = kinds.Invoked if invoked else kinds.Automatic
     return types.InlineCompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=position,
         context=types.InlineCompletionContext(trigger_kind=kind, selected_completion_info=selected))
@@ -90,7 +91,8 @@ async def test_an_invoked_completion_offers_several_distinct_suggestions_to_cycl
         client = await start_server(model=model)
         text, position = cart_buffer(repo)
         uri = open_document(client, repo / "shop" / "cart.py", text)
-        result = await client.text_document_inline_completion_async(inline_params(uri, position, invoked=True))
+        params = inline_params(uri, position, invoked=True)
+        result = await client.text_document_inline_completion_async(params)
         assert len(model.requests_to("completions")) == 3
     assert isinstance(result, types.InlineCompletionList)
     assert sorted(item.insert_text for item in result.items) == ["0.0", "cart.total()"]
@@ -137,7 +139,8 @@ async def test_editors_without_inline_completion_get_the_suggestion_as_a_complet
     assert isinstance(result, types.CompletionList)
     (item,) = result.items
     assert item.label == "cart.total(discount=10)"
-    assert item.text_edit == types.TextEdit(range=types.Range(position, position), new_text="cart.total(discount=10)")
+    assert item.text_edit == types.TextEdit(range=types.Range(position, position),
+                                            new_text="cart.total(discount=10)")
 
 
 async def test_the_completion_fallback_stays_quiet_for_editors_with_inline_completion(
@@ -160,12 +163,13 @@ async def test_files_of_disabled_languages_get_no_completion(start_server: Start
     assert fake_model.requests_to("completions") == []
 
 
-async def test_each_workspace_folder_has_its_own_engine(start_server: Start, repo: Path, tmp_path: Path) -> None:
+async def test_each_workspace_folder_has_its_own_engine(start_server: Start, repo: Path,
+                                                        tmp_path: Path) -> None:
     other = tmp_path / "other"
     (other / "billing").mkdir(parents=True)
-    (other / "billing" / "invoice.py").write_text("def invoice_number(year: int) -> str:\n    return f'{year}-1'\n")
+    (other / "billing" / "invoice.py").write_text("def invoice_number(year: int) -> str:\n    return 'x'\n")
     (other / "billing" / "send.py").write_text("from billing.invoice import invoice_number\n")
-    with FakeOpenAIServer(reply="invoice_number(2026)", models=("qwen3-coder",)) as model:
+    with FakeOpenAIServer(reply="invoice_number(2026)") as model:
         client = await start_server(model=model)
         client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
             event=types.WorkspaceFoldersChangeEvent(
@@ -180,7 +184,8 @@ async def test_each_workspace_folder_has_its_own_engine(start_server: Start, rep
 
 
 
-async def test_unsaved_definitions_in_another_open_buffer_reach_the_prompt(start_server: Start, repo: Path) -> None:
+async def test_unsaved_definitions_in_another_open_buffer_reach_the_prompt(start_server: Start,
+                                                                           repo: Path) -> None:
     pricing = repo / "shop" / "pricing.py"
     unsaved = pricing.read_text() + "\n\ndef loyalty_bonus(points: int) -> float:\n    return points / 100\n"
     with FakeOpenAIServer(reply="loyalty_bonus(120)") as model:
@@ -189,7 +194,8 @@ async def test_unsaved_definitions_in_another_open_buffer_reach_the_prompt(start
         open_document(client, pricing, unsaved)
         text = "from shop.pricing import loyalty_bonus\n\nbonus = "
         uri = open_document(client, repo / "shop" / "loyalty.py", text)
-        await client.text_document_inline_completion_async(inline_params(uri, types.Position(line=2, character=8)))
+        params = inline_params(uri, types.Position(line=2, character=8))
+        await client.text_document_inline_completion_async(params)
         (request,) = model.requests_to("completions")
     assert "def loyalty_bonus(points: int) -> float:" in request.body["prompt"]
 
@@ -213,3 +219,20 @@ async def test_files_changed_on_disk_reach_later_prompts(start_server: Start, re
             await asyncio.sleep(0.1)
         else:
             raise AssertionError("the new file never reached a prompt")
+
+
+async def test_columns_are_utf16_for_a_client_that_offers_no_position_encoding(start_server: Start,
+                                                                               repo: Path) -> None:
+    line = '    note = "😀 €"; return '
+    text = (repo / "shop" / "cart.py").read_text() + "\n\ndef checkout(cart: Cart) -> float:\n" + line
+    position = types.Position(line=text.count("\n"), character=len(line.encode("utf-16-le")) // 2)
+    with FakeOpenAIServer(reply="cart.total()") as model:
+        client = await start_server(model=model, capabilities=WITHOUT_INLINE)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        result = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+        (request,) = model.requests_to("completions")
+    assert f"{line}<|fim_suffix|>" in request.body["prompt"]
+    assert isinstance(result, types.CompletionList)
+    assert result.items[0].text_edit == types.TextEdit(range=types.Range(position, position),
+                                                       new_text="cart.total()")

@@ -7,12 +7,14 @@ import socket
 from pathlib import Path
 
 import pytest
-from lsp_helpers import Start, model_options, open_document
+from lsp_helpers import CAPABILITIES, Start, model_options, open_document
 from lsprotocol import types
+from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcRequestCancelled
 
 from context.fakeserver import FakeOpenAIServer, Reply
 
+CONVERTER = get_converter()
 BUFFER = "from shop.pricing import apply_discount\n\nprice = "
 CURSOR = types.Position(line=2, character=8)
 
@@ -67,8 +69,8 @@ async def test_a_new_request_supersedes_the_one_in_flight(start_server: Start, r
     assert [item.insert_text for item in second.items] == ["apply_discount(99, 1)"]
 
 
-async def test_a_dead_endpoint_is_reported_once_and_the_server_keeps_serving(start_server: Start, repo: Path,
-                                                                             fake_model: FakeOpenAIServer) -> None:
+async def test_a_dead_endpoint_is_reported_once_and_the_server_keeps_serving(
+        start_server: Start, repo: Path, fake_model: FakeOpenAIServer) -> None:
     client = await start_server(options={"model": {"baseUrl": dead_endpoint(), "model": "qwen3-coder"}})
     uri = open_document(client, repo / "shop" / "checkout.py", BUFFER)
     for _ in range(3):
@@ -85,7 +87,8 @@ async def test_a_dead_endpoint_is_reported_once_and_the_server_keeps_serving(sta
     assert [item.insert_text for item in result.items] == ["return 42"]
 
 
-async def test_bad_settings_are_named_in_warnings_and_the_defaults_serve(start_server: Start, repo: Path) -> None:
+async def test_bad_settings_are_named_in_warnings_and_the_defaults_serve(start_server: Start,
+                                                                        repo: Path) -> None:
     client = await start_server(options={"budget": 12, "debounceMs": "soon", "inline": "sometimes"})
     warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
     assert len(warnings) == 3
@@ -98,8 +101,26 @@ async def test_bad_settings_are_named_in_warnings_and_the_defaults_serve(start_s
 async def test_a_request_for_a_document_that_is_neither_open_nor_on_disk_gets_no_items(
         start_server: Start, repo: Path, fake_model: FakeOpenAIServer) -> None:
     client = await start_server()
-    assert await client.text_document_inline_completion_async(inline_params((repo / "nowhere.py").as_uri())) is None
+    nowhere = inline_params((repo / "nowhere.py").as_uri())
+    assert await client.text_document_inline_completion_async(nowhere) is None
     assert fake_model.requests_to("completions") == []
     uri = open_document(client, repo / "shop" / "checkout.py", BUFFER)
     result = await client.text_document_inline_completion_async(inline_params(uri))
     assert isinstance(result, types.InlineCompletionList)
+
+
+
+async def test_settings_changed_in_the_editor_are_pulled_and_applied(start_server: Start, repo: Path) -> None:
+    capabilities = CONVERTER.structure(CONVERTER.unstructure(CAPABILITIES), types.ClientCapabilities)
+    capabilities.workspace.configuration = True
+    client = await start_server(capabilities=capabilities)
+    uri = open_document(client, repo / "shop" / "checkout.py", BUFFER)
+    assert await client.text_document_inline_completion_async(inline_params(uri)) is not None
+    client.set_configuration({"inline": False}, section="qwen")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    for _ in range(50):  # the server pulls the settings in the background
+        if await client.text_document_inline_completion_async(inline_params(uri)) is None:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("inline completion stayed on")

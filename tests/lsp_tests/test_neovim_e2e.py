@@ -1,4 +1,4 @@
-"""A real editor: Neovim 0.12 headless shows qwen-lsp's inline completion, accepts it and writes it to the file."""
+"""A real editor: Neovim 0.12 (headless) shows qwen-lsp's inline completion, accepts it, writes the file."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ CHECKOUT = "from shop.pricing import apply_discount\n\nsubtotal = 100.0\n"
 
 
 def neovim() -> str:
-    """The Neovim 0.12 binary from ``QWEN_TEST_NVIM`` (``.ci/run`` fetches it); in CI its absence is a failure."""
+    """The Neovim 0.12 binary from ``QWEN_TEST_NVIM`` (``.ci/run`` fetches it); in CI its absence fails."""
     path = os.environ.get("QWEN_TEST_NVIM")
     if not path:
-        message = ("QWEN_TEST_NVIM is not set: run `bash ../shared/tools/fetch-neovim .cache/neovim-0.12` and "
-                   "export QWEN_TEST_NVIM=<the path it prints> (.ci/run does both)")
+        message = ("QWEN_TEST_NVIM is not set: run `bash ../shared/tools/fetch-neovim .cache/neovim-0.12` "
+                   "and export QWEN_TEST_NVIM=<the path it prints> (.ci/run does both)")
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

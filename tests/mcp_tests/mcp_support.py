@@ -10,6 +10,7 @@ from typing import Any
 
 from mcp import Client
 
+from context import tokens
 from mcp_server.server import build_server
 from mcp_server.workspace import ServerSettings
 
@@ -48,6 +49,16 @@ async def call(client: Client, tool: str, arguments: dict[str, Any] | None = Non
     """Call a tool that must succeed; its structured result."""
     result = await client.call_tool(tool, arguments or {})
     assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def call_capped(client: Client, tool: str, arguments: dict[str, Any], cap: int) -> dict[str, Any]:
+    """Call a tool that must succeed with a result of at most `cap` tokens as the client receives it."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    sent = " ".join(getattr(block, "text", "") for block in result.content)
+    assert tokens.count(sent) <= cap
     assert result.structured_content is not None
     return result.structured_content
 

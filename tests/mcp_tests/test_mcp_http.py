@@ -17,6 +17,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_support import call
 
+from context.errors import ConfigError
+from mcp_server.http import parse_loopback
+
 QWEN_MCP = str(Path(sys.executable).with_name("qwen-mcp"))
 TOKEN = "test-token-0123456789"
 INITIALIZE = {
@@ -119,3 +122,23 @@ def test_a_token_is_generated_and_shown_when_none_is_set(repo: Path) -> None:
     token_line = next(line for line in err.decode().splitlines() if "Authorization: Bearer" in line)
     assert len(token_line.rsplit(" ", 1)[-1].strip("'")) >= 32
     assert out == b""
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("127.0.0.1:8765", ("127.0.0.1", 8765)),
+        ("localhost:80", ("localhost", 80)),
+        ("[::1]:9000", ("::1", 9000)),
+    ],
+)
+def test_loopback_addresses_are_accepted(address: str, expected: tuple[str, int]) -> None:
+    assert parse_loopback(address) == expected
+
+
+@pytest.mark.parametrize(
+    "address", ["[::]:8765", "10.0.0.1:80", "127.0.0.1:0", "127.0.0.1:http", "localhost"]
+)
+def test_other_addresses_are_refused_with_a_hint(address: str) -> None:
+    with pytest.raises(ConfigError, match="--http"):
+        parse_loopback(address)

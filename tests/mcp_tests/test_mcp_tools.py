@@ -8,7 +8,16 @@ import typing
 from pathlib import Path
 
 import pytest
-from mcp_support import ANSWER, COMPLETION, FIXTURE_SECRET, call, call_error, connected, unsaved_service
+from mcp_support import (
+    ANSWER,
+    COMPLETION,
+    FIXTURE_SECRET,
+    call,
+    call_capped,
+    call_error,
+    connected,
+    unsaved_service,
+)
 
 from context.engine import Engine
 from context.fakeserver import FakeOpenAIServer
@@ -34,10 +43,14 @@ async def test_the_server_lists_exactly_the_ten_tools_typed_and_annotated(repo: 
         listed = (await client.list_tools()).tools
         assert {tool.name for tool in listed} == TOOLS
         for tool in listed:
-            assert tool.description and len(tool.description) < 400, tool.name
+            assert tool.description and len(tool.description) < 400 and "\n " not in tool.description, (
+                tool.name
+            )
             assert tool.output_schema is not None, tool.name
             assert tool.annotations is not None and tool.annotations.read_only_hint, tool.name
-            assert tool.annotations.open_world_hint == (tool.name in {"complete_code", "ask_qwen"}), tool.name
+            calls_model = tool.name in {"complete_code", "ask_qwen"}
+            assert tool.annotations.open_world_hint == calls_model, tool.name
+            assert tool.annotations.idempotent_hint == (not calls_model), tool.name
         schemas = {tool.name: tool.input_schema for tool in listed}
         assert schemas["search_symbols"]["required"] == ["query"]
         assert schemas["search_symbols"]["properties"]["limit"]["maximum"] == 200
@@ -141,12 +154,26 @@ async def test_read_code_pages_through_a_file_longer_than_the_output_cap(repo: P
     pages, start = [], 1
     async with connected(repo, max_output_tokens=2048) as client:
         while start is not None:
-            page = await call(client, "read_code", {"path": "app/big.py", "start_line": start})
-            assert len(json.dumps(page)) < 2048 * 6
+            page = await call_capped(client, "read_code", {"path": "app/big.py", "start_line": start}, 2048)
             pages.append(page["text"])
             start = page["next_start_line"]
     assert len(pages) > 3
     assert "\n".join(pages) + "\n" == body
+
+
+async def test_file_outline_pages_through_a_file_with_more_definitions_than_the_cap(repo: Path) -> None:
+    (repo / "app" / "many.py").write_text(
+        "".join(f"def function_{n}(value):\n    return {n}\n" for n in range(1500))
+    )
+    names: list[str] = []
+    offset: int | None = 0
+    async with connected(repo, max_output_tokens=2048) as client:
+        while offset is not None:
+            page = await call_capped(client, "file_outline", {"path": "app/many.py", "offset": offset}, 2048)
+            assert len(page["items"]) < 1500
+            names += [item["name"] for item in page["items"]]
+            offset = page["next_offset"]
+    assert names == [f"function_{n}" for n in range(1500)]
 
 
 async def test_repo_map_shows_the_files_and_their_key_definitions(repo: Path) -> None:

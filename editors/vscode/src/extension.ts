@@ -6,10 +6,15 @@
  * `textDocument/inlineCompletion` provider by default.
  */
 
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
 import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
-  ExecuteCommandRequest,
   LanguageClient,
   MessageType,
   ShowMessageNotification,
@@ -18,11 +23,11 @@ import {
 } from "vscode-languageclient/node";
 
 import { findExecutable, INSTALL_COMMAND } from "./executable";
+import { cliBeside, promptArguments } from "./prompt";
 import { SERVER_KEYS, toServerOptions, type ServerSetting } from "./settings";
 import { initialStatus, render, withProgress, type ServerState, type Status } from "./status";
 
-/** The `workspace/executeCommand` names qwen-lsp offers for the commands below. */
-const SERVER_COMMANDS = { reindex: "qwen-lsp.reindex", showPrompt: "qwen-lsp.showPrompt" } as const;
+const run = promisify(execFile);
 
 /** Where `Qwen: Set API Key` keeps the key (VS Code's secret storage, never settings.json). */
 const API_KEY_SECRET = "qwen.apiKey";
@@ -45,6 +50,8 @@ function serverOptions(): ReturnType<typeof toServerOptions> {
 /** One language client plus the status-bar item that reports on it. */
 class Qwen implements vscode.Disposable {
   private client: LanguageClient | undefined;
+  /** The qwen-lsp executable the client runs, once found. */
+  private executable: string | undefined;
   private status: Status;
   private readonly item = vscode.window.createStatusBarItem(
     "qwen.status",
@@ -84,6 +91,7 @@ class Qwen implements vscode.Disposable {
     const serverPath = config.get<string>("serverPath", "qwen-lsp");
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const command = findExecutable(serverPath, process.env, folder);
+    this.executable = command;
     if (command === undefined) {
       this.update({ server: "missing" });
       void this.reportMissing(serverPath);
@@ -197,48 +205,44 @@ class Qwen implements vscode.Disposable {
     await config.update("inline.enabled", !this.inlineEnabled(), target);
   }
 
-  /** Run one of qwen-lsp's `workspace/executeCommand` commands, or say why it cannot run. */
-  private async execute(command: string, args: unknown[]): Promise<unknown> {
-    const client = this.client;
-    if (client === undefined || !client.isRunning()) {
-      void vscode.window.showErrorMessage("Qwen: the language server is not running.");
-      return undefined;
-    }
-    const offered = client.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
-    if (!offered.includes(command)) {
-      void vscode.window.showErrorMessage(
-        `Qwen: this qwen-lsp does not offer "${command}"; upgrade it with \`${INSTALL_COMMAND} --upgrade\`.`,
-      );
-      return undefined;
-    }
-    return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
-  }
-
+  /** Restart qwen-lsp: on start it brings the index up to date with the files on disk ($/progress). */
   async reindex(): Promise<void> {
-    this.update({ modelError: undefined });
-    await this.execute(SERVER_COMMANDS.reindex, []);
+    await this.restart();
   }
 
-  /** Open the prompt qwen-lsp would send for the cursor, to inspect what the model sees. */
+  /**
+   * Open the prompt qwen-lsp would send for the cursor, to inspect what the model sees: `qwen-context prompt`
+   * (installed beside qwen-lsp) on the editor's unsaved text.
+   */
   async showPrompt(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    if (editor === undefined || this.client === undefined) {
-      void vscode.window.showInformationMessage("Qwen: open a file and place the cursor first.");
+    const folder = editor && vscode.workspace.getWorkspaceFolder(editor.document.uri);
+    if (editor === undefined || folder === undefined || this.executable === undefined) {
+      void vscode.window.showInformationMessage("Qwen: place the cursor in a file of the workspace first.");
       return;
     }
-    const position = editor.selection.active;
-    const result = await this.execute(SERVER_COMMANDS.showPrompt, [
-      {
-        textDocument: { uri: this.client.code2ProtocolConverter.asUri(editor.document.uri) },
-        position: { line: position.line, character: position.character },
-      },
-    ]);
-    const prompt = typeof result === "string" ? result : (result as { text?: unknown } | undefined)?.text;
-    if (typeof prompt !== "string") {
-      return;
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "qwen-prompt-"));
+    const bufferFile = path.join(scratch, "buffer");
+    try {
+      fs.writeFileSync(bufferFile, editor.document.getText());
+      const cursor = editor.selection.active;
+      const args = promptArguments({
+        root: folder.uri.fsPath,
+        file: editor.document.uri.fsPath,
+        line: cursor.line,
+        lineText: editor.document.lineAt(cursor.line).text,
+        character: cursor.character,
+        budget: vscode.workspace.getConfiguration("qwen").get<number>("budget", 8192),
+        bufferFile,
+      });
+      const { stdout } = await run(cliBeside(this.executable), args, { maxBuffer: 64 * 1024 * 1024 });
+      const document = await vscode.workspace.openTextDocument({ content: stdout, language: "plaintext" });
+      await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Qwen: could not build the prompt: ${String(error)}`);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
     }
-    const document = await vscode.workspace.openTextDocument({ content: prompt, language: "plaintext" });
-    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
   }
 
   async setApiKey(): Promise<void> {

@@ -2,7 +2,8 @@
 ---
 --- `require('qwen').setup{}` registers qwen-lsp (`vim.lsp.config` + `vim.lsp.enable`), turns on native
 --- inline completion on Neovim 0.12 (`vim.lsp.inline_completion`) with keymaps to accept, cycle and dismiss,
---- falls back to completion items (`vim.lsp.completion`) on 0.11, and adds `:QwenActions` and `:QwenToggle`.
+--- falls back to completion items (`vim.lsp.completion`) on 0.11, and adds `:QwenActions`, `:QwenToggle` and
+--- `:QwenPrompt`.
 local M = {}
 
 ---@class qwen.Keymaps Insert-mode keys, set in buffers qwen-lsp attaches to; `false` leaves a key alone.
@@ -153,6 +154,43 @@ local function qwen_toggle()
   end
 end
 
+--- `:QwenPrompt`: the prompt qwen-lsp would send for the cursor, in a scratch window, to see what the model
+--- sees. `qwen-context prompt` (installed beside qwen-lsp) builds it from the same index and the unsaved buffer.
+---@param config qwen.Options
+local function qwen_prompt(config)
+  local client = vim.lsp.get_clients({ name = 'qwen', bufnr = 0 })[1]
+  local file = vim.api.nvim_buf_get_name(0)
+  local relative = client and client.root_dir and vim.fs.relpath(client.root_dir, file)
+  if client == nil or relative == nil then
+    vim.notify('qwen: open a file of a project qwen-lsp serves first', vim.log.levels.WARN)
+    return
+  end
+  local server = type(client.config.cmd) == 'table' and vim.fn.exepath(client.config.cmd[1]) or ''
+  local cli = vim.fs.joinpath(vim.fs.dirname(server), 'qwen-context')
+  local buffer = vim.fn.tempname()
+  vim.fn.writefile(vim.api.nvim_buf_get_lines(0, 0, -1, false), buffer)
+  local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+  local column = vim.str_utfindex(vim.api.nvim_get_current_line(), 'utf-32', col, false) + 1
+  local args = { cli, 'prompt', '--repo', client.root_dir, '--buffer', buffer }
+  if config.settings.budget then
+    vim.list_extend(args, { '--budget', tostring(config.settings.budget) })
+  end
+  table.insert(args, ('%s:%d:%d'):format(relative, row, column))
+  vim.system(args, { text = true }, vim.schedule_wrap(function(done)
+    os.remove(buffer)
+    if done.code ~= 0 then
+      vim.notify(('qwen: %s failed: %s'):format(cli, done.stderr), vim.log.levels.ERROR)
+      return
+    end
+    vim.cmd.new()
+    local scratch = vim.api.nvim_get_current_buf()
+    vim.bo[scratch].buftype, vim.bo[scratch].bufhidden, vim.bo[scratch].swapfile = 'nofile', 'wipe', false
+    vim.api.nvim_buf_set_name(scratch, 'qwen://prompt/' .. relative)
+    vim.api.nvim_buf_set_lines(scratch, 0, -1, false, vim.split(done.stdout, '\n', { plain = true }))
+    vim.bo[scratch].modifiable = false
+  end))
+end
+
 --- Register and enable qwen-lsp. Returns false (after telling the user why) when it cannot run.
 ---@param opts? qwen.Options
 ---@return boolean
@@ -199,6 +237,9 @@ function M.setup(opts)
     desc = "Qwen: code actions for the cursor or lines (explain, docstring, refactor, fix, tests)",
   })
   vim.api.nvim_create_user_command('QwenToggle', qwen_toggle, { desc = 'Qwen: inline suggestions on/off' })
+  vim.api.nvim_create_user_command('QwenPrompt', function()
+    qwen_prompt(config)
+  end, { desc = 'Qwen: show the prompt for the cursor' })
   vim.lsp.enable('qwen')
   return true
 end
