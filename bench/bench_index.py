@@ -134,6 +134,7 @@ def main() -> int:
         sys.exit(f"no corpus at {root}: build it with bench/fetch_corpus.py")
     if shutil.which("ctags") is None:
         sys.exit("universal-ctags (ctags) is not installed")
+    load_before = os.getloadavg()[0]
     cache = Path(tempfile.mkdtemp(prefix="bench-index-"))
     try:
         tags_listed, tags_recursive, nfiles = ctags_seconds(root, cache)
@@ -148,7 +149,9 @@ def main() -> int:
     p90 = statistics.quantiles(times, n=10)[-1] if len(times) > 1 else times[0]
     rows = [
         ("corpus", f"{root} ({nfiles} files, {cold['symbols']} symbols)"),
-        ("cold index", f"{cold_s:.2f} s ({cold['parsed']} files parsed, {os.cpu_count()} cores)"),
+        ("machine", (f"{os.cpu_count()} cores; load average {load_before:.1f} before, "
+                     f"{os.getloadavg()[0]:.1f} after (other processes slow every figure)")),
+        ("cold index", f"{cold_s:.2f} s ({cold['parsed']} files parsed)"),
         ("ctags -L same files", f"{tags_listed:.2f} s  -> ratio {cold_s / tags_listed:.2f}x (target <= 2.5x)"),
         ("ctags -R whole tree", f"{tags_recursive:.2f} s  -> ratio {cold_s / tags_recursive:.2f}x"),
         ("warm no-change", (f"{num(warm, 'index_seconds'):.3f} s in Engine.index() (target < 1 s); "

@@ -9,7 +9,7 @@ background. The script also reports when the background index becomes ready (for
 The corpus defaults to .scratch/corpus, the mixed corpus of bench/fetch_corpus.py (> 5,000 files in seven
 languages); without it, 5,000 Python files are copied from this virtualenv's site-packages into
 .scratch/MCP/corpus. Most of the time to `tools/list` is Python starting and importing the MCP SDK, so the
-script also times a bare SDK server with one tool (the floor no MCP server in Python can beat) under the same
+script also times a bare SDK server with one tool (the floor for any server on this SDK) under the same
 load.
 """
 

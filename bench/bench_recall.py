@@ -245,9 +245,10 @@ def run_language(
 
 def time_prompts(
     root: Path, cases_wanted: int, seed: int, cache: Path | None
-) -> tuple[int, dict[int, list[float]]]:
+) -> tuple[int, dict[int, list[float]], dict[int, list[float]]]:
     """Prompt-assembly times (ms) per budget, a fresh cursor (and overlay) each time, warm index."""
     times: dict[int, list[float]] = {b: [] for b in TIMING_BUDGETS}
+    cpu: dict[int, list[float]] = {b: [] for b in TIMING_BUDGETS}
     with Engine(root, EngineConfig(cache_dir=cache)) as engine:
         engine.index()
         cases = find_cases(engine, cases_wanted, random.Random(seed + 1))
@@ -262,12 +263,13 @@ def time_prompts(
             engine.set_overlay(case.path, buffer)
             try:
                 for budget in TIMING_BUDGETS:
-                    started = time.perf_counter()
+                    started, started_cpu = time.perf_counter(), time.process_time()
                     engine.fim_prompt(case.path, case.line, column, budget=budget)
                     times[budget].append((time.perf_counter() - started) * 1000)
+                    cpu[budget].append((time.process_time() - started_cpu) * 1000)
             finally:
                 engine.clear_overlay(case.path)
-        return len(engine.files()), times
+        return len(engine.files()), times, cpu
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -326,14 +328,15 @@ def main() -> int:
         print(f"recall@{budget // 1024}K overall {value:.3f} (target >= {TARGETS[budget]}) {verdict}")
 
     timing_root = args.timing_repo or max(folders, key=lambda p: sum(1 for _ in p.rglob("*") if _.is_file()))
-    files, times = time_prompts(timing_root, args.timing_cases, args.seed, args.cache_dir)
+    files, times, cpu = time_prompts(timing_root, args.timing_cases, args.seed, args.cache_dir)
     for budget, values in times.items():
         p50, p95 = statistics.median(values), percentile(values, 0.95)
         verdict = "ok" if p50 < TIMING_TARGETS_MS[budget] else "ABOVE TARGET"
         print(
             f"prompt assembly @{budget // 1024}K on {timing_root.name} "
             f"({files} files, {len(values)} cursors): "
-            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p50 < {TIMING_TARGETS_MS[budget]:.0f} ms) {verdict}"
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p50 < {TIMING_TARGETS_MS[budget]:.0f} ms) {verdict}; "
+            f"CPU time p50 {statistics.median(cpu[budget]):.1f} ms (wall minus waiting for a shared core)"
         )
     return 0
 

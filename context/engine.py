@@ -28,7 +28,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
@@ -49,7 +51,7 @@ from context.index import (
 )
 from context.languages import language_for
 from context.parse import parse_source, preload
-from context.resolve import FileFacts, Resolver, go_module_path
+from context.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
 from context.scan import ScanConfig, read_text, resolve_inside, scan, scan_one
 from context.secrets import mask_secrets
 from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot
@@ -182,6 +184,18 @@ def _parse_job(root: str, job: _Job) -> _Outcome:
     return pack(parsed, stat.st_size, stat.st_mtime_ns, digest)
 
 
+def _unparsed(root: str, job: _Job) -> _Outcome:
+    """A file recorded without symbols (its parse failed), so it is not tried again until it changes."""
+    path, language, _ = job
+    try:
+        with open(os.path.join(root, path), "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            digest = content_hash(handle.read())
+    except OSError:
+        return path
+    return pack(ParsedFile(path, language, has_errors=True), stat.st_size, stat.st_mtime_ns, digest)
+
+
 def _parse_chunk(root: str, jobs: list[_Job]) -> list[_Outcome]:
     """Worker entry point: parse a chunk of files of the repository at ``root``."""
     return [_parse_job(root, job) for job in jobs]
@@ -301,8 +315,8 @@ class Engine:
         parsed, count, gone = self._parse_and_store(jobs, progress)
         if gone:
             skipped["unreadable"] = skipped.get("unreadable", 0) + len(gone)
-        self._store.write(removed=removed + gone, meta={"parser": parser_fingerprint()})
-        self._store.set_skipped(skipped)
+        self._store.write(removed=removed + gone,
+                          meta={"parser": parser_fingerprint(), **self._store.scan_meta(skipped)})
         snapshot = self._snapshot
         if snapshot is not None:  # files another process deleted since our snapshot was loaded
             removed += [p for p in snapshot.files if p not in current and p not in self._overlays
@@ -317,7 +331,8 @@ class Engine:
         """Re-index only ``paths`` (files created, edited or deleted; a rename is its old and new path).
 
         Paths the scan would skip (ignored, secret, binary, too large) are dropped from the index; a folder
-        or a very long list triggers a full `index`.
+        or a very long list triggers a full `index`; a build file (``go.mod``, ``tsconfig.json``) makes every
+        import resolve again.
         """
         started = time.perf_counter()
         rels: set[str] = set()
@@ -325,6 +340,10 @@ class Engine:
             rel = self._relpath(path)
             if rel is not None:
                 rels.add(rel)
+        if any(posixpath.basename(rel) in BUILD_FILES for rel in rels):
+            with self._lock:  # module paths or aliases changed: resolve every import again
+                self._reset_links()
+                self._version += 1
         if not rels:
             files, symbols, _ = self._store.totals()
             return IndexReport(files, symbols, time.perf_counter() - started, {}, 0, 0)
@@ -446,15 +465,39 @@ class Engine:
         if method == "fork":  # compile the queries once, here, rather than in every worker
             preload({job[1] for job in jobs})
         context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
-            running: set[Future[list[_Outcome]]] = set()
-            chunks.reverse()  # pop() from the end hands out the biggest files first
-            while chunks or running:
-                while chunks and len(running) < 2 * self._workers():  # a little queued work per worker
-                    running.add(pool.submit(_parse_chunk, root, chunks.pop()))
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    collect(future.result())
+        chunks.reverse()  # pop() from the end hands out the biggest files first
+        in_flight = 2 * self._workers()  # a little queued work per worker
+        while chunks:
+            chunks = self._run_pool(context, root, chunks, collect, in_flight)
+            in_flight = 1  # after a worker died: one file at a time, to find the one that kills it
+
+    def _run_pool(self, context: BaseContext, root: str, chunks: list[list[_Job]],
+                  collect: Callable[[list[_Outcome]], None], in_flight: int) -> list[list[_Job]]:
+        """Parse ``chunks`` (taken from the end) in one pool. When a worker dies (out of memory, a crash in
+        native code) returns what is left to retry, the chunks it may have been parsing split into single
+        files; a single file parsed alone when its worker died is indexed without symbols."""
+        running: dict[Future[list[_Outcome]], list[_Job]] = {}
+        try:
+            with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
+                while chunks or running:
+                    while chunks and len(running) < in_flight:
+                        chunk = chunks.pop()
+                        running[pool.submit(_parse_chunk, root, chunk)] = chunk
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        outcomes = future.result()
+                        del running[future]
+                        collect(outcomes)
+        except BrokenProcessPool:
+            retry = list(chunks)
+            for chunk in running.values():
+                if len(chunk) == 1 and in_flight == 1:
+                    logger.warning("a parsing process died on %s; indexing it without symbols", chunk[0][0])
+                    collect([_unparsed(root, chunk[0])])
+                else:
+                    retry += [[job] for job in chunk]
+            return retry
+        return []
 
     def _size_hint(self, path: str) -> int:
         try:
@@ -842,30 +885,40 @@ class Engine:
     def _get_resolver(self) -> Resolver:
         if self._resolver is None:
             files = self._snap().files
-            self._resolver = Resolver((FileFacts(p, e.language, e.package) for p, e in files.items()),
-                                      self._go_modules(files))
+            facts = [FileFacts(p, e.language, e.package) for p, e in files.items()]
+            go_modules: dict[str, str] = {}
+            for folder, text in self._project_files(files, ("go",), ("go.mod",)):
+                module = go_module_path(text)
+                if module:
+                    go_modules[folder] = module
+            configs: dict[str, TsConfig] = {}
+            for folder, text in self._project_files(files, ("javascript", "typescript", "tsx"),
+                                                    ("tsconfig.json", "jsconfig.json")):
+                config = ts_config(text)
+                if config is not None:
+                    configs.setdefault(folder, config)
+            self._resolver = Resolver(facts, go_modules, configs)
         return self._resolver
 
-    def _go_modules(self, files: dict[str, FileSymbols]) -> dict[str, str]:
-        """``go.mod`` module paths by folder, for the folders holding Go files and their parents."""
-        folders = {posixpath.dirname(p) for p, e in files.items() if e.language == "go"}
+    def _project_files(self, files: dict[str, FileSymbols], languages: tuple[str, ...],
+                       names: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+        """(folder, text) of the build files called ``names`` in the folders holding files of ``languages`` or
+        above them (``go.mod``, ``tsconfig.json``: not indexed themselves; read only to resolve imports)."""
+        folders = {posixpath.dirname(p) for p, e in files.items() if e.language in languages}
         candidates: set[str] = set()
         for folder in folders:
-            while True:
+            while folder not in candidates:
                 candidates.add(folder)
                 if not folder:
                     break
                 folder = posixpath.dirname(folder)
-        modules: dict[str, str] = {}
-        for folder in candidates:
-            try:
-                text = (self.root / folder / "go.mod").read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            module = go_module_path(text)
-            if module:
-                modules[folder] = module
-        return modules
+        for folder in sorted(candidates):
+            for name in names:
+                try:
+                    text = (self.root / folder / name).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                yield folder, text
 
     # --- watching ------------------------------------------------------------------------------------------
 

@@ -70,6 +70,16 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITH
 """
 
 
+#: SQLite error names (without ``SQLITE_``) that say nothing about the file's health: never rebuild for them.
+_NOT_DAMAGE = frozenset({"BUSY", "LOCKED", "CANTOPEN", "PERM", "READONLY", "FULL", "NOMEM", "AUTH"})
+
+
+def _primary_error(exc: sqlite3.Error) -> str:
+    """``BUSY`` for ``SQLITE_BUSY`` and ``SQLITE_BUSY_SNAPSHOT``: the primary result code's name."""
+    parts = (getattr(exc, "sqlite_errorname", "") or "").split("_")
+    return parts[1] if len(parts) > 1 else ""
+
+
 class IndexCorrupt(IndexUnavailable):
     """The index file turned out to be damaged while reading it; the engine rebuilds it."""
 
@@ -132,12 +142,12 @@ class LoadedFile:
 
 def pack(parsed: ParsedFile, size: int, mtime_ns: int, digest: str) -> PackedFile:
     """Pack a parsed file into its row (signatures and docs must already be secret-masked)."""
-    defs = [
+    defs: list[DefTuple] = [
         (d.name, d.kind, d.qualname, d.line, d.column, d.end_line, d.signature, d.doc, d.parent)
         for d in parsed.definitions
     ]
     refs = parsed.references
-    imports = [(i.module, tuple(i.names), i.line) for i in parsed.imports]
+    imports: list[ImportTuple] = [(i.module, tuple(i.names), i.line) for i in parsed.imports]
     names = [d.name for d in parsed.definitions]
     qualnames = [d.qualname for d in parsed.definitions]
     return PackedFile(
@@ -225,8 +235,6 @@ class IndexStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        #: True when the file was missing, unreadable or of another version and a fresh one was created.
-        self.rebuilt = False
         self._lock = threading.RLock()
         self._conn = self._open()
 
@@ -237,18 +245,18 @@ class IndexStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise IndexUnavailable(f"cannot create the index folder {self.path.parent}: {exc}") from exc
-        existed = self.path.exists()
         try:
             conn = self._connect()
             if self._usable(conn):
                 return conn
             conn.close()
         except sqlite3.DatabaseError as exc:
+            if _primary_error(exc) in _NOT_DAMAGE:
+                raise IndexUnavailable(f"cannot open the index {self.path}: {exc}") from exc
             logger.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
         else:
             logger.warning("index %s is from another version or damaged; rebuilding it", self.path)
         self._discard()
-        self.rebuilt = existed
         try:
             conn = self._connect()
             self._create(conn)
@@ -313,7 +321,6 @@ class IndexStore:
         with self._lock:
             self.close()
             self._discard()
-            self.rebuilt = True
             try:
                 self._conn = self._connect()
                 self._create(self._conn)
@@ -406,9 +413,10 @@ class IndexStore:
             if meta:
                 conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
 
-    def set_skipped(self, skipped: dict[str, int]) -> None:
-        """Remember the skip counts of the last full scan, and when it happened."""
-        self.write(meta={"skipped": json.dumps(skipped, sort_keys=True), "last_indexed": repr(time.time())})
+    @staticmethod
+    def scan_meta(skipped: dict[str, int]) -> dict[str, str]:
+        """Meta values recording a full scan: its skip counts, and when it happened."""
+        return {"skipped": json.dumps(skipped, sort_keys=True), "last_indexed": repr(time.time())}
 
     def skipped(self) -> dict[str, int]:
         """Skip counts of the last full scan."""
@@ -432,7 +440,7 @@ class IndexStore:
         try:
             with self._lock:
                 yield
-        except sqlite3.OperationalError as exc:
-            raise IndexUnavailable(f"cannot {action} the index {self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
+            if _primary_error(exc) in _NOT_DAMAGE:
+                raise IndexUnavailable(f"cannot {action} the index {self.path}: {exc}") from exc
             raise IndexCorrupt(f"the index {self.path} is damaged ({exc}); it will be rebuilt") from exc

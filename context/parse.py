@@ -30,7 +30,6 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
@@ -104,12 +103,19 @@ _QUOTES = "\"'`"
 _XML_DOC_TAG = re.compile(r"</?(?:summary|remarks|returns|value|para|example|c|code)\s*>")
 
 
+#: What a query pattern extracts: (role, kind, detail, rank). Role is definition, reference, import, package or
+#: scope ("" for a pattern extracting nothing); detail is the capture name of a reference (its name node) or
+#: the text an import pattern prefixes to its module; rank is a reference kind's `_REFERENCE_RANK`.
+_Role = tuple[str, str, str, int]
+
+
 @dataclass(frozen=True, slots=True)
 class _Grammar:
-    """A loaded language: the grammar and its compiled tag query."""
+    """A loaded language: the grammar, its compiled tag query and what each pattern of the query extracts."""
 
     language: Language
     query: Query
+    roles: tuple[_Role, ...]
 
 
 #: A captured definition or scope, see `parse_source`.
@@ -118,11 +124,6 @@ _Found = tuple[int, int, int, int, str, str, Node, Node, "Node | None", str]
 _grammars: dict[str, _Grammar] = {}
 _grammars_lock = threading.Lock()
 _threads = threading.local()
-#: What a query pattern extracts: (role, kind, detail); role is definition/reference/import/package/scope, detail
-#: the capture name of a reference's name or the text an import pattern prefixes to its module.
-_Role = tuple[str, str, str]
-#: Per language: pattern index -> its role.
-_roles: dict[str, dict[int, _Role]] = {}
 
 
 def query_source(language: str) -> str:
@@ -143,8 +144,9 @@ def _grammar(language: str) -> _Grammar:
             if grammar is None:
                 module_name, function = GRAMMARS[language]
                 lang = Language(getattr(importlib.import_module(module_name), function)())
-                grammar = _Grammar(lang, Query(lang, query_source(language)))
-                _roles[language] = {}
+                text = query_source(language)
+                query = Query(lang, text)
+                grammar = _Grammar(lang, query, _roles(query, text.encode()))
                 _grammars[language] = grammar
     return grammar
 
@@ -171,17 +173,31 @@ def _parser(language: str, grammar: _Grammar) -> Parser:
     return parser
 
 
-def _role(query: Query, pattern: int, captures: dict[str, Any]) -> _Role:
-    """Tell what a query pattern extracts, from the names of its captures and its ``#set!`` settings."""
+#: In query text: a string, a comment, or a capture name (group 1).
+_QUERY_TOKEN = re.compile(rb'"(?:\\.|[^"\\])*"|;[^\n]*|@([\w.]+)')
+
+
+def _roles(query: Query, text: bytes) -> tuple[_Role, ...]:
+    """Tell what each pattern of ``query`` extracts, from the capture names in its text (``text``, the query
+    source) and its ``#set!`` settings."""
+    roles = []
+    for pattern in range(query.pattern_count):
+        source = text[query.start_byte_for_pattern(pattern) : query.end_byte_for_pattern(pattern)]
+        captures = [token[1].decode() for token in _QUERY_TOKEN.finditer(source) if token[1]]
+        roles.append(_role(query, pattern, captures))
+    return tuple(roles)
+
+
+def _role(query: Query, pattern: int, captures: list[str]) -> _Role:
     for key in captures:
         role, _, kind = key.partition(".")
         if role == "definition" and kind in DEFINITION_KINDS:
-            return role, kind, ""
+            return role, kind, "", 0
         if role == "reference" and kind in REFERENCE_KINDS:
-            return role, kind, key
+            return role, kind, key, _REFERENCE_RANK[kind]
         if key in ("import", "package", "scope"):
-            return key, "", str(query.pattern_settings(pattern).get("import.prefix") or "")
-    return "", "", ""
+            return key, "", str(query.pattern_settings(pattern).get("import.prefix") or ""), 0
+    return "", "", "", 0
 
 
 class _Text:
@@ -299,6 +315,8 @@ def _docstring(text: _Text, body: Node | None) -> str:
 
 def _first_named_child(node: Node) -> Node | None:
     """``node.named_child(0)``, which walks all the children: the first child is nearly always named."""
+    if not node.named_child_count:
+        return None
     first = node.child(0)
     if first is not None and not first.is_named:
         return node.named_child(0)
@@ -378,7 +396,7 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
     recover; invalid UTF-8 is decoded with replacement characters. Raises `UsageError` for an unknown language.
     """
     grammar = _grammar(language)
-    roles = _roles[language]
+    roles = grammar.roles
     tree = _parser(language, grammar).parse(source)
     root = tree.root_node
     text = _Text(source)
@@ -392,13 +410,9 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
     package = ""
 
     for pattern, captures in QueryCursor(grammar.query).matches(root):
-        role_kind = roles.get(pattern)
-        if role_kind is None:
-            role_kind = roles[pattern] = _role(grammar.query, pattern, captures)
-        role, kind, key = role_kind
+        role, kind, key, rank = roles[pattern]
         if role == "reference":
             name_node = captures[key][0]
-            rank = _REFERENCE_RANK[kind]
             start = name_node.start_byte
             seen = references.get(start)
             if seen is None or rank < seen[0]:

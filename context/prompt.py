@@ -80,7 +80,7 @@ MAX_DEFINITIONS_PER_NAME = 3
 #: Files of the graph neighbourhood considered for "neighbour" and "lexical" candidates.
 NEIGHBOUR_FILES = 40
 #: Definitions scored by BM25 at most (the neighbourhood's, in rank order).
-LEXICAL_DOCUMENTS = 800
+LEXICAL_DOCUMENTS = 400
 #: Lines around the cursor forming the BM25 query (above, below).
 LEXICAL_WINDOW = (20, 5)
 #: Fused candidates considered when packing.
@@ -356,6 +356,7 @@ class _Packer:
         self.used = 0
         self.plans: dict[str, _FilePlan] = {}
         self.texts: dict[str, str | None] = {}
+        self.qualnames: dict[str, dict[str, Definition]] = {}
         self.elision = caches.tokens.count(ELISION + "\n")
 
     # -- reading
@@ -447,14 +448,20 @@ class _Packer:
         return False
 
     def _parents(self, definition: Definition) -> list[Definition]:
+        """The enclosing definitions (class of a method, ...), innermost first."""
+        if not definition.parent:
+            return []
+        by_qualname = self.qualnames.get(definition.path)
+        if by_qualname is None:
+            by_qualname = {}
+            for candidate in _definitions(self.engine, definition.path):
+                by_qualname.setdefault(candidate.qualname, candidate)
+            self.qualnames[definition.path] = by_qualname
         parents: list[Definition] = []
-        parent = definition.parent
-        while parent:
-            found = [d for d in self.engine.definitions_named(parent) if d.path == definition.path]
-            if not found:
-                break
-            parents.append(found[0])
-            parent = found[0].parent
+        found = by_qualname.get(definition.parent)
+        while found is not None and len(parents) < MAX_SCOPE_HEADERS:
+            parents.append(found)
+            found = by_qualname.get(found.parent) if found.parent else None
         return parents
 
     def add_body(self, item: _Item) -> bool:

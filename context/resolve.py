@@ -1,13 +1,14 @@
 """Resolving import statements to the repository files they bring in.
 
-Purely a function of the set of indexed files (plus ``go.mod`` module paths and declared packages): no file is
-read while resolving, so the whole repository's imports resolve in milliseconds. Each language follows its own
-rules, as far as they can be followed without a build system:
+Purely a function of the set of indexed files (plus ``go.mod`` module paths, ``tsconfig.json`` aliases and
+declared packages): no file is read while resolving, so the whole repository's imports resolve in milliseconds.
+Each language follows its own rules, as far as they can be followed without a build system:
 
 - Python: absolute modules from the root and from source roots (the folder above a top-level package, ``src/``,
   ``lib/``), relative modules (``from ..a import b``), ``from pkg import submodule``;
 - JavaScript/TypeScript: relative paths with or without extension, ``.js`` written for a ``.ts`` file, folder
-  ``index`` files, and root-relative (``baseUrl: "."``) paths;
+  ``index`` files, ``paths`` aliases and ``baseUrl`` of the nearest ``tsconfig.json``/``jsconfig.json``, and
+  root-relative paths;
 - Go: import paths below a ``go.mod`` module path -> every file of that package directory;
 - Rust: ``mod x;`` -> ``x.rs``/``x/mod.rs``, ``use crate::``/``self::``/``super::`` paths -> the longest module file;
 - Java/Kotlin/C#/PHP: qualified names -> a file declaring that package with that type's name, or a package's files;
@@ -17,11 +18,16 @@ rules, as far as they can be followed without a build system:
 
 from __future__ import annotations
 
+import json
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from context.symbols import Import
+
+#: Files that are not indexed but change how imports resolve: an update of one re-resolves every import.
+BUILD_FILES = frozenset({"go.mod", "tsconfig.json", "jsconfig.json"})
 
 #: Folders commonly holding a project's importable sources (Python, C/C++ include roots, Ruby/Lua libs).
 SOURCE_ROOTS = ("src", "lib", "include", "python", "source")
@@ -47,11 +53,14 @@ class FileFacts:
 class Resolver:
     """Resolves imports against one fixed set of files; build a new one when files are created or deleted."""
 
-    def __init__(self, files: Iterable[FileFacts], go_modules: dict[str, str] | None = None) -> None:
-        """``go_modules`` maps the folder of each ``go.mod`` ("" for the root) to its module path."""
+    def __init__(self, files: Iterable[FileFacts], go_modules: dict[str, str] | None = None,
+                 ts_configs: dict[str, TsConfig] | None = None) -> None:
+        """``go_modules`` maps the folder of each ``go.mod`` ("" for the root) to its module path, ``ts_configs``
+        the folder of each ``tsconfig.json``/``jsconfig.json`` to its module resolution settings."""
         self.facts = {f.path: f for f in files}
         self.paths = frozenset(self.facts)
         self.go_modules = dict(go_modules or {})
+        self.ts_configs = dict(ts_configs or {})
         self.by_dir: dict[str, list[str]] = {}
         self.by_stem: dict[str, list[str]] = {}
         self.by_package: dict[str, list[str]] = {}
@@ -172,12 +181,40 @@ class Resolver:
         module = imp.module
         if module.startswith("."):
             target = self._join(folder, module)
-        elif module.startswith("/"):
-            target = module.lstrip("/")
-        else:
-            target = module  # baseUrl-relative; packages from node_modules are not indexed anyway
-        if target is None:
-            return []
+            return self._js_file(target) if target is not None else []
+        if module.startswith("/"):
+            return self._js_file(module.lstrip("/"))
+        # a path alias or baseUrl of the nearest tsconfig/jsconfig, else root-relative; packages from
+        # node_modules are not indexed, so they stay unresolved
+        for target in self._ts_targets(module, folder) + [module]:
+            found = self._js_file(target)
+            if found:
+                return found
+        return []
+
+    def _ts_targets(self, module: str, folder: str) -> list[str]:
+        probe = folder
+        while probe not in self.ts_configs:
+            if not probe:
+                return []
+            probe = posixpath.dirname(probe)
+        config = self.ts_configs[probe]
+        base = posixpath.normpath(posixpath.join(probe, config.base_url or "."))
+        targets: list[str] = []
+        for pattern, replacements in config.paths:
+            prefix, star, suffix = pattern.partition("*")
+            if star and module.startswith(prefix) and module.endswith(suffix) and \
+                    len(module) >= len(prefix) + len(suffix):
+                matched = module[len(prefix):len(module) - len(suffix)]
+                targets += [r.replace("*", matched, 1) for r in replacements]
+            elif not star and module == pattern:
+                targets += list(replacements)
+        if config.base_url:
+            targets.append(module)
+        return [t for t in (self._join(base, target) for target in targets) if t is not None]
+
+    def _js_file(self, target: str) -> list[str]:
+        """The file a JS/TS module path names: as written, with an extension, ``.js`` for ``.ts``, or an index."""
         candidates = [target] + [target + ext for ext in _JS_EXTENSIONS]
         stem, ext = posixpath.splitext(target)
         if ext in (".js", ".jsx", ".mjs", ".cjs"):
@@ -288,6 +325,34 @@ class Resolver:
 
     def _bash(self, imp: Import, folder: str) -> list[str]:
         return self._relative_or_suffix(imp.module, folder, ("", ".sh", ".bash"))
+
+
+@dataclass(frozen=True, slots=True)
+class TsConfig:
+    """Module resolution settings of a ``tsconfig.json``/``jsconfig.json``: ``baseUrl`` and ``paths`` aliases."""
+
+    base_url: str
+    paths: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+_JSON_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+def ts_config(text: str) -> TsConfig | None:
+    """The module resolution settings of a tsconfig/jsconfig text (JSON with comments); None when it has none
+    or cannot be read."""
+    stripped = _TRAILING_COMMA.sub(r"\1", _JSON_COMMENT.sub(lambda m: m.group(1) or "", text))
+    try:
+        options = json.loads(stripped).get("compilerOptions") or {}
+        base_url = options.get("baseUrl") or ""
+        paths = tuple((str(pattern), tuple(str(t) for t in targets))
+                      for pattern, targets in (options.get("paths") or {}).items() if isinstance(targets, list))
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(base_url, str) or (not base_url and not paths):
+        return None
+    return TsConfig(base_url, paths)
 
 
 def go_module_path(go_mod_text: str) -> str | None:

@@ -264,10 +264,6 @@ class Snapshot:
             found.append(entry.definitions[i])
         return found
 
-    def definers(self, name: str) -> set[str]:
-        """Files that define ``name``."""
-        return {entry.path for entry, _ in self.by_name.get(name, ())}
-
     def references_of(self, path: str) -> list[RefTuple]:
         """``(name, kind, line, column)`` of every reference in one file (empty for an unknown file)."""
         entry = self.files.get(path)

@@ -18,6 +18,7 @@ import watchfiles
 
 from context.errors import QwenContextError
 from context.languages import language_for
+from context.resolve import BUILD_FILES
 
 if TYPE_CHECKING:
     from context.engine import Engine, IndexReport
@@ -88,7 +89,7 @@ class Watcher:
                 continue
             if path.name in IGNORE_FILES:
                 rescan = True
-            elif language_for(rel) is not None or path.is_dir() or not path.exists():
+            elif language_for(rel) is not None or path.name in BUILD_FILES or path.is_dir() or not path.exists():
                 paths.append(rel)
         if not paths and not rescan:
             return

@@ -11,6 +11,7 @@ the server down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -42,6 +43,8 @@ EXPLAIN = "qwen.explain"
 REFACTOR = "qwen.refactor"
 APPLY = "qwen.apply"
 
+#: How long a completion in a folder still being indexed for the first time waits for the index.
+INDEX_WAIT_SECONDS = 1.0
 #: Files that mark a project root, for documents opened outside every workspace folder.
 _ROOT_MARKERS = (".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml", "pom.xml", "build.gradle")
 _CONVERTER = get_converter()
@@ -196,6 +199,19 @@ class QwenLanguageServer(LanguageServer):
         self.background.add(task)
         task.add_done_callback(self._indexing_done)
 
+    async def refresh(self, folder: Folder, paths: list[str] | None = None) -> None:
+        """Hand the folder's pending overlays to its engine, or re-index ``paths`` changed on disk.
+
+        A failure is only logged: these run for notifications, which have no one to answer.
+        """
+        try:
+            if paths is None:
+                await self.workspaces.call(folder, lambda engine: None)
+            else:
+                await self.workspaces.update(folder, paths)
+        except QwenContextError as exc:
+            logger.warning("could not refresh %s: %s", folder.root, exc)
+
     def _indexing_done(self, task: asyncio.Task[None]) -> None:
         self.background.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -270,6 +286,9 @@ class QwenLanguageServer(LanguageServer):
     async def _complete(self, cursor: Cursor, count: int, debounce: bool) -> list[str]:
         if debounce and self.options.debounce_ms:
             await asyncio.sleep(self.options.debounce_ms / 1000)
+        if not cursor.folder.indexed.is_set():  # first index still running: give a small one time to finish
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cursor.folder.indexed.wait(), INDEX_WAIT_SECONDS)
         started = time.perf_counter()
         try:
             prompt = await self.workspaces.call(cursor.folder, lambda engine: engine.fim_prompt(
@@ -499,7 +518,7 @@ async def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentPara
     ls.workspaces.overlay(convert.uri_to_path(params.text_document.uri) or Path(), params.text_document.text)
     ls.touch(params.text_document.uri)
     if found is not None:
-        await ls.workspaces.call(found[0], lambda engine: None)
+        await ls.refresh(found[0])
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -521,7 +540,7 @@ def did_close(ls: QwenLanguageServer, params: types.DidCloseTextDocumentParams) 
 async def did_save(ls: QwenLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
     """Re-index the saved file."""
     if (found := ls.folder_of(params.text_document.uri)) is not None:
-        await ls.workspaces.update(found[0], [found[1]])
+        await ls.refresh(found[0], [found[1]])
 
 
 @SERVER.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -532,7 +551,7 @@ async def did_change_watched_files(ls: QwenLanguageServer, params: types.DidChan
         if (path := convert.uri_to_path(change.uri)) and (found := ls.workspaces.locate(path)):
             by_folder.setdefault(found[0].root, (found[0], []))[1].append(found[1])
     for folder, paths in by_folder.values():
-        await ls.workspaces.update(folder, paths)
+        await ls.refresh(folder, paths)
 
 
 # ---- completions -----------------------------------------------------------------------------------------
@@ -542,8 +561,10 @@ async def did_change_watched_files(ls: QwenLanguageServer, params: types.DidChan
 async def inline_completion(ls: QwenLanguageServer,
                             params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
     """Repository-level fill-in-the-middle at the cursor: one item while typing, several when invoked."""
+    if not ls.options.inline:
+        return None
     cursor = ls.cursor(params.text_document.uri, params.position, params.context.selected_completion_info)
-    if cursor is None or not ls.options.inline:
+    if cursor is None:
         return None
     invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
     texts = await ls.suggest(cursor, ls.options.invoked_items if invoked else 1, debounce=not invoked)
@@ -553,8 +574,10 @@ async def inline_completion(ls: QwenLanguageServer,
 @SERVER.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
 async def completion(ls: QwenLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
     """The same suggestion as a completion item, for editors without inline completion (Helix, Eglot, ...)."""
+    if not ls.completion_fallback:
+        return None
     cursor = ls.cursor(params.text_document.uri, params.position)
-    if cursor is None or not ls.completion_fallback:
+    if cursor is None:
         return None
     invoked = params.context is not None and (
         params.context.trigger_kind == types.CompletionTriggerKind.Invoked)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from context.engine import Engine, IndexReport
-from context.errors import QwenContextError
+from context.errors import IndexUnavailable, QwenContextError
 from context.languages import language_for
 
 logger = logging.getLogger(__name__)
@@ -33,13 +33,16 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass
 class Folder:
-    """A workspace folder: its engine, overlays not yet handed to it, and whether its first index finished."""
+    """A workspace folder: its engine, overlays not yet handed to it, whether its first index finished, and
+    the engine jobs still running (its engine closes only when none is: a thread may be inside SQLite)."""
 
     root: Path
     engine: Engine
     pending: dict[str, str | None] = field(default_factory=dict)
     indexed: asyncio.Event = field(default_factory=asyncio.Event)
     watcher: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    jobs: int = 0
+    closing: bool = False
 
 
 class Workspaces:
@@ -62,11 +65,13 @@ class Workspaces:
         return self._folders[root]
 
     def remove(self, root: Path) -> None:
-        """Close the engine of a folder the client removed from the workspace."""
+        """Close the engine of a folder the client removed from the workspace (once its jobs are done)."""
         folder = self._folders.pop(root.resolve(), None)
         if folder is not None:
+            folder.closing = True
             folder.watcher.close()
-            folder.engine.close()
+            if not folder.jobs:
+                folder.engine.close()
 
     def locate(self, path: Path) -> tuple[Folder, str] | None:
         """The folder holding ``path`` and the path relative to it, or None outside every folder."""
@@ -101,26 +106,41 @@ class Workspaces:
                              (time.perf_counter() - started) * 1000)
             return work(engine)
 
-        return await asyncio.get_running_loop().run_in_executor(self._queries, run)
+        return await self._run(self._queries, folder, run)
 
     async def index(self, folder: Folder, progress: ProgressCallback) -> IndexReport:
         """Index ``folder`` on the indexing thread, then start its file watcher; marks the folder indexed."""
-        loop = asyncio.get_running_loop()
         try:
-            report = await loop.run_in_executor(self._indexing, folder.engine.index, progress)
-            folder.watcher.enter_context(folder.engine.watch())
+            report = await self._run(self._indexing, folder, lambda: folder.engine.index(progress))
+            if not folder.closing:
+                folder.watcher.enter_context(folder.engine.watch())
             return report
         finally:
             folder.indexed.set()
 
     async def update(self, folder: Folder, paths: list[str]) -> IndexReport:
         """Re-index files the client saw change on disk."""
+        return await self._run(self._indexing, folder, lambda: folder.engine.update(paths))
+
+    async def _run(self, executor: ThreadPoolExecutor, folder: Folder, job: Callable[[], T]) -> T:
+        """Run ``job`` on ``executor``, counted among ``folder``'s jobs until the thread is done with it."""
+        if folder.closing:
+            raise IndexUnavailable(f"the workspace folder {folder.root} was closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._indexing, folder.engine.update, paths)
+        folder.jobs += 1
+        future = executor.submit(job)
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._finished, folder))
+        return await asyncio.wrap_future(future)
+
+    @staticmethod
+    def _finished(folder: Folder) -> None:
+        folder.jobs -= 1
+        if folder.closing and not folder.jobs:
+            folder.engine.close()
 
     def close(self) -> None:
-        """Stop watchers, close every engine and the worker threads."""
-        for root in list(self._folders):
-            self.remove(root)
+        """Stop the watchers and the worker threads; each engine closes when no thread is using it."""
         self._queries.shutdown(wait=False, cancel_futures=True)
         self._indexing.shutdown(wait=False, cancel_futures=True)
+        for root in list(self._folders):
+            self.remove(root)

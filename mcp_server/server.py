@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal, ParamSpec, TypeVar, cast
 
@@ -46,7 +47,7 @@ from mcp_server.schemas import (
     Symbol,
     SymbolPage,
 )
-from mcp_server.workspace import ProgressReporter, ServerSettings, Workspace
+from mcp_server.workspace import PROGRESS_INTERVAL_SECONDS, ProgressReporter, ServerSettings, Workspace
 
 if TYPE_CHECKING:
     from context.engine import Engine, OutlineNode
@@ -301,6 +302,23 @@ def _cursor_window(text: str, line: int) -> str:
     return "\n".join(lines[max(0, line - 1 - above) : line + below])
 
 
+async def _streamed_answer(ctx: Context, workspace: Workspace, question: str, prompt: Prompt) -> str:
+    """Qwen3-Coder's whole answer, with a progress notification at most every `PROGRESS_INTERVAL_SECONDS`
+    while it streams (clients that reset their timeout on progress then wait for long answers)."""
+    pieces: list[str] = []
+    reported = time.monotonic()
+    async with aclosing(workspace.model().ask_stream(question, prompt)) as stream:
+        async for piece in stream:
+            pieces.append(piece)
+            if time.monotonic() - reported >= PROGRESS_INTERVAL_SECONDS:
+                reported = time.monotonic()
+                size = sum(map(len, pieces))
+                await ctx.report_progress(
+                    size, None, f"Qwen3-Coder is answering ({size:,} characters so far)."
+                )
+    return "".join(pieces)
+
+
 def _next_offset(offset: int, shown: int, more: bool) -> int | None:
     return offset + shown if more else None
 
@@ -543,7 +561,7 @@ async def ask_qwen(
     focus = tuple(_relative(workspace, path) for path in paths or ())
     engine = await _engine(ctx)
     prompt = await workspace.run(lambda: engine.chat_context(question, focus=focus, budget=budget_tokens))
-    answer = await workspace.model().ask(question, prompt)
+    answer = await _streamed_answer(ctx, workspace, question, prompt)
     text, truncated = _fit_text(answer, _text_budget(workspace))
     return Answer(
         answer=text,

@@ -207,3 +207,15 @@ def test_qualified_names_follow_updates(engine: Engine, repo: Path) -> None:
     engine.update([MODELS])
     assert engine.definitions_named("UserRepository.add") == []
     assert [d.qualname for d in engine.search("UserStore.add")] == ["UserStore.add"]
+
+
+def test_a_tsconfig_alias_resolves_once_the_build_file_is_updated(engine: Engine, repo: Path) -> None:
+    (repo / "web" / "src" / "alias.ts").write_text('import { fetchTodos } from "@/api";\nfetchTodos("x");\n')
+    engine.update(["web/src/alias.ts"])
+    assert engine.imports("web/src/alias.ts")[0].resolved is None
+    (repo / "web" / "tsconfig.json").write_text('{"compilerOptions": {"paths": {"@/*": ["./src/*"]}}}\n')
+    version = engine.version
+    engine.update(["web/tsconfig.json"])
+    assert engine.version > version
+    assert engine.imports("web/src/alias.ts")[0].resolved == "web/src/api.ts"
+    assert "web/src/api.ts" in engine.dependencies("web/src/alias.ts")

@@ -40,7 +40,8 @@ def test_exact_beats_caseless_beats_prefix_beats_words_beats_substring() -> None
 
 @pytest.mark.parametrize(
     ("query", "first"),
-    [("getUN", "getUserName"), ("get_user", "get_user_name"), ("getUserN", "getUserName"), ("GUCT", "GetUniqueCheckTests"), ("parseHH", "parse_http_header"), ("phh", "parse_http_header"),
+    [("getUN", "getUserName"), ("get_user", "get_user_name"), ("getUserN", "getUserName"),
+     ("GUCT", "GetUniqueCheckTests"), ("parseHH", "parse_http_header"), ("phh", "parse_http_header"),
      ("httpheader", "parse_http_header")],
 )
 def test_fuzzy_queries_find_names_by_their_words(query: str, first: str) -> None:

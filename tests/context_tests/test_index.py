@@ -78,7 +78,6 @@ def test_a_damaged_or_foreign_index_is_rebuilt_with_a_warning(
 def test_a_store_opened_on_a_missing_folder_creates_it(tmp_path: Path) -> None:
     store = IndexStore(tmp_path / "a" / "b" / "index.sqlite")
     assert store.totals() == (0, 0, 0)
-    assert not store.rebuilt
     store.close()
 
 
@@ -188,3 +187,47 @@ def test_a_parser_failure_costs_one_file_not_the_index(
         assert engine.definitions("web/src/store.ts") == []
         assert engine.search("fetchTodos")[0].path == "web/src/api.ts"
     assert any("cannot parse web/src/store.ts" in r.getMessage() for r in caplog.records)
+
+
+def test_a_worker_process_dying_on_a_file_costs_that_file_only(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import threading
+
+    import context.engine
+
+    real = context.engine.parse_source
+
+    def deadly(path: str, source: bytes, language: str) -> object:
+        if path.endswith("tokenizer.rs"):
+            os._exit(9)  # what an out-of-memory kill or a crash in native code looks like to the pool
+        return real(path, source, language)
+
+    assert threading.active_count() == 1  # workers are forked, so they run the patched parser
+    monkeypatch.setattr(context.engine, "parse_source", deadly)
+    monkeypatch.setattr(context.engine, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(context.engine, "POOL_CHUNK_FILES", 4)
+    with caplog.at_level(logging.WARNING, logger="context"), Engine(repo, EngineConfig(workers=2)) as engine:
+        report = engine.index()
+        assert (report.files, report.parsed) == (15, 15)
+        assert engine.definitions("rust/src/tokenizer.rs") == []
+        assert engine.search("Parser")[0].path == "rust/src/parser.rs"
+        assert engine.index().parsed == 0  # recorded: not retried until the file or the parser changes
+    assert any("died on rust/src/tokenizer.rs" in r.getMessage() for r in caplog.records)
+
+
+def test_damage_found_after_opening_is_rebuilt_by_the_next_index(
+    repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Engine(repo) as engine:
+        engine.index()
+        path = engine.index_path
+    with Engine(repo) as engine:  # opened while healthy, then the file is damaged under it
+        data = bytearray(path.read_bytes())
+        data[4096:] = b"\xde\xad\xbe\xef" * ((len(data) - 4096) // 4)
+        path.write_bytes(bytes(data))
+        with caplog.at_level(logging.WARNING, logger="context"):
+            report = engine.index()
+        assert (report.files, report.parsed) == (15, 15)
+        assert engine.definitions_named("tokenize")
+    assert any("rebuil" in r.getMessage() for r in caplog.records)

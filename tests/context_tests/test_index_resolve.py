@@ -165,3 +165,21 @@ def test_the_graph_updates_edges_of_files_referencing_a_name_that_moved() -> Non
 
 def test_name_weights_favour_distinctive_names_over_private_ones() -> None:
     assert name_weight("computeTotalPrice") > name_weight("total") > name_weight("_private_helper")
+
+
+def test_typescript_path_aliases_and_base_url_follow_the_nearest_tsconfig() -> None:
+    from context.resolve import ts_config
+
+    config = ts_config('{\n  // aliases\n  "compilerOptions": {"baseUrl": "./src", "paths": {"@app/*": ["app/*"],\n'
+                       '  "config": ["../config/index.ts"],},},\n}')
+    assert config is not None
+    files = {"web/src/app/main.ts": "typescript", "web/src/app/user/model.ts": "typescript",
+             "web/src/shared/util.ts": "typescript", "web/config/index.ts": "typescript",
+             "other/x.ts": "typescript"}
+    r = Resolver([FileFacts(p, lang, "") for p, lang in files.items()], ts_configs={"web": config})
+    main = "web/src/app/main.ts"
+    assert resolve(r, main, "@app/user/model", "typescript") == ["web/src/app/user/model.ts"]
+    assert resolve(r, main, "config", "typescript") == ["web/config/index.ts"]
+    assert resolve(r, main, "shared/util", "typescript") == ["web/src/shared/util.ts"]  # through baseUrl
+    assert resolve(r, "other/x.ts", "@app/user/model", "typescript") == []  # outside that tsconfig's folder
+    assert resolve(r, main, "react", "typescript") == []

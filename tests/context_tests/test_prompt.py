@@ -348,3 +348,18 @@ def test_chat_context_shows_the_best_matching_definitions_whole(engine: Engine) 
     prompt = engine.chat_context("How is the discounted total computed?", budget=2048)
     assert "    return total * (1 - DISCOUNT_RATE)" in prompt.text
     assert any("whole definition" in s.reason for s in prompt.sections if s.path == "shop/pricing.py")
+
+
+def test_a_new_unsaved_file_gets_a_prompt_from_its_buffer_alone(engine: Engine) -> None:
+    buffer = "from shop.pricing import format_price\n\nlabel = format_price(9.5)\n"
+    prompt = engine.fim_prompt("shop/new_module.py", 2, 8, budget=2048, buffer=buffer)
+    assert prompt.prefix + prompt.suffix == buffer
+    assert "def format_price(value: float) -> str:" in prompt.text
+    assert prompt.tokens <= 2048
+
+
+def test_an_empty_buffer_and_a_huge_cursor_line_still_fit_the_budget(engine: Engine) -> None:
+    assert engine.fim_prompt("shop/checkout.py", 0, 0, budget=1024, buffer="").text.endswith(tokens.FIM_MIDDLE)
+    huge = "x = [" + ", ".join(str(i) for i in range(5000)) + "]"
+    prompt = engine.fim_prompt("shop/checkout.py", 0, len(huge) // 2, budget=1024, buffer=huge)
+    assert tokens.count(prompt.text) == prompt.tokens <= 1024

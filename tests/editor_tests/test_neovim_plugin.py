@@ -151,13 +151,13 @@ def test_qwen_prompt_shows_the_repository_prompt_for_the_cursor_with_the_unsaved
     shapes: tuple[Neovim, FakeOpenAIServer],
 ) -> None:
     editor, _ = shapes
-    editor.keys("GAsum(<Esc>:QwenPrompt<CR>")
+    editor.keys("GAsum([])<Esc>:QwenPrompt<CR>")
     name = "qwen://prompt/main.py"
     editor.wait_until(lambda: editor.lua(f"vim.fn.bufexists('{name}') == 1"), "the prompt window")
     prompt = "\n".join(editor.lua(f"vim.api.nvim_buf_get_lines(vim.fn.bufnr('{name}'), 0, -1, false)"))
     assert "def rectangle_area(width: float, height: float) -> float:" in prompt
     assert "<|fim_prefix|>from geometry import rectangle_area" in prompt
-    assert "    return sum<|fim_suffix|>(" in prompt  # the unsaved text, the cursor on "(" after <Esc>
+    assert "    return sum([]<|fim_suffix|>)" in prompt  # the unsaved text, the cursor on ")" after <Esc>
 
 
 def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(

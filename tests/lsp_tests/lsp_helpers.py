@@ -53,12 +53,12 @@ def open_document(client: LanguageClient, path: Path, text: str | None = None, v
     return uri
 
 
-async def wait_until_indexed(client: LanguageClient, timeout: float = 30.0) -> None:
-    """Wait for the end of the background indexing's ``$/progress`` report."""
+async def wait_until_indexed(client: LanguageClient, folders: int = 1, timeout: float = 30.0) -> None:
+    """Wait for the end of the background indexing's ``$/progress`` reports of ``folders`` folders."""
 
     async def ended() -> None:
-        while not any(isinstance(value, types.WorkDoneProgressEnd)
-                      for values in client.progress_reports.values() for value in values):
+        while sum(isinstance(value, types.WorkDoneProgressEnd)
+                  for values in client.progress_reports.values() for value in values) < folders:
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(ended(), timeout)

@@ -174,6 +174,7 @@ async def test_each_workspace_folder_has_its_own_engine(start_server: Start, rep
         client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
             event=types.WorkspaceFoldersChangeEvent(
                 added=[types.WorkspaceFolder(uri=other.as_uri(), name="other")], removed=[])))
+        await wait_until_indexed(client, folders=2)
         text = "from billing.invoice import invoice_number\n\nnumber = "
         uri = open_document(client, other / "billing" / "send.py", text)
         await client.text_document_inline_completion_async(

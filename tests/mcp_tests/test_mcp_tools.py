@@ -20,7 +20,7 @@ from mcp_support import (
 )
 
 from context.engine import Engine
-from context.fakeserver import FakeOpenAIServer
+from context.fakeserver import FakeOpenAIServer, Reply
 from context.symbols import DEFINITION_KINDS
 from mcp_server.server import SymbolKind
 
@@ -235,6 +235,30 @@ async def test_ask_qwen_sends_the_question_with_repository_context(
         assert FIXTURE_SECRET not in sent
 
 
+async def test_a_slow_answer_streams_with_progress_notifications(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    progress: list[str | None] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
+    words = [f"word{n} " for n in range(12)]
+    with FakeOpenAIServer([Reply(chunks=words, chunk_delay=0.15)]) as server:
+        monkeypatch.setenv("QWEN_BASE_URL", server.base_url)
+        monkeypatch.setenv("QWEN_MODEL", "qwen3-coder")
+        async with connected(repo) as client:
+            await call(
+                client, "search_symbols", {"query": "User"}
+            )  # the index is ready: progress is the model's
+            result = await client.call_tool(
+                "ask_qwen", {"question": "Explain it."}, progress_callback=on_progress
+            )
+    assert not result.is_error
+    assert result.structured_content is not None and result.structured_content["answer"] == "".join(words)
+    assert progress and all("Qwen3-Coder is answering" in (message or "") for message in progress)
+
+
 async def test_model_tools_without_an_endpoint_answer_with_a_readable_error(repo: Path) -> None:
     async with connected(repo) as client:
         message = await call_error(
@@ -359,3 +383,27 @@ async def test_a_file_created_while_serving_is_found_without_restarting(repo: Pa
                 break
             await asyncio.sleep(0.1)
     assert [(symbol["path"], symbol["line"]) for symbol in found] == [("app/audit.py", 1)]
+
+
+async def test_every_result_stays_under_a_small_output_cap(repo: Path) -> None:
+    methods = "".join(
+        f"    def method_{n}(self, value):\n        return helper(value) + {n}\n\n" for n in range(800)
+    )
+    (repo / "app" / "huge.py").write_text(f"def helper(value):\n    return value\n\n\nclass Huge:\n{methods}")
+    cap = 2048
+    calls = [
+        ("repo_map", {"budget_tokens": 262_144}),
+        ("build_context", {"task": "change how Huge calls helper", "budget_tokens": 262_144}),
+        ("get_definition", {"symbol": "Huge"}),
+        ("search_symbols", {"query": "method_", "limit": 200}),
+        ("find_references", {"symbol": "helper", "limit": 500}),
+        ("file_outline", {"path": "app/huge.py"}),
+        ("read_code", {"path": "app/huge.py"}),
+    ]
+    async with connected(repo, max_output_tokens=cap) as client:
+        for tool, arguments in calls:
+            await call_capped(client, tool, arguments, cap)
+        definition = (await call(client, "get_definition", {"symbol": "Huge"}))["definitions"][0]
+        references = await call(client, "find_references", {"symbol": "helper", "limit": 500})
+    assert definition["code_truncated"] and definition["code"].startswith("class Huge:")
+    assert references["next_offset"] is not None

@@ -155,7 +155,7 @@ local function qwen_toggle()
 end
 
 --- `:QwenPrompt`: the prompt qwen-lsp would send for the cursor, in a scratch window, to see what the model
---- sees. `qwen-context prompt` (installed beside qwen-lsp) builds it from the same index and the unsaved buffer.
+--- sees. `qwen-context prompt` (installed beside qwen-lsp) builds it from the same index and unsaved buffer.
 ---@param config qwen.Options
 local function qwen_prompt(config)
   local client = vim.lsp.get_clients({ name = 'qwen', bufnr = 0 })[1]
