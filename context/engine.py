@@ -54,7 +54,7 @@ from context.parse import parse_source, preload
 from context.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
 from context.scan import ScanConfig, read_text, resolve_inside, scan, scan_one
 from context.secrets import mask_secrets
-from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot
+from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, paused_gc
 from context.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
 
 if TYPE_CHECKING:
@@ -137,8 +137,9 @@ class OutlineNode:
 
 # --- parsing (runs in worker processes) --------------------------------------------------------------------
 
-#: A file to parse: path, language, and the hash it had when last parsed (None: parse unconditionally).
-_Job = tuple[str, str, str | None]
+#: A file to parse: path, language, the hash it had when last parsed (None: parse unconditionally), and its
+#: size as scanned (to hand out big files first).
+_Job = tuple[str, str, str | None, int]
 #: What became of a job: a packed parsed file, or (path, size, mtime_ns) when the bytes did not change, or the
 #: path when the file could not be read.
 _Outcome = PackedFile | tuple[str, int, int] | str
@@ -165,7 +166,7 @@ def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
 
 
 def _parse_job(root: str, job: _Job) -> _Outcome:
-    path, language, previous = job
+    path, language, previous, _ = job
     try:
         with open(os.path.join(root, path), "rb") as handle:
             stat = os.fstat(handle.fileno())
@@ -186,7 +187,7 @@ def _parse_job(root: str, job: _Job) -> _Outcome:
 
 def _unparsed(root: str, job: _Job) -> _Outcome:
     """A file recorded without symbols (its parse failed), so it is not tried again until it changes."""
-    path, language, _ = job
+    path, language, _, _ = job
     try:
         with open(os.path.join(root, path), "rb") as handle:
             stat = os.fstat(handle.fileno())
@@ -307,9 +308,9 @@ class Engine:
         for f in result.files:
             old = stored.get(f.path)
             if old is None or not fresh or old.language != f.language:
-                jobs.append((f.path, f.language, None))
+                jobs.append((f.path, f.language, None, f.size))
             elif old.size != f.size or old.mtime_ns != f.mtime_ns:
-                jobs.append((f.path, f.language, old.hash))
+                jobs.append((f.path, f.language, old.hash, f.size))
             else:
                 unchanged.append(f.path)
         parsed, count, gone = self._parse_and_store(jobs, progress)
@@ -373,9 +374,9 @@ class Engine:
                     removed += [p for p in self._snap().files if p.startswith(rel + "/")]
                 continue
             if old is None or not fresh or old.language != found.language:
-                jobs.append((found.path, found.language, None))
+                jobs.append((found.path, found.language, None, found.size))
             elif old.size != found.size or old.mtime_ns != found.mtime_ns:
-                jobs.append((found.path, found.language, old.hash))
+                jobs.append((found.path, found.language, old.hash, found.size))
             else:
                 unchanged.append(found.path)
         parsed, count, gone = self._parse_and_store(jobs, None)
@@ -454,7 +455,7 @@ class Engine:
 
     def _parse_in_pool(self, root: str, jobs: list[_Job], collect: Callable[[list[_Outcome]], None]) -> None:
         # Big files first so the last chunks are small and the workers finish together.
-        ordered = sorted(jobs, key=lambda job: -self._size_hint(job[0]))
+        ordered = sorted(jobs, key=lambda job: -job[3])
         chunks = [ordered[i:i + POOL_CHUNK_FILES] for i in range(0, len(ordered), POOL_CHUNK_FILES)]
         # fork is fastest (workers inherit the loaded parsers) but only safe while no other thread could hold a
         # lock (a server indexes from a background thread): then a fork server, elsewhere the platform default.
@@ -499,12 +500,6 @@ class Engine:
             return retry
         return []
 
-    def _size_hint(self, path: str) -> int:
-        try:
-            return os.stat(self.root / path).st_size
-        except OSError:
-            return 0
-
     def _recover(self) -> None:
         """The index file is damaged: start a fresh one and forget everything loaded from it."""
         self._store.reset()
@@ -520,7 +515,7 @@ class Engine:
         snapshot = self._snapshot
         if snapshot is not None:
             return snapshot
-        with self._lock:
+        with self._lock, paused_gc():
             if self._snapshot is None:
                 try:
                     loaded = self._store.load()
@@ -798,7 +793,7 @@ class Engine:
 
     def file_graph(self) -> dict[str, dict[str, float]]:
         """Weighted edges file -> files it depends on, for every file. Shared with the engine: do not modify."""
-        with self._lock:
+        with self._lock, paused_gc():
             return self._file_graph().all()
 
     def definition_at(self, path: str, line: int, column: int) -> Definition | None:
