@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Self
 
 import platformdirs
 
-from context import index as store_module
 from context.errors import UnknownFile, UsageError
 from context.graph import FileGraph, language_family
 from context.index import (
+    SCHEMA_VERSION,
     IndexCorrupt,
     IndexStore,
     LoadedFile,
@@ -48,6 +48,7 @@ from context.index import (
     content_hash,
     index_path,
     pack,
+    unpack_names,
 )
 from context.languages import language_for
 from context.parse import parse_source, preload
@@ -205,7 +206,7 @@ def _parse_chunk(root: str, jobs: list[_Job]) -> list[_Outcome]:
 def _entry(packed: PackedFile) -> FileSymbols:
     """A snapshot entry from a freshly packed file."""
     return FileSymbols(packed.path, packed.language, packed.hash, packed.package,
-                       names=store_module.unpack_names(packed.names, packed.qualnames), defs_blob=packed.defs,
+                       names=unpack_names(packed.names, packed.qualnames), defs_blob=packed.defs,
                        imports_blob=packed.imports, refs_blob=packed.refs)
 
 
@@ -219,7 +220,7 @@ def _loaded_entry(f: LoadedFile) -> FileSymbols:
 def parser_fingerprint() -> str:
     """Identity of the code that produced stored symbols: a changed parser or query re-parses every file."""
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(str(store_module.SCHEMA_VERSION).encode())
+    digest.update(str(SCHEMA_VERSION).encode())
     for module in ("parse", "languages", "symbols", "secrets"):
         digest.update(importlib.resources.files("context").joinpath(f"{module}.py").read_bytes())
     for query in sorted(importlib.resources.files("context.queries").iterdir(), key=lambda q: q.name):

@@ -131,15 +131,13 @@ class FileGraph:
                 for target in targets:
                     edges[target] = edges.get(target, 0.0) + share
         counts = self.snapshot.reference_counts_of(path)
-        by_name = self.snapshot.by_name
         family = language_family(entry.language)
-        for name, count in counts.items():
-            if name not in by_name:
-                continue
+        # names defined somewhere in the repository, sorted so that weights sum up in the same order every run
+        for name in sorted(counts.keys() & self.snapshot.by_name.keys()):
             definers = self._definers_of(name, family)
-            if not definers or path in definers:  # undefined here, too common to tell, or a local name
+            if not definers or path in definers:  # none in this language, too common to tell, or a local name
                 continue
-            weight = name_weight(name) * math.sqrt(count) / len(definers)
+            weight = name_weight(name) * math.sqrt(counts[name]) / len(definers)
             for target in definers:
                 edges[target] = edges.get(target, 0.0) + weight
         return edges

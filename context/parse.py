@@ -189,6 +189,7 @@ def _roles(query: Query, text: bytes) -> tuple[_Role, ...]:
 
 
 def _role(query: Query, pattern: int, captures: list[str]) -> _Role:
+    """The role of ``pattern``, whose capture names are ``captures``."""
     for key in captures:
         role, _, kind = key.partition(".")
         if role == "definition" and kind in DEFINITION_KINDS:
@@ -201,10 +202,10 @@ def _role(query: Query, pattern: int, captures: list[str]) -> _Role:
 
 
 class _Text:
-    """Slices of one file's source bytes as text, with byte columns converted to code-point columns.
+    """Slices of one file's source bytes as text, and code-point columns of nodes.
 
     A byte column is the character column on every line that is pure ASCII, so only nodes on the few lines
-    holding other characters (``wide_rows``) pay for decoding the start of their line.
+    holding other characters (``wide_rows``) pay for decoding the start of their line (`wide_column`).
     """
 
     __slots__ = ("_mark", "source", "wide_rows")
@@ -217,12 +218,6 @@ class _Text:
 
     def of(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
-
-    def column(self, node: Node) -> int:
-        row, column = node.start_point
-        if row not in self.wide_rows:
-            return column
-        return self.wide_column(row, column, node.start_byte)
 
     def wide_column(self, row: int, column: int, start: int) -> int:
         """The character column of byte ``start``, at byte ``column`` of ``row`` (one of ``wide_rows``).

@@ -1007,11 +1007,15 @@ def _trim_prefix(lines: Sequence[str], cursor_line: int, head: str, budget: int)
 # --- the public builders ------------------------------------------------------------------------------------
 
 
-def _imports_key(engine: Engine, path: str) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
+def _imports_key(engine: Engine, path: str, line: int) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
+    """The imports above the cursor: part of what the context selection depends on. Those below are left out on
+    purpose: opening a string or a bracket on the cursor's line makes the parser lose them until it is closed,
+    and the selection should not flicker while the user types."""
     try:
-        return tuple((imp.module, imp.names, imp.resolved) for imp in engine.imports(path))
+        imports = engine.imports(path)
     except UnknownFile:
         return ()
+    return tuple((imp.module, imp.names, imp.resolved) for imp in imports if imp.line < line)
 
 
 def _long_context(engine: Engine) -> bool:
@@ -1062,9 +1066,10 @@ def build_fim_prompt(
     context_budget = max(budget - fixed - reserve, 0)
 
     others = "\n".join(lines[:line] + lines[line + 1 :])
-    key = (path, line, context_budget, others, tuple(recent), _imports_key(engine, path))
+    key = (path, line, context_budget, others, tuple(recent), _imports_key(engine, path, line))
     selection = caches.selections.get(key)
     if selection is None or not selection.still_current(engine, caches):
+        log.debug("choosing context for %s:%d (%s)", path, line, "new input" if selection is None else "files changed")
         items, hood = _fim_items(engine, caches, path, lines, line, recent, context_budget)
         packer = _Packer(engine, caches, context_budget, chat=False)
         closest = [p for p in hood.imported if p != path]

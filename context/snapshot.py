@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from context.index import (
+    DefTuple,
     RefTuple,
     definitions_from_tuples,
     unpack_definition_tuples,
@@ -68,6 +69,7 @@ class FileSymbols:
         "_imports",
         "_imports_blob",
         "_names",
+        "_raw",
         "_ref_counts",
         "_refs",
         "hash",
@@ -86,6 +88,7 @@ class FileSymbols:
         self.hash = hash
         self.package = package
         self._definitions = definitions
+        self._raw: list[DefTuple] | None = None
         self._names = names
         self._defs_blob = defs_blob
         self._imports = imports
@@ -96,12 +99,21 @@ class FileSymbols:
 
     @property
     def definitions(self) -> list[Definition]:
-        """The file's definitions in source order (unpacked on first use)."""
+        """The file's definitions in source order (built on first use)."""
         if self._definitions is None:
-            raw = unpack_definition_tuples(self._defs_blob) if self._defs_blob else []
-            self._definitions = definitions_from_tuples(self.path, raw)
-            self._defs_blob = b""
+            self._definitions = definitions_from_tuples(self.path, self.raw())
         return self._definitions
+
+    def raw(self) -> list[DefTuple]:
+        """The file's definitions as packed tuples (cheaper than `definitions` when only ranking them)."""
+        if self._raw is None:
+            if self._definitions is not None:
+                self._raw = [(d.name, d.kind, d.qualname, d.line, d.column, d.end_line, d.signature, d.doc,
+                              d.parent) for d in self._definitions]
+            else:
+                self._raw = unpack_definition_tuples(self._defs_blob) if self._defs_blob else []
+                self._defs_blob = b""
+        return self._raw
 
     @property
     def imports(self) -> list[Import]:
@@ -147,9 +159,10 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
-def _importance(d: Definition) -> tuple[int, int, int, str, int]:
-    """How a definition ranks among equally good matches (smaller first)."""
-    return (KIND_IMPORTANCE.get(d.kind, 9), d.qualname.count("."), len(d.name), d.path, d.line)
+def _importance(entry: FileSymbols, index: int) -> tuple[int, int, int, str, int]:
+    """How a definition ranks among equally good matches (smaller first): kind, nesting, name length, place."""
+    name, kind, qualname, line = entry.raw()[index][:4]
+    return (KIND_IMPORTANCE.get(kind, 9), qualname.count("."), len(name), entry.path, line)
 
 
 def _words_match(query_words: list[str], parts: list[str]) -> int | None:
@@ -214,9 +227,15 @@ class Snapshot:
     # --- patching ------------------------------------------------------------------------------------------
 
     def put(self, entry: FileSymbols) -> None:
-        """Add or replace one file's entry."""
+        """Add or replace one file's entry (the search index survives when the file's names stay the same, as
+        they do for most edits of a buffer)."""
+        old = self.files.get(entry.path)
+        kept = self._sorted_lower
+        same_names = old is not None and {n for n, _ in old.names()} == {n for n, _ in entry.names()}
         self.remove(entry.path)
         self._add(entry)
+        if same_names:
+            self._sorted_lower = kept
 
     def remove(self, path: str) -> None:
         """Forget one file (no-op when it is unknown)."""
@@ -342,26 +361,25 @@ class Snapshot:
                 scored[name] = (TIER_PREFIX if name.startswith(query) else TIER_PREFIX_CASELESS, 0)
         if self._count(scored, kind) < limit:
             self._fuzzy(query, scored)
-        results: list[tuple[int, int, int, int, int, str, int, Definition]] = []
-        for d in (entry.definitions[i] for entry, i in self.by_qualname.get(query, ())):
-            if kind is None or d.kind == kind:
-                results.append((TIER_EXACT, 0, *_importance(d), d))
-        seen = {id(r[-1]) for r in results}
+        # Rank on the packed tuples; build `Definition` objects only for the results returned.
+        results: list[tuple[int, int, int, int, int, str, int, FileSymbols, int]] = []
+        for entry, i in self.by_qualname.get(query, ()):
+            if kind is None or entry.raw()[i][1] == kind:
+                results.append((TIER_EXACT, 0, *_importance(entry, i), entry, i))
+        seen = {(id(r[-2]), r[-1]) for r in results}
         for name, (tier, skipped) in scored.items():
             for entry, i in self.by_name.get(name, ()):
-                d = entry.definitions[i]
-                if (kind is None or d.kind == kind) and id(d) not in seen:
-                    results.append((tier, skipped, *_importance(d), d))
+                if (kind is None or entry.raw()[i][1] == kind) and (id(entry), i) not in seen:
+                    results.append((tier, skipped, *_importance(entry, i), entry, i))
         results.sort(key=lambda r: r[:7])
-        return [r[-1] for r in results[:limit]]
+        return [entry.definitions[i] for *_, entry, i in results[:limit]]
 
     def _count(self, scored: dict[str, tuple[int, int]], kind: str | None) -> int:
         """Definitions of ``kind`` named by the names scored above `TIER_WORDS` (fuzzy matching cannot beat)."""
         best = [name for name, (tier, _) in scored.items() if tier < TIER_WORDS]
         if kind is None:
             return sum(len(self.by_name.get(name, ())) for name in best)
-        return sum(1 for name in best for entry, i in self.by_name.get(name, ())
-                   if entry.definitions[i].kind == kind)
+        return sum(1 for name in best for entry, i in self.by_name.get(name, ()) if entry.raw()[i][1] == kind)
 
     def _fuzzy(self, query: str, scored: dict[str, tuple[int, int]]) -> None:
         """Add names matching ``query`` word by word (camelCase/snake_case aware) or as a substring.

@@ -69,3 +69,19 @@ def test_qualified_names_match_exactly() -> None:
 
 def test_nothing_matches_nonsense_or_empty_queries() -> None:
     assert names("qqqzzz") == [] and names("   ") == [] and names("User", limit=0) == []
+
+
+def test_search_follows_changed_names_and_keeps_its_index_for_unchanged_ones() -> None:
+    snap = snapshot(("a.py", "alpha_one", "function"), ("b.py", "beta_two", "function"))
+    assert [d.name for d in snap.search("alpha", None, 5)] == ["alpha_one"]
+    index = snap._names_sorted()
+    moved = Definition("alpha_one", "function", "alpha_one", "a.py", 3, 0, 3, "def alpha_one()")
+    same = FileSymbols("a.py", "python", "h2", "", imports=[], references=[], definitions=[moved])
+    snap.put(same)
+    assert snap._names_sorted() is index  # an edit that keeps the names keeps the search index
+    assert snap.search("alpha_one", None, 5)[0].line == 3
+    renamed = FileSymbols("a.py", "python", "h3", "", imports=[], references=[],
+                          definitions=[Definition("gamma", "function", "gamma", "a.py", 0, 0, 0, "def gamma()")])
+    snap.put(renamed)
+    assert snap.search("alpha", None, 5) == []
+    assert [d.name for d in snap.search("gam", None, 5)] == ["gamma"]

@@ -115,6 +115,28 @@ def test_columns_in_code_points_for_a_javascript_line_with_emoji() -> None:
     assert next(r for r in parsed.references if r.name == "celebrate").column == 46
 
 
+def test_every_reference_on_a_long_non_ascii_line_gets_its_character_column() -> None:
+    calls = " + ".join(f"f{i}('é{'ü' * i}')" for i in range(60))
+    line = f"total = [{calls}]  # straße"
+    source = f"x = 1\n{line}\ny = g(2)\n".encode()
+
+    parsed = parse_source("wide.py", source, "python")
+
+    on_line = [r for r in parsed.references if r.line == 1]
+    assert [r.name for r in on_line] == [f"f{i}" for i in range(60)]
+    assert [r.column for r in on_line] == [line.index(f"f{i}(") for i in range(60)]
+    assert [(r.name, r.line, r.column) for r in parsed.references if r.line == 2] == [("g", 2, 4)]
+
+
+def test_every_query_pattern_extracts_a_definition_reference_import_package_or_scope() -> None:
+    for language in GRAMMARS:
+        roles = parse_module._grammar(language).roles
+
+        assert all(role for role, _, _, _ in roles), language
+        references = [detail for role, _, detail, _ in roles if role == "reference"]
+        assert all(detail.startswith("reference.") for detail in references), language
+
+
 def test_a_long_signature_is_cut_to_300_characters_on_one_line() -> None:
     params = ",\n    ".join(f"parameter_number_{i}: int = {i}" for i in range(40))
     source = f"def wide(\n    {params},\n) -> None:\n    pass\n".encode()

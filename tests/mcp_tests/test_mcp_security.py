@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from mcp.shared.exceptions import MCPError
 from mcp_support import FIXTURE_SECRET, PLANTED, call, call_error, connected
 
 ESCAPES = [
@@ -114,7 +115,7 @@ async def test_the_outline_resource_refuses_escapes(repo: Path) -> None:
             "repo://outline/.env",
             "repo://outline/escape/stolen.py",
         ):
-            with pytest.raises(Exception) as refused:
+            with pytest.raises(MCPError) as refused:
                 await client.read_resource(uri)
             _assert_nothing_leaked(str(refused.value))
 
