@@ -336,7 +336,7 @@ def main() -> int:
             f"prompt assembly @{budget // 1024}K on {timing_root.name} "
             f"({files} files, {len(values)} cursors): "
             f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p50 < {TIMING_TARGETS_MS[budget]:.0f} ms) {verdict}; "
-            f"CPU time p50 {statistics.median(cpu[budget]):.1f} ms (wall minus waiting for a shared core)"
+            f"CPU time p50 {statistics.median(cpu[budget]):.1f} ms (process CPU time: wall time also counts waiting for a core shared with other work)"
         )
     return 0
 

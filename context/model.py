@@ -318,23 +318,29 @@ class ModelClient:
     # --- fill-in-the-middle -------------------------------------------------------------------------------------
 
     async def complete(self, prompt: PromptLike | str, *, max_tokens: int | None = None,
-                       stop: Sequence[str] = ()) -> AsyncGenerator[str, None]:
-        """Raw completion deltas for a FIM prompt, on the configured route (no clean-up)."""
+                       stop: Sequence[str] = (), temperature: float | None = None) -> AsyncGenerator[str, None]:
+        """Raw completion deltas for a FIM prompt, on the configured route (no clean-up).
+
+        ``temperature`` overrides the configured one for this request (several suggestions for one cursor ask
+        with different temperatures so that they differ).
+        """
         settings = await self.endpoint()
-        url, body = _fim_request(settings, fim_parts(prompt), max_tokens or settings.max_tokens, stop)
+        temperature = settings.temperature if temperature is None else temperature
+        url, body = _fim_request(settings, fim_parts(prompt), max_tokens or settings.max_tokens, stop, temperature)
         async with aclosing(self._stream(settings, url, body, route=settings.fim_mode)) as events:
             async for event in events:
                 if text := _event_text(settings.fim_mode, event):
                     yield text
 
-    async def fim(self, prompt: PromptLike | str, *, max_tokens: int | None = None) -> AsyncGenerator[str, None]:
+    async def fim(self, prompt: PromptLike | str, *, max_tokens: int | None = None,
+                  temperature: float | None = None) -> AsyncGenerator[str, None]:
         """Cleaned completion deltas; the request is closed as soon as the clean-up has cut the completion."""
         settings = await self.endpoint()
         parts = fim_parts(prompt)
         language = language_for(parts.path) if parts.path else None
         cleaner = CompletionStream(parts.prefix, parts.suffix, language, settings.max_lines,
                                    chat=settings.fim_mode == "chat")
-        async with aclosing(self.complete(prompt, max_tokens=max_tokens)) as deltas:
+        async with aclosing(self.complete(prompt, max_tokens=max_tokens, temperature=temperature)) as deltas:
             async for delta in deltas:
                 if text := cleaner.feed(delta):
                     yield text
@@ -343,9 +349,10 @@ class ModelClient:
         if rest := cleaner.finish():
             yield rest
 
-    async def fim_text(self, prompt: PromptLike | str, *, max_tokens: int | None = None) -> str:
-        """The cleaned completion to insert at the cursor."""
-        async with aclosing(self.fim(prompt, max_tokens=max_tokens)) as pieces:
+    async def fim_text(self, prompt: PromptLike | str, *, max_tokens: int | None = None,
+                       temperature: float | None = None) -> str:
+        """The cleaned completion to insert at the cursor (``temperature``: this request's, see `complete`)."""
+        async with aclosing(self.fim(prompt, max_tokens=max_tokens, temperature=temperature)) as pieces:
             return "".join([piece async for piece in pieces])
 
     # --- chat ----------------------------------------------------------------------------------------------------
@@ -608,8 +615,8 @@ class ModelClient:
         return ModelResponseError(f"{base} refused the request (HTTP {status}): {message}")
 
 
-def _fim_request(settings: ModelSettings, parts: FimParts, limit: int,
-                 stop: Sequence[str]) -> tuple[str, dict[str, Any]]:
+def _fim_request(settings: ModelSettings, parts: FimParts, limit: int, stop: Sequence[str],
+                 temperature: float) -> tuple[str, dict[str, Any]]:
     """The URL and JSON body of a FIM request on the configured route."""
     extra_stop = {"stop": list(stop)} if stop else {}
     if settings.fim_mode == "infill":
@@ -617,16 +624,16 @@ def _fim_request(settings: ModelSettings, parts: FimParts, limit: int,
         return f"{root}/infill", {
             "input_prefix": parts.prefix, "input_suffix": parts.suffix,
             "input_extra": [{"filename": path, "text": text} for path, text in parts.files],
-            "n_predict": limit, "temperature": settings.temperature, "stream": True, "cache_prompt": True,
+            "n_predict": limit, "temperature": temperature, "stream": True, "cache_prompt": True,
             **extra_stop}
     if settings.fim_mode == "chat":
         return f"{settings.base_url}/chat/completions", {
             "model": settings.completion_model, "messages": [{"role": "system", "content": FIM_SYSTEM_PROMPT},
                                                              {"role": "user", "content": parts.text}],
-            "max_tokens": limit, "temperature": settings.temperature, "stream": True, **extra_stop}
+            "max_tokens": limit, "temperature": temperature, "stream": True, **extra_stop}
     return f"{settings.base_url}/completions", {
         "model": settings.completion_model, "prompt": parts.text, "max_tokens": limit,
-        "temperature": settings.temperature, "stop": [*FIM_STOP, *stop], "stream": True}
+        "temperature": temperature, "stop": [*FIM_STOP, *stop], "stream": True}
 
 
 def _event_text(route: str, event: Mapping[str, Any]) -> str:

@@ -52,7 +52,7 @@ MIN_BUDGET = 1_024
 MAX_BUDGET = 262_144
 MAX_LONG_CONTEXT_BUDGET = 1_048_576
 #: The current file may take at most this share of the budget (the rest is repository context) ...
-CURRENT_SHARE = 0.4
+CURRENT_SHARE = 0.35
 #: ... but never less than this many tokens when it has them.
 CURRENT_MIN = 384
 #: The current file's reservation is rounded up to this many tokens, so it does not move while the user types.

@@ -104,7 +104,10 @@ def query_terms(question: str) -> list[str]:
         terms.append(word)
         for suffix in STEM_SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-                terms.append(word[: -len(suffix)])
+                stem = word[: -len(suffix)]
+                if suffix in ("ing", "ed") and stem[-1] == stem[-2] and stem[-1] not in "slz":
+                    stem = stem[:-1]  # stripped -> strip, running -> run
+                terms.append(stem)
                 break
     return list(dict.fromkeys(terms))
 
@@ -345,6 +348,7 @@ def dependency_order(paths: Iterable[str], graph: Mapping[str, Mapping[str, floa
 
 
 __all__ = [
+    "ENGLISH_STOP_WORDS",
     "FAR_WEIGHT",
     "PROXIMITY_BUCKETS",
     "RRF_K",
@@ -357,6 +361,7 @@ __all__ = [
     "pagerank",
     "personalized_pagerank",
     "proximity_weight",
+    "query_terms",
     "reciprocal_rank_fusion",
     "reverse_graph",
     "subwords",

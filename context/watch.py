@@ -1,9 +1,10 @@
 """Keeping a long-running engine fresh from file-system events (watchfiles, in a daemon thread).
 
-Events are batched (watchfiles debounces them), reduced to the files a scan could index — known languages, not
-inside ``.git`` or the usual tool folders — and handed to `Engine.update`, which applies the ignore rules per
-file. A change of an ignore file (``.gitignore``, ``.qwenignore``, ``.git/info/exclude``) can change which files
-are indexed anywhere, so it triggers a full `Engine.index` (cheap when little changed).
+Events are batched (watchfiles debounces them), reduced to the files a scan could index — known languages and
+build files, not inside ``.git`` or the usual tool folders (watchfiles' default filter) — and handed to
+`Engine.update`, which applies the ignore rules per file. A change of an ignore file (``.gitignore``,
+``.qwenignore``) can change which files are indexed anywhere, so it triggers a full `Engine.index` (cheap when
+little changed). Changes of ``.git/info/exclude`` are not watched: the next `Engine.index` applies them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ DEBOUNCE_MS = 150
 #: How long `Watcher.__enter__` waits for the watcher to be running before going on anyway (seconds).
 START_TIMEOUT_S = 5.0
 #: Files whose change re-scans the whole repository.
-IGNORE_FILES = frozenset({".gitignore", ".qwenignore", "exclude"})
+IGNORE_FILES = frozenset({".gitignore", ".qwenignore"})
 
 
 class Watcher:
@@ -84,8 +85,6 @@ class Watcher:
             try:
                 rel = path.relative_to(root).as_posix()
             except ValueError:
-                continue
-            if rel.startswith(".git/") and rel != ".git/info/exclude":
                 continue
             if path.name in IGNORE_FILES:
                 rescan = True

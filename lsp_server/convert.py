@@ -134,17 +134,25 @@ def inline_list(texts: Sequence[str], lead: str, replace: types.Range, accept_co
     ])
 
 
-def completion_list(texts: Sequence[str], replace: types.Range, accept_command: str,
-                    uri: str) -> types.CompletionList:
+def snippet_text(text: str) -> str:
+    """``text`` as a snippet that inserts exactly ``text``: ``\\``, ``$`` and ``}`` escaped with a backslash."""
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("}", "\\}")
+
+
+def completion_list(texts: Sequence[str], replace: types.Range, accept_command: str, uri: str, *,
+                    snippets: bool = False) -> types.CompletionList:
     """Completion items for editors without inline completion: first line as label, whole text as edit.
 
-    The list is incomplete so the editor asks again as the user types on.
+    With ``snippets`` (the client supports them) the edit is an escaped snippet: some clients (Neovim 0.11)
+    insert only the first word of a plain-text edit. The list is incomplete so the editor asks again as the
+    user types on.
     """
+    text_format = types.InsertTextFormat.Snippet if snippets else types.InsertTextFormat.PlainText
     return types.CompletionList(is_incomplete=True, items=[
         types.CompletionItem(
             label=text.strip().splitlines()[0], kind=types.CompletionItemKind.Text, detail="Qwen",
-            sort_text="0", filter_text=text, insert_text_format=types.InsertTextFormat.PlainText,
-            text_edit=types.TextEdit(range=replace, new_text=text),
+            sort_text="0", filter_text=text, insert_text_format=text_format,
+            text_edit=types.TextEdit(range=replace, new_text=snippet_text(text) if snippets else text),
             command=_accepted(accept_command, uri, text))
         for text in texts
     ])

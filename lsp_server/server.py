@@ -2,7 +2,8 @@
 
 Every handler has one shape (jedi-language-server): convert the params (`convert`), make one engine or model
 call through `QwenLanguageServer`, convert the result. The server holds no ranking or prompt logic: prompts
-come from `Engine.fim_prompt` and `Engine.chat_context`, completions from `ModelClient`. Blocking engine work
+come from `Engine.fim_prompt` and `Engine.chat_context`, the code actions' tasks from `context.tasks`,
+completions from `ModelClient`. Blocking engine work
 leaves the event loop in one place only (`Workspaces.call`), so `$/cancelRequest` and superseding requests can
 abort a model stream at once. Model failures are shown once, not on every keystroke, and no request can bring
 the server down.
@@ -26,12 +27,13 @@ from lsprotocol.converters import get_converter
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
+from context import tasks
 from context.config import ModelSettings, load_settings
 from context.errors import ConfigError, ModelError, QwenContextError
 from context.languages import language_for
 from context.model import ModelClient
+from context.tasks import Target, Task
 from lsp_server import actions, convert
-from lsp_server.actions import Action
 from lsp_server.inline import Latest, SuggestionCache
 from lsp_server.options import ModelOptions, ServerOptions, merge, parse_options
 from lsp_server.workspaces import Folder, Workspaces
@@ -45,6 +47,9 @@ APPLY = "qwen.apply"
 
 #: How long a completion in a folder still being indexed for the first time waits for the index.
 INDEX_WAIT_SECONDS = 1.0
+#: How much warmer each further suggestion of an invoked completion is asked than the one before (the first
+#: at the configured temperature, 0 by default): at one temperature the model would repeat itself.
+TEMPERATURE_STEP = 0.4
 #: Files that mark a project root, for documents opened outside every workspace folder.
 _ROOT_MARKERS = (".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml", "pom.xml", "build.gradle")
 _CONVERTER = get_converter()
@@ -61,6 +66,11 @@ def _project_root(path: Path) -> Path | None:
         if any((parent / marker).exists() for marker in _ROOT_MARKERS):
             return parent
     return path.parent if path.parent not in (home, Path(path.parent.anchor)) else None
+
+
+def _temperature(n: int) -> float | None:
+    """The temperature of the ``n``-th (0-based) suggestion for one cursor; None: the configured one."""
+    return min(n * TEMPERATURE_STEP, 1.0) if n else None
 
 
 def _version() -> str:
@@ -165,6 +175,14 @@ class QwenLanguageServer(LanguageServer):
             return self.options.completion
         text_document = self.client_capabilities.text_document
         return text_document is None or text_document.inline_completion is None
+
+    @property
+    def snippets(self) -> bool:
+        """Whether the client accepts completion items in snippet format."""
+        text_document = self.client_capabilities.text_document
+        completion = text_document.completion if text_document is not None else None
+        item = completion.completion_item if completion is not None else None
+        return item is not None and bool(item.snippet_support)
 
     @property
     def pulls_configuration(self) -> bool:
@@ -296,7 +314,8 @@ class QwenLanguageServer(LanguageServer):
                 recent=self.recent_in(cursor.folder)))
             model = self._require_model()
             sent = time.perf_counter()
-            texts = await asyncio.gather(*(model.fim_text(prompt) for _ in range(count)))
+            texts = await asyncio.gather(*(model.fim_text(prompt, temperature=_temperature(n))
+                                           for n in range(count)))
         except (ModelError, ConfigError) as exc:
             self.notice.failed(exc)
             return []
@@ -356,48 +375,40 @@ class QwenLanguageServer(LanguageServer):
                                               data))
             listed.append(actions.run_command("Qwen: refactor the selection…",
                                               types.CodeActionKind.RefactorRewrite, REFACTOR, data))
-        if documented := actions.documented_at(definitions, selection.start.line):
+        if documented := tasks.definition_around(definitions, selection.start.line, Task.DOCSTRING):
             title = f"Qwen: add or fix the docstring of {documented.name}"
-            listed.append(actions.listed(Action.DOCSTRING, title, types.CodeActionKind.RefactorRewrite, data,
+            listed.append(actions.listed(Task.DOCSTRING, title, types.CodeActionKind.RefactorRewrite, data,
                                          apply_command))
         if diagnostics:
             problems = {**data, "problems": [d.message for d in diagnostics]}
-            listed.append(actions.listed(Action.FIX, f"Qwen: fix {diagnostics[0].message.splitlines()[0]}",
+            listed.append(actions.listed(Task.FIX, f"Qwen: fix {diagnostics[0].message.splitlines()[0]}",
                                          types.CodeActionKind.QuickFix, problems, apply_command, diagnostics))
-        if function := actions.function_at(definitions, selection.start.line):
-            listed.append(actions.listed(Action.TESTS, f"Qwen: generate tests for {function.name}",
+        if function := tasks.definition_around(definitions, selection.start.line, Task.TESTS):
+            listed.append(actions.listed(Task.TESTS, f"Qwen: generate tests for {function.name}",
                                          actions.SOURCE_TESTS, data, apply_command))
         return listed
 
-    async def target(self, action: Action, uri: str, selection: types.Range) -> actions.Target:
-        """The code an action works on, in whole lines: the definition around the cursor for docstrings, fixes
-        and tests (and for an empty selection), else the selected lines."""
+    async def target(self, task: Task, uri: str, selection: types.Range) -> Target:
+        """The code an action works on, in whole lines (see `context.tasks.target_at`)."""
         found = self.folder_of(uri)
         if found is None:
             raise QwenContextError(f"{uri} is not a local file in the workspace")
         folder, path = found
         definitions = await self.workspaces.call(folder, lambda engine: engine.definitions(path))
-        pick = actions.function_at if action is Action.TESTS else actions.documented_at
-        definition = pick(definitions, selection.start.line)
         first, last = selection.start.line, selection.end.line
-        if selection.end.character == 0 and last > first:
+        if selection.end.character == 0 and last > first:  # the selection ends at the start of a line
             last -= 1
-        whole = action in (Action.DOCSTRING, Action.FIX, Action.TESTS) or selection.start == selection.end
-        if definition is not None and whole:
-            first, last = definition.line, definition.end_line
-        lines = convert.split_lines(self.document(uri).source)
-        code = "".join(lines[first:last + 1]).rstrip("\n")
-        return actions.Target(path, language_for(path) or "text", first, last, code, definition)
+        return tasks.target_at(task, path, self.document(uri).source, definitions, first, last,
+                               cursor=selection.start == selection.end)
 
-    async def ask(self, action: Action, target: actions.Target, uri: str, detail: str = "") -> str:
+    async def ask(self, task: Task, target: Target, uri: str, detail: str = "") -> str:
         """Ask the model about ``target`` with the repository context of the engine's chat context."""
         folder = self.folder_of(uri)
         assert folder is not None
-        query = f"{target.definition.qualname if target.definition else ''}\n{target.code}"
         context = await self.workspaces.call(folder[0], lambda engine: engine.chat_context(
-            query, focus=(target.path,)))
+            target.query, focus=(target.path,)))
         try:
-            answer = await self._require_model().ask(actions.question(action, target, detail), context)
+            answer = await self._require_model().ask(tasks.task_prompt(task, target, detail), context)
         except ModelError as exc:
             self.notice.failed(exc)
             raise
@@ -406,16 +417,15 @@ class QwenLanguageServer(LanguageServer):
 
     async def action_edit(self, data: dict[str, Any]) -> types.WorkspaceEdit:
         """The WorkspaceEdit of a listed action (``data`` as listed), computed with one model question."""
-        action, uri = Action(data["action"]), str(data["uri"])
+        task, uri = Task(data["action"]), str(data["uri"])
         selection = _CONVERTER.structure(data["range"], types.Range)
-        target = await self.target(action, uri, selection)
+        target = await self.target(task, uri, selection)
         lines = convert.split_lines(self.document(uri).source)
-        if action is Action.TESTS:
+        if task is Task.TESTS:
             return await self._tests_edit(target, uri)
-        problems = "\n".join(f"- {problem}" for problem in data.get("problems", ()))
-        detail = problems or str(data.get("instruction"))
-        code = actions.code_from_reply(await self.ask(action, target, uri, detail))
-        code = actions.reindent(code, target.code)
+        detail = tasks.problems_detail(data.get("problems", ())) or str(data.get("instruction"))
+        reply = await self.ask(task, target, uri, detail)
+        code = tasks.reindent(tasks.code_from_reply(reply, target.language), target.code)
         return convert.replace_lines(uri, lines, target.first, target.last, code, self.encoding)
 
     async def apply_action(self, data: dict[str, Any]) -> None:
@@ -427,16 +437,17 @@ class QwenLanguageServer(LanguageServer):
         """Let the user pick a refactoring from a short list (``window/showMessageRequest``)."""
         choice = await self.window_show_message_request_async(types.ShowMessageRequestParams(
             type=types.MessageType.Info, message="Qwen: how should the selection be refactored?",
-            actions=[types.MessageActionItem(title=title) for title in actions.REFACTOR_CHOICES]))
+            actions=[types.MessageActionItem(title=title) for title in tasks.REFACTOR_CHOICES]))
         return choice.title if choice is not None else None
 
-    async def _tests_edit(self, target: actions.Target, uri: str) -> types.WorkspaceEdit:
+    async def _tests_edit(self, target: Target, uri: str) -> types.WorkspaceEdit:
         found = self.folder_of(uri)
         assert found is not None
         folder = found[0]
+        await folder.indexed.wait()  # the project's layout is only known once its files are
         files = await self.workspaces.call(folder, lambda engine: engine.files())
-        destination = actions.test_path(target.path, target.language, files)
-        code = actions.code_from_reply(await self.ask(Action.TESTS, target, uri, destination))
+        destination = tasks.test_path_for(files, target.path)
+        code = tasks.code_from_reply(await self.ask(Task.TESTS, target, uri, destination), target.language)
         existing = (folder.root / destination).read_text(errors="replace") if destination in files else ""
         end = existing.split("\n")
         position = types.Position(line=len(end) - 1, character=len(end[-1].encode("utf-16-le")) // 2)
@@ -582,7 +593,7 @@ async def completion(ls: QwenLanguageServer, params: types.CompletionParams) -> 
     invoked = params.context is not None and (
         params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
     texts = await ls.suggest(cursor, 1, debounce=not invoked)
-    return convert.completion_list(texts, cursor.replace, ACCEPTED, cursor.uri)
+    return convert.completion_list(texts, cursor.replace, ACCEPTED, cursor.uri, snippets=ls.snippets)
 
 
 @SERVER.command(ACCEPTED)
@@ -623,8 +634,8 @@ async def apply(ls: QwenLanguageServer, data: dict[str, Any]) -> None:
 @SERVER.command(EXPLAIN)
 async def explain(ls: QwenLanguageServer, data: dict[str, Any]) -> str:
     """Explain the selection in a message (also the command's result, for clients that show it)."""
-    target = await ls.target(Action.EXPLAIN, data["uri"], _CONVERTER.structure(data["range"], types.Range))
-    answer = await ls.ask(Action.EXPLAIN, target, data["uri"])
+    target = await ls.target(Task.EXPLAIN, data["uri"], _CONVERTER.structure(data["range"], types.Range))
+    answer = await ls.ask(Task.EXPLAIN, target, data["uri"])
     ls.show(answer)
     return answer
 
@@ -634,4 +645,4 @@ async def refactor(ls: QwenLanguageServer, data: dict[str, Any]) -> None:
     """Rewrite the selection by ``data["instruction"]``, or by one the user picks from a short list."""
     instruction = data.get("instruction") or await ls.choose_instruction()
     if instruction:
-        await ls.apply_action({**data, "action": Action.REFACTOR.value, "instruction": instruction})
+        await ls.apply_action({**data, "action": Task.REFACTOR.value, "instruction": instruction})

@@ -1,10 +1,10 @@
 """The engines behind the server: one per workspace folder, fed with the editor's unsaved buffers.
 
 This module holds the ONE place where blocking engine work leaves the event loop (`Workspaces.call`). Every
-engine call runs on a single worker thread, in arrival order, so an overlay recorded for a keystroke always
-reaches the engine before the prompt that should see it, and the handlers never block the loop that reads
-`$/cancelRequest`. Indexing runs on its own thread so completions keep flowing (on the previous snapshot)
-while a folder indexes.
+engine call runs on one `context.worker.SerialWorker` thread, in arrival order, so an overlay recorded for a
+keystroke always reaches the engine before the prompt that should see it, and the handlers never block the
+loop that reads `$/cancelRequest`. Indexing runs on a second worker so completions keep flowing (on the
+previous snapshot) while a folder indexes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -22,6 +21,7 @@ from typing import TypeVar
 from context.engine import Engine, IndexReport
 from context.errors import IndexUnavailable, QwenContextError
 from context.languages import language_for
+from context.worker import SerialWorker
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ class Workspaces:
 
     def __init__(self) -> None:
         self._folders: dict[Path, Folder] = {}
-        self._queries = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-engine")
-        self._indexing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-index")
+        self._queries = SerialWorker("qwen-engine")
+        self._indexing = SerialWorker("qwen-index")
 
     def folders(self) -> list[Folder]:
         """The open workspace folders."""
@@ -122,13 +122,13 @@ class Workspaces:
         """Re-index files the client saw change on disk."""
         return await self._run(self._indexing, folder, lambda: folder.engine.update(paths))
 
-    async def _run(self, executor: ThreadPoolExecutor, folder: Folder, job: Callable[[], T]) -> T:
-        """Run ``job`` on ``executor``, counted among ``folder``'s jobs until the thread is done with it."""
+    async def _run(self, worker: SerialWorker, folder: Folder, job: Callable[[], T]) -> T:
+        """Run ``job`` on ``worker``, counted among ``folder``'s jobs until the thread is done with it."""
         if folder.closing:
             raise IndexUnavailable(f"the workspace folder {folder.root} was closed")
         loop = asyncio.get_running_loop()
         folder.jobs += 1
-        future = executor.submit(job)
+        future = worker.submit(job)
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._finished, folder))
         return await asyncio.wrap_future(future)
 
@@ -140,7 +140,7 @@ class Workspaces:
 
     def close(self) -> None:
         """Stop the watchers and the worker threads; each engine closes when no thread is using it."""
-        self._queries.shutdown(wait=False, cancel_futures=True)
-        self._indexing.shutdown(wait=False, cancel_futures=True)
+        self._queries.stop(cancel_pending=True)
+        self._indexing.stop(cancel_pending=True)
         for root in list(self._folders):
             self.remove(root)

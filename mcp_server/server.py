@@ -3,8 +3,8 @@
 Each tool converts its arguments (1-based positions, workspace-relative paths checked by
 `context.scan.resolve_inside`), makes its engine calls on the engine thread (`Workspace.run`), and converts
 the result into a `mcp_server.schemas` model, capped at `ServerSettings.max_output_tokens` with an offset or a
-next line to continue from. Ranking, prompt assembly and masking live in the engine; none of it is repeated
-here.
+next line to continue from. Ranking, prompt assembly and masking live in the engine, and the wording of the
+prompt templates shared with the editor's code actions in `context.tasks`; none of it is repeated here.
 
 Errors: `_tool_boundary` is the one place that turns failures into tool errors a model can act on — engine
 errors (`QwenContextError`: a bad path, an unknown file, an unreachable model) keep their message, anything
@@ -27,7 +27,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from context import tokens
+from context import tasks, tokens
 from context.errors import QwenContextError
 from context.symbols import Definition, Reference
 from mcp_server.schemas import (
@@ -77,8 +77,6 @@ MAX_DEFINITIONS = 10
 MAX_SOURCE_CHARS = 240
 #: Close matches suggested when a symbol is not found.
 SUGGESTIONS = 5
-#: Lines above and below a cursor whose words stand for the task when build_context gets no `task`.
-CURSOR_WINDOW = (20, 5)
 #: Token budget of the `repo://map` resource.
 DEFAULT_MAP_BUDGET = 4096
 #: Token budget of the repository context embedded in a prompt template.
@@ -293,15 +291,6 @@ def _hits(engine: Engine, references: Sequence[Reference]) -> list[ReferenceHit]
     return hits
 
 
-def _cursor_window(text: str, line: int) -> str:
-    """The lines around a 1-based cursor line: the words the engine ranks against when no task is given."""
-    lines = _lines(text)
-    if line > max(len(lines), 1):
-        raise ToolError(f"Line {line} is past the end of the file, which has {len(lines)} lines.")
-    above, below = CURSOR_WINDOW
-    return "\n".join(lines[max(0, line - 1 - above) : line + below])
-
-
 async def _streamed_answer(ctx: Context, workspace: Workspace, question: str, prompt: Prompt) -> str:
     """Qwen3-Coder's whole answer, with a progress notification at most every `PROGRESS_INTERVAL_SECONDS`
     while it streams (clients that reset their timeout on progress then wait for long answers)."""
@@ -321,6 +310,19 @@ async def _streamed_answer(ctx: Context, workspace: Workspace, question: str, pr
 
 def _next_offset(offset: int, shown: int, more: bool) -> int | None:
     return offset + shown if more else None
+
+
+async def _outline_page(workspace: Workspace, engine: Engine, rel: str, offset: int) -> FileOutline:
+    """The outline of `rel` from its `offset`-th top-level definition, as much as fits the output cap."""
+    nodes, language = await workspace.run(lambda: (engine.outline(rel), engine.language(rel)))
+    items = [_outline_item(node) for node in nodes[offset:]]
+    shown = _fit_items(items, _text_budget(workspace))
+    return FileOutline(
+        path=rel,
+        language=language,
+        items=items[:shown],
+        next_offset=_next_offset(offset, shown, shown < len(items)),
+    )
 
 
 # --- tools --------------------------------------------------------------------------------------------------
@@ -435,16 +437,7 @@ async def file_outline(ctx: Context, path: RelPath, offset: Offset = 0) -> FileO
     and line ranges."""
     workspace = _workspace(ctx)
     rel = _relative(workspace, path)
-    engine = await _engine(ctx)
-    nodes, language = await workspace.run(lambda: (engine.outline(rel), engine.language(rel)))
-    items = [_outline_item(node) for node in nodes[offset:]]
-    shown = _fit_items(items, _text_budget(workspace))
-    return FileOutline(
-        path=rel,
-        language=language,
-        items=items[:shown],
-        next_offset=_next_offset(offset, shown, shown < len(items)),
-    )
+    return await _outline_page(workspace, await _engine(ctx), rel, offset)
 
 
 async def read_code(
@@ -510,7 +503,7 @@ async def build_context(
     def assemble() -> Prompt:
         query = task or ""
         if rel is not None and line is not None:
-            query = f"{query}\n{_cursor_window(engine.text(rel), line)}"
+            query = f"{query}\n{tasks.cursor_query(engine.text(rel), line - 1)}"
         return engine.chat_context(query, focus=focus, budget=budget)
 
     prompt = await workspace.run(assemble)
@@ -663,16 +656,7 @@ def _add_resources(server: MCPServer[Workspace], slot: _Slot) -> None:
     async def outline(path: str) -> str:
         workspace = slot.get()
         rel = _relative(workspace, path)
-        engine = await _ready(workspace)
-        nodes, language = await workspace.run(lambda: (engine.outline(rel), engine.language(rel)))
-        items = [_outline_item(node) for node in nodes]
-        shown = _fit_items(items, _text_budget(workspace))
-        page = FileOutline(
-            path=rel,
-            language=language,
-            items=items[:shown],
-            next_offset=_next_offset(0, shown, shown < len(items)),
-        )
+        page = await _outline_page(workspace, await _ready(workspace), rel, 0)
         return page.model_dump_json()
 
 
@@ -689,43 +673,38 @@ async def _prompt_context(slot: _Slot, task: str, paths: Sequence[str]) -> str:
     return f"Repository context:\n\n{prompt.text}"
 
 
+async def _test_file(slot: _Slot, path: str) -> str:
+    """Where tests for ``path`` go in the project's layout; '' while the index is not ready."""
+    workspace = slot.get()
+    rel = _relative(workspace, path)
+    engine = workspace.engine
+    return await workspace.run(lambda: tasks.test_path_for(engine.files(), rel)) if engine is not None else ""
+
+
 def _add_prompts(server: MCPServer[Workspace], slot: _Slot) -> None:
     @server.prompt(title="Explain code")
     async def explain(path: str, symbol: str = "") -> list[UserMessage]:
         """Explain how a file, or one symbol in it, works and how the rest of the repository uses it."""
-        subject = f"`{symbol}` in `{path}`" if symbol else f"`{path}`"
-        context = await _prompt_context(slot, f"explain {symbol or path}", [path])
-        return [
-            UserMessage(
-                f"Explain how {subject} works: its purpose, its main steps, and where the rest of the "
-                f"repository uses it (find_references).\n\n{context}"
-            )
-        ]
+        target = tasks.Target(path, name=symbol)
+        context = await _prompt_context(slot, target.query, [path])
+        question = tasks.task_prompt(tasks.Task.EXPLAIN, target)
+        return [UserMessage(f"{question} Find where it is used with find_references.\n\n{context}")]
 
     @server.prompt(title="Review a diff")
     async def review_diff(diff: str) -> list[UserMessage]:
         """Review a diff for bugs, broken callers and missing tests, with the context it touches."""
         context = await _prompt_context(slot, diff[:MAX_PROMPT_TASK_CHARS], [])
-        return [
-            UserMessage(
-                "Review this diff. Look for bugs, callers the change breaks (check them with "
-                "find_references), missing error handling and missing tests. Answer with a list of concrete "
-                f"findings, most serious first, each with file and line.\n\n```diff\n{diff}\n```\n\n{context}"
-            )
-        ]
+        hint = "Check the callers a change may break with find_references."
+        return [UserMessage(f"{tasks.review_prompt(diff)}\n\n{hint}\n\n{context}")]
 
     @server.prompt(title="Write tests")
     async def write_tests(path: str, symbol: str = "") -> list[UserMessage]:
         """Write tests for a file or one symbol in it, following the repository's test conventions."""
-        subject = f"`{symbol}` in `{path}`" if symbol else f"`{path}`"
-        context = await _prompt_context(slot, f"write tests for {symbol or path}", [path])
-        return [
-            UserMessage(
-                f"Write tests for {subject}. Follow the conventions of the repository's existing tests "
-                "(find them with search_symbols or repo_map), cover the normal case, edge cases and "
-                f"errors, and assert behaviour rather than implementation details.\n\n{context}"
-            )
-        ]
+        target = tasks.Target(path, name=symbol)
+        context = await _prompt_context(slot, target.query, [path])
+        question = tasks.task_prompt(tasks.Task.TESTS, target, await _test_file(slot, path))
+        hint = "Find the existing tests with search_symbols or repo_map."
+        return [UserMessage(f"{question} {hint}\n\n{context}")]
 
 
 # --- the server ---------------------------------------------------------------------------------------------

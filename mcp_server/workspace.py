@@ -4,27 +4,26 @@
 nothing slow happens while the server starts: the Engine is opened and indexed on the engine thread, and tools
 that need the index wait for it (`wait_ready`) while `state`, `files_done` and `files_total` stay readable.
 
-Every Engine call runs on that one engine thread (`run`): the engine's methods are synchronous and may block
-on SQLite, so they never run on the event loop, and one thread owns the Engine from construction to close. The
-thread is a daemon so a client that quits in the middle of a cold index does not keep the process alive. It
-also imports the engine's modules, so that start-up cost overlaps with the first requests.
+Every Engine call runs on that one engine thread (`run`, a `context.worker.SerialWorker`): the engine's methods
+are synchronous and may block on SQLite, so they never run on the event loop, and one thread owns the Engine
+from construction to close. The thread also imports the engine's modules, so that start-up cost overlaps with
+the first requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from context.errors import QwenContextError
+from context.worker import SerialWorker
 from mcp_server.schemas import IndexState
 
 if TYPE_CHECKING:
@@ -58,34 +57,6 @@ class ServerSettings:
 ProgressReporter = Callable[[int, int, str], Awaitable[None]]
 
 
-class _EngineThread:
-    """One daemon thread that runs submitted callables in order, each result delivered through a Future."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="qwen-mcp-engine", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            fn, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # delivered to the awaiting coroutine, which decides what it means
-                future.set_exception(exc)
-
-    def submit(self, fn: Callable[[], T]) -> Future[T]:
-        future: Future[T] = Future()
-        self._jobs.put((fn, future))
-        return future
-
-    def stop(self) -> None:
-        """Let the thread end after the jobs already queued."""
-        self._jobs.put(None)
-
-
 class Workspace:
     """The Engine of one root, its background indexing, and the lazily created model client."""
 
@@ -99,7 +70,7 @@ class Workspace:
         self._engine: Engine | None = None
         self._watcher: AbstractContextManager[Any] | None = None
         self._ready = threading.Event()
-        self._thread = _EngineThread()
+        self._thread = SerialWorker("qwen-mcp-engine")
         self._model: ModelClient | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------
@@ -185,7 +156,7 @@ class Workspace:
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run a blocking engine call on the engine thread and await its result."""
-        return await asyncio.wrap_future(self._thread.submit(fn))
+        return await self._thread.run(fn)
 
     def model(self) -> ModelClient:
         """The model client, created on first use from the environment (QWEN_BASE_URL, QWEN_MODEL, ...)."""

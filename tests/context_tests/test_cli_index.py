@@ -128,3 +128,25 @@ def test_usage_mistakes_exit_2_through_argparse(capsys: pytest.CaptureFixture[st
         main(["search"])
     assert exit_info.value.code == 2
     assert "QUERY" in capsys.readouterr().err
+
+
+def test_the_progress_bar_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from context.cli import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress_bar("indexing") is None
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    draw = progress_bar("indexing")
+    assert draw is not None
+    for done in (0, 50, 100):
+        draw(done, 100)
+    frames = terminal.getvalue().split("\r")
+    assert any(frame.startswith("indexing [###############...............] 50/100 files") for frame in frames)
+    assert frames[-1] == ""  # the bar is wiped when done, so the report prints on a clean line

@@ -219,3 +219,11 @@ def test_a_tsconfig_alias_resolves_once_the_build_file_is_updated(engine: Engine
     assert engine.version > version
     assert engine.imports("web/src/alias.ts")[0].resolved == "web/src/api.ts"
     assert "web/src/api.ts" in engine.dependencies("web/src/alias.ts")
+
+
+def test_the_watcher_rescans_when_an_ignore_file_changes(engine: Engine, repo: Path) -> None:
+    with engine.watch():
+        (repo / ".qwenignore").write_text("rust/\n")
+        wait_until(lambda: not [f for f in engine.files() if f.startswith("rust/")])
+        (repo / ".qwenignore").write_text("")
+        wait_until(lambda: "rust/src/parser.rs" in engine.files())

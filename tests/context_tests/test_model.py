@@ -76,6 +76,16 @@ async def test_chat_route_sends_a_system_prompt_and_the_fim_prompt_in_the_user_t
     assert (body["model"], body["max_tokens"], body["temperature"], body["stream"]) == ("qwen3-coder", 256, 0.0, True)
 
 
+@pytest.mark.parametrize("mode", ["completions", "infill", "chat"])
+async def test_a_per_call_temperature_is_sent_on_every_fim_route(server: FakeOpenAIServer, mode: str) -> None:
+    server.queue(Reply(text="helper()"), Reply(text="helper()"))
+    async with ModelClient(settings_for(server, fim_mode=mode, temperature=0.2)) as client:
+        await client.fim_text(REPO_PROMPT, temperature=0.8)
+        await client.fim_text(REPO_PROMPT)
+    warm, configured = server.requests_to(mode)
+    assert (warm.body["temperature"], configured.body["temperature"]) == (0.8, 0.2)
+
+
 async def test_fim_output_is_cut_at_the_file_separator(server: FakeOpenAIServer) -> None:
     server.queue(Reply(text="helper() + 1<|file_sep|>other.py\nimport os\n"))
     async with ModelClient(settings_for(server)) as client:

@@ -94,3 +94,9 @@ def test_dependency_order_puts_definitions_before_their_users_and_breaks_cycles_
     order = rank.dependency_order(["app.py", "models.py", "util.py", "a.py", "b.py"], graph)
     assert order.index("util.py") < order.index("models.py") < order.index("app.py")
     assert order == rank.dependency_order(["b.py", "a.py", "util.py", "models.py", "app.py"], graph)
+
+
+def test_query_terms_drop_english_filler_and_add_stems() -> None:
+    assert rank.query_terms("How are redirects followed when the Authorization header is stripped?") == [
+        "redirects", "redirect", "followed", "follow", "Authorization", "header", "stripped", "strip",
+    ]

@@ -166,3 +166,31 @@ async def test_explaining_the_selection_shows_the_models_answer(start_server: St
             command="qwen.explain", arguments=[selection_data(uri, 7, 7)]))
     assert answer == "It takes a percentage off a price."
     assert any(message.message == answer for message in client.messages)
+
+
+def applied(text: str, edit: types.TextEdit) -> str:
+    """``text`` with one edit applied (ASCII text: columns are characters)."""
+    lines = text.split("\n")
+
+    def offset(position: types.Position) -> int:
+        return sum(len(line) + 1 for line in lines[:position.line]) + position.character
+
+    return text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
+
+
+async def test_a_docstring_for_the_last_function_of_a_file_without_a_final_newline_adds_no_empty_line(
+        start_server: Start, repo: Path) -> None:
+    documented = ('def with_vat(price: float) -> float:\n    """Return ``price`` plus VAT, rounded to cents."""\n'
+                  '    return round(price * (1 + VAT_RATE), 2)\n')
+    with FakeOpenAIServer(reply=fenced(documented)) as model:
+        client = await start_server(model=model)
+        path = repo / "shop" / "pricing.py"
+        text = path.read_text().rstrip("\n")
+        path.write_text(text)
+        uri = open_document(client, path)
+        inside = types.Position(line=12, character=4)
+        action = titled(await list_actions(client, uri, types.Range(inside, inside)), "Qwen: add or fix")
+        resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is not None and resolved.edit.changes is not None
+    (edit,) = resolved.edit.changes[uri]
+    assert applied(text, edit) == text[:text.index("def with_vat")] + documented.rstrip("\n")

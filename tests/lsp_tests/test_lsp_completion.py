@@ -98,6 +98,17 @@ async def test_an_invoked_completion_offers_several_distinct_suggestions_to_cycl
     assert sorted(item.insert_text for item in result.items) == ["0.0", "cart.total()"]
 
 
+async def test_the_suggestions_of_an_invoked_completion_are_asked_at_rising_temperatures(
+        start_server: Start, repo: Path) -> None:
+    with FakeOpenAIServer(["cart.total()", "0.0", "cart.items"]) as model:
+        client = await start_server(model=model)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        await client.text_document_inline_completion_async(inline_params(uri, position, invoked=True))
+        temperatures = sorted(request.body["temperature"] for request in model.requests_to("completions"))
+    assert temperatures == [0.0, 0.4, 0.8]
+
+
 async def test_a_selected_completion_is_extended_over_its_range(start_server: Start, repo: Path) -> None:
     with FakeOpenAIServer(reply="(discount=5)") as model:
         client = await start_server(model=model)
@@ -141,6 +152,24 @@ async def test_editors_without_inline_completion_get_the_suggestion_as_a_complet
     assert item.label == "cart.total(discount=10)"
     assert item.text_edit == types.TextEdit(range=types.Range(position, position),
                                             new_text="cart.total(discount=10)")
+
+
+async def test_clients_that_support_snippets_get_the_fallback_item_as_an_escaped_snippet(
+        start_server: Start, repo: Path) -> None:
+    snippets = types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
+        completion=types.CompletionClientCapabilities(
+            completion_item=types.ClientCompletionItemOptions(snippet_support=True))))
+    with FakeOpenAIServer(reply='f"${cart.total()}"') as model:
+        client = await start_server(model=model, capabilities=snippets)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        result = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    assert isinstance(result, types.CompletionList)
+    (item,) = result.items
+    assert item.insert_text_format == types.InsertTextFormat.Snippet
+    assert item.text_edit == types.TextEdit(range=types.Range(position, position),
+                                            new_text='f"\\${cart.total()\\}"')
 
 
 async def test_the_completion_fallback_stays_quiet_for_editors_with_inline_completion(

@@ -54,3 +54,7 @@ def test_file_uris_and_paths_convert_both_ways_and_other_schemes_are_not_files(t
 def test_lines_split_on_line_feeds_only_so_form_feeds_do_not_shift_line_numbers() -> None:
     assert convert.split_lines("a\n\x0cb\u2028c\r\nd") == ["a\n", "\x0cb\u2028c\r\n", "d"]
     assert convert.split_lines("a\n") == ["a\n"]
+
+
+def test_a_snippet_escapes_dollars_braces_and_backslashes_so_it_inserts_the_text_unchanged() -> None:
+    assert convert.snippet_text('f"${total}\\n" + {1: 2}') == 'f"\\${total\\}\\\\n" + {1: 2\\}'

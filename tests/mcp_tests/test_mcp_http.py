@@ -98,7 +98,11 @@ async def test_a_client_with_the_token_uses_the_tools(http_server: str) -> None:
 @pytest.mark.parametrize("address", ["0.0.0.0:8765", "192.168.1.10:8765", "example.org:8765", "8765"])
 def test_http_refuses_to_listen_beyond_loopback(repo: Path, address: str) -> None:
     done = subprocess.run(
-        [QWEN_MCP, "--root", str(repo), "--http", address], capture_output=True, text=True, timeout=30
+        [QWEN_MCP, "--root", str(repo), "--http", address],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 2
     assert "qwen-mcp: error:" in done.stderr and "Traceback" not in done.stderr

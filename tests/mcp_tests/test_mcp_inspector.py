@@ -27,7 +27,9 @@ def inspector(root: Path, *method: str) -> dict:
     server = [QWEN_MCP, "--root", str(root), "--no-watch"]
     command = ["npx", "--no-install", "mcp-inspector", "--cli", "-e", cache, *server]
     env = {**os.environ, "NODE_NO_WARNINGS": "1"}
-    done = subprocess.run([*command, *method], cwd=HERE, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*command, *method], cwd=HERE, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
