@@ -18,11 +18,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from context.engine import Engine, IndexReport, OutlineNode
+from context.engine import Engine, EngineConfig, IndexReport, OutlineNode, iter_outline
 from context.errors import QwenContextError, UsageError
 from context.prompt import Prompt
 from context.symbols import Definition
@@ -64,8 +64,30 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
 
 
 def add_repo_argument(parser: argparse.ArgumentParser) -> None:
-    """``--repo R``: the repository to work on (default: the current folder)."""
+    """``--repo R``: the repository to work on (default: the current folder), and how to index it."""
     parser.add_argument("--repo", default=".", metavar="R", help="repository root (default: the current folder)")
+    add_max_file_bytes_argument(parser)
+
+
+def add_max_file_bytes_argument(parser: argparse.ArgumentParser) -> None:
+    """``--max-file-bytes N``: the size cap of indexed files. Every command that indexes takes it, since an
+    index built with one cap is brought back to the default by the next command run without it."""
+    parser.add_argument("--max-file-bytes", type=int, metavar="N",
+                        help="skip files larger than N bytes (default: $QWEN_CONTEXT_MAX_FILE_BYTES or 1 MiB)")
+
+
+def open_engine(args: argparse.Namespace, *, index: bool = True) -> Engine:
+    """An engine on ``args.repo`` with the scan limits of ``args``, brought up to date first when ``index``
+    (fast when nothing changed)."""
+    config = EngineConfig()
+    if args.max_file_bytes is not None:
+        if args.max_file_bytes <= 0:
+            raise UsageError(f"--max-file-bytes must be a positive number of bytes, got {args.max_file_bytes}")
+        config = replace(config, scan=replace(config.scan, max_file_bytes=args.max_file_bytes))
+    engine = Engine(args.repo, config)
+    if index:
+        engine.index(progress=progress_bar("indexing"))
+    return engine
 
 
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
@@ -101,12 +123,14 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
     return draw
 
 
-def open_engine(repo: str, *, index: bool = True) -> Engine:
-    """An engine on ``repo``, brought up to date first when ``index`` (fast when nothing changed)."""
-    engine = Engine(repo)
-    if index:
-        engine.index(progress=progress_bar("indexing"))
-    return engine
+def repo_relative(engine: Engine, path: str) -> str:
+    """``path`` relative to the repository: a path relative to the current folder is accepted when it lies
+    inside the repository and exists, anything else is passed on as written (the engine checks it)."""
+    if not os.path.isabs(path):
+        candidate = Path(path).resolve()
+        if candidate.is_relative_to(engine.root) and candidate.exists():
+            return candidate.relative_to(engine.root).as_posix()
+    return path
 
 
 def definition_json(d: Definition) -> dict[str, Any]:
@@ -120,12 +144,14 @@ def definition_json(d: Definition) -> dict[str, Any]:
 
 def _index_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("repo", nargs="?", default=".", metavar="REPO", help="repository root (default: .)")
+    add_max_file_bytes_argument(parser)
     add_json_argument(parser)
 
 
 @command("index", "build or update the index of a repository", _index_arguments)
 def run_index(args: argparse.Namespace) -> int:
-    with Engine(args.repo) as engine:
+    """Index the repository and print what was parsed, removed and skipped."""
+    with open_engine(args, index=False) as engine:
         report: IndexReport = engine.index(progress=progress_bar("indexing"))
         if args.json:
             print_json({"files": report.files, "symbols": report.symbols, "seconds": round(report.seconds, 3),
@@ -149,7 +175,8 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("search", "find definitions by name (exact, prefix, fuzzy)", _search_arguments)
 def run_search(args: argparse.Namespace) -> int:
-    with open_engine(args.repo) as engine:
+    """Print the definitions best matching the query; exit 1 when there are none."""
+    with open_engine(args) as engine:
         found = engine.search(args.query, kind=args.kind, limit=args.limit)
     if args.json:
         print_json([definition_json(d) for d in found])
@@ -169,22 +196,16 @@ def _outline_json(nodes: list[OutlineNode]) -> list[dict[str, Any]]:
     return [{**definition_json(n.definition), "children": _outline_json(n.children)} for n in nodes]
 
 
-def _print_outline(nodes: list[OutlineNode], depth: int = 0) -> None:
-    for node in nodes:
-        d = node.definition
+def _print_outline(nodes: list[OutlineNode]) -> None:
+    for depth, d in iter_outline(nodes):
         print(f"{'  ' * depth}{d.line + 1:>5}  {d.kind:<9} {d.signature or d.name}")
-        _print_outline(node.children, depth + 1)
 
 
 @command("outline", "list the definitions of one file, nested", _outline_arguments)
 def run_outline(args: argparse.Namespace) -> int:
-    with open_engine(args.repo) as engine:
-        path = args.path
-        if not os.path.isabs(path):  # relative to the current folder when that is inside the repository
-            candidate = Path(path).resolve()
-            if candidate.is_relative_to(engine.root) and candidate.exists():
-                path = candidate.relative_to(engine.root).as_posix()
-        nodes = engine.outline(path)
+    """Print the definitions of one file, children indented under their parents."""
+    with open_engine(args) as engine:
+        nodes = engine.outline(repo_relative(engine, args.path))
     if args.json:
         print_json(_outline_json(nodes))
     else:
@@ -199,7 +220,8 @@ def _stats_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("stats", "languages, files, symbols, skipped files and index size", _stats_arguments)
 def run_stats(args: argparse.Namespace) -> int:
-    with Engine(args.repo) as engine:
+    """Print the index at a glance, without updating it first."""
+    with open_engine(args, index=False) as engine:
         stats = engine.stats()
     if args.json:
         print_json({"languages": stats.languages, "files": stats.files, "symbols": stats.symbols,
@@ -221,16 +243,6 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 # --- prompts: prompt, map, context (owner: PROMPT) ------------------------------------------------------------
-
-
-def repo_relative(engine: Engine, path: str) -> str:
-    """``path`` relative to the repository: a path relative to the current folder is accepted when it lies
-    inside the repository and exists, anything else is passed on as written (the engine checks it)."""
-    if not os.path.isabs(path):
-        candidate = Path(path).resolve()
-        if candidate.is_relative_to(engine.root) and candidate.exists():
-            return candidate.relative_to(engine.root).as_posix()
-    return path
 
 
 def parse_cursor(target: str) -> tuple[str, int, int]:
@@ -256,6 +268,16 @@ def fim_prompt_with_buffer(engine: Engine, path: str, line: int, character: int,
         return engine.fim_prompt(path, line, character, budget=budget, buffer=buffer)
     finally:
         engine.clear_overlay(path)
+
+
+def cursor_prompt(engine: Engine, target: str, budget: int, buffer_file: str | None) -> Prompt:
+    """The FIM prompt at ``PATH:LINE:COL`` (1-based, ``PATH`` as `repo_relative` takes it), with the content of
+    ``buffer_file`` (when given) standing in for the file on disk."""
+    path, line, column = parse_cursor(target)
+    buffer = None
+    if buffer_file is not None:
+        buffer = Path(buffer_file).read_text(encoding="utf-8", errors="replace")
+    return fim_prompt_with_buffer(engine, repo_relative(engine, path), line, column, budget, buffer)
 
 
 def _prompt_arguments(parser: argparse.ArgumentParser) -> None:
@@ -287,18 +309,14 @@ def _batch_prompts(engine: Engine, source: str, default_budget: int) -> None:
 
 @command("prompt", "print the repository-level FIM prompt for a cursor", _prompt_arguments)
 def run_prompt(args: argparse.Namespace) -> int:
+    """Print the FIM prompt for one cursor, or one JSON prompt per line of a batch file."""
     if (args.target is None) == (args.batch is None):
         raise UsageError("give either PATH:LINE:COL or --batch IN.jsonl")
-    with open_engine(args.repo) as engine:
+    with open_engine(args) as engine:
         if args.batch is not None:
             _batch_prompts(engine, args.batch, args.budget)
             return EXIT_OK
-        path, line, column = parse_cursor(args.target)
-        path = repo_relative(engine, path)
-        buffer = None
-        if args.buffer is not None:
-            buffer = Path(args.buffer).read_text(encoding="utf-8", errors="replace")
-        prompt = fim_prompt_with_buffer(engine, path, line, column, args.budget, buffer)
+        prompt = cursor_prompt(engine, args.target, args.budget, args.buffer)
     if args.json:
         print_json(prompt.to_dict())
     else:
@@ -314,7 +332,8 @@ def _map_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("map", "print the ranked repository map", _map_arguments)
 def run_map(args: argparse.Namespace) -> int:
-    with open_engine(args.repo) as engine:
+    """Print the repository map, ranked toward the focus files."""
+    with open_engine(args) as engine:
         text = engine.repo_map(focus=[repo_relative(engine, p) for p in args.focus], budget=args.budget)
     sys.stdout.write(text)
     return EXIT_OK
@@ -330,7 +349,8 @@ def _context_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("context", "print the repository context for a task (Markdown, for chat and agents)", _context_arguments)
 def run_context(args: argparse.Namespace) -> int:
-    with open_engine(args.repo) as engine:
+    """Print the Markdown context a chat model gets for a task."""
+    with open_engine(args) as engine:
         prompt = engine.chat_context(args.query, focus=[repo_relative(engine, p) for p in args.focus],
                                      budget=args.budget)
     if args.json:
@@ -369,13 +389,9 @@ def _complete_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("complete", "complete the code at a cursor with the model (streams to the terminal)", _complete_arguments)
 def run_complete(args: argparse.Namespace) -> int:
-    with open_engine(args.repo) as engine:
-        path, line, column = parse_cursor(args.target)
-        path = repo_relative(engine, path)
-        buffer = None
-        if args.buffer is not None:
-            buffer = Path(args.buffer).read_text(encoding="utf-8", errors="replace")
-        prompt = fim_prompt_with_buffer(engine, path, line, column, args.budget, buffer)
+    """Stream the model's completion at a cursor to stdout."""
+    with open_engine(args) as engine:
+        prompt = cursor_prompt(engine, args.target, args.budget, args.buffer)
     return asyncio.run(_print_stream(lambda client: client.fim(prompt)))
 
 
@@ -388,7 +404,8 @@ def _ask_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("ask", "answer a question about the repository with the model", _ask_arguments)
 def run_ask(args: argparse.Namespace) -> int:
-    with open_engine(args.repo) as engine:
+    """Stream the model's answer to a question about the repository to stdout."""
+    with open_engine(args) as engine:
         prompt = engine.chat_context(args.question, focus=[repo_relative(engine, p) for p in args.focus],
                                      budget=args.budget)
     return asyncio.run(_print_stream(lambda client: client.ask_stream(args.question, prompt)))
@@ -400,6 +417,7 @@ def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("doctor", "check the model endpoint and say what to fix", _doctor_arguments)
 def run_doctor(args: argparse.Namespace) -> int:
+    """Check the model endpoint; exit 1 when a check fails."""
     from context.model import ModelClient
 
     async def diagnose() -> list[Any]:
@@ -425,6 +443,7 @@ def _fake_server_arguments(parser: argparse.ArgumentParser) -> None:
 @command("fake-server", "run a local OpenAI-compatible fake model, to try everything without a GPU",
          _fake_server_arguments)
 def run_fake_server(args: argparse.Namespace) -> int:
+    """Serve the fake OpenAI-compatible model until Ctrl-C."""
     from context.fakeserver import FakeOpenAIServer
 
     server = FakeOpenAIServer(reply=args.reply, token=args.token, models=args.model, port=args.port)

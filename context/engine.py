@@ -53,7 +53,7 @@ from context.index import (
 from context.languages import language_for
 from context.parse import parse_source, preload
 from context.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
-from context.scan import ScanConfig, read_text, resolve_inside, scan, scan_one
+from context.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
 from context.secrets import mask_secrets
 from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, paused_gc
 from context.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
@@ -85,13 +85,31 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("qwen-context"))
 
 
+def default_scan_config() -> ScanConfig:
+    """Scan limits with ``$QWEN_CONTEXT_MAX_FILE_BYTES`` as the size cap when set, so the CLI and both servers
+    agree on which files a repository's shared index holds (a bad value is logged and ignored)."""
+    configured = os.environ.get("QWEN_CONTEXT_MAX_FILE_BYTES", "").strip()
+    if not configured:
+        return ScanConfig()
+    try:
+        max_file_bytes = int(configured)
+    except ValueError:
+        max_file_bytes = 0
+    if max_file_bytes <= 0:
+        logger.warning("QWEN_CONTEXT_MAX_FILE_BYTES=%r is not a positive number of bytes; using the default",
+                       configured)
+        return ScanConfig()
+    return ScanConfig(max_file_bytes=max_file_bytes)
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """How an engine indexes: where its cache lives, what scanning skips, how many processes parse."""
 
     #: Folder holding the indexes of all repositories (None: `default_cache_dir`).
     cache_dir: Path | None = None
-    scan: ScanConfig = field(default_factory=ScanConfig)
+    #: What scanning skips (default: `default_scan_config`).
+    scan: ScanConfig = field(default_factory=default_scan_config)
     #: Parsing processes for a cold index (None: one per core).
     workers: int | None = None
     #: Allow token budgets beyond 256K (YaRN-extended contexts), used by prompt assembly.
@@ -146,6 +164,19 @@ _Job = tuple[str, str, str | None, int]
 _Outcome = PackedFile | tuple[str, int, int] | str
 
 
+def _job(found: ScannedFile, old: StoredFile | None, fresh: bool) -> _Job | None:
+    """The parse job a scanned file needs, or None when the index holds it as it is (same size and mtime).
+
+    A file new to the index, or indexed by another parser version or as another language, is parsed
+    unconditionally; one whose size or mtime moved is parsed only if its content hash changed.
+    """
+    if old is None or not fresh or old.language != found.language:
+        return (found.path, found.language, None, found.size)
+    if old.size != found.size or old.mtime_ns != found.mtime_ns:
+        return (found.path, found.language, old.hash, found.size)
+    return None
+
+
 def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
     """Mask secrets in signatures and docs (the only source text the index keeps), in one `mask_secrets` pass."""
     texts = [d.signature for d in parsed.definitions] + [d.doc for d in parsed.definitions]
@@ -166,15 +197,24 @@ def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
     return parsed
 
 
-def _parse_job(root: str, job: _Job) -> _Outcome:
-    path, language, previous, _ = job
+def _read(root: str, path: str) -> tuple[bytes, os.stat_result] | None:
+    """A file's bytes and its stat, taken from one open handle so they agree; None when it cannot be read."""
     try:
         with open(os.path.join(root, path), "rb") as handle:
-            stat = os.fstat(handle.fileno())
-            data = handle.read()
+            return handle.read(), os.fstat(handle.fileno())
     except OSError as exc:
         logger.debug("cannot read %s: %s", path, exc)
+        return None
+
+
+def _parse_job(root: str, job: _Job) -> _Outcome:
+    """Parse one file, unless its content hash is the one it was last parsed with (then only its new size and
+    mtime come back, for the fast pre-check of the next scan)."""
+    path, language, previous, _ = job
+    read = _read(root, path)
+    if read is None:
         return path
+    data, stat = read
     digest = content_hash(data)
     if digest == previous:
         return (path, stat.st_size, stat.st_mtime_ns)
@@ -189,13 +229,11 @@ def _parse_job(root: str, job: _Job) -> _Outcome:
 def _unparsed(root: str, job: _Job) -> _Outcome:
     """A file recorded without symbols (its parse failed), so it is not tried again until it changes."""
     path, language, _, _ = job
-    try:
-        with open(os.path.join(root, path), "rb") as handle:
-            stat = os.fstat(handle.fileno())
-            digest = content_hash(handle.read())
-    except OSError:
+    read = _read(root, path)
+    if read is None:
         return path
-    return pack(ParsedFile(path, language, has_errors=True), stat.st_size, stat.st_mtime_ns, digest)
+    data, stat = read
+    return pack(ParsedFile(path, language, has_errors=True), stat.st_size, stat.st_mtime_ns, content_hash(data))
 
 
 def _parse_chunk(root: str, jobs: list[_Job]) -> list[_Outcome]:
@@ -288,9 +326,15 @@ class Engine:
         """Bring the index up to date with the disk: scan, parse what changed (every core on a cold start),
         drop what disappeared. ``progress(done, total)`` is called as files are parsed."""
         started = time.perf_counter()
+        return self._rebuilding_on_damage(lambda: self._index(progress, started), progress, started)
+
+    def _rebuilding_on_damage(self, run: Callable[[], IndexReport], progress: Callable[[int, int], None] | None,
+                              started: float) -> IndexReport:
+        """``run()`` under the indexing lock; when it finds the index damaged, recreate the index and run a full
+        `index` instead (a damaged index is a cache to rebuild, never an error for the caller)."""
         with self._index_lock:
             try:
-                return self._index(progress, started)
+                return run()
             except IndexCorrupt as exc:
                 logger.warning("%s", exc)
                 self._recover()
@@ -307,13 +351,11 @@ class Engine:
         jobs: list[_Job] = []
         unchanged: list[str] = []
         for f in result.files:
-            old = stored.get(f.path)
-            if old is None or not fresh or old.language != f.language:
-                jobs.append((f.path, f.language, None, f.size))
-            elif old.size != f.size or old.mtime_ns != f.mtime_ns:
-                jobs.append((f.path, f.language, old.hash, f.size))
-            else:
+            job = _job(f, stored.get(f.path), fresh)
+            if job is None:
                 unchanged.append(f.path)
+            else:
+                jobs.append(job)
         parsed, count, gone = self._parse_and_store(jobs, progress)
         if gone:
             skipped["unreadable"] = skipped.get("unreadable", 0) + len(gone)
@@ -351,13 +393,7 @@ class Engine:
             return IndexReport(files, symbols, time.perf_counter() - started, {}, 0, 0)
         if len(rels) > UPDATE_MAX_PATHS or any((self.root / rel).is_dir() for rel in rels):
             return self.index()
-        with self._index_lock:
-            try:
-                return self._update(rels, started)
-            except IndexCorrupt as exc:
-                logger.warning("%s", exc)
-                self._recover()
-                return self._index(None, started)
+        return self._rebuilding_on_damage(lambda: self._update(rels, started), None, started)
 
     def _update(self, rels: set[str], started: float) -> IndexReport:
         stored = self._store.stored(rels)
@@ -374,12 +410,11 @@ class Engine:
                 elif not (self.root / rel).exists():  # a deleted folder: drop what was under it
                     removed += [p for p in self._snap().files if p.startswith(rel + "/")]
                 continue
-            if old is None or not fresh or old.language != found.language:
-                jobs.append((found.path, found.language, None, found.size))
-            elif old.size != found.size or old.mtime_ns != found.mtime_ns:
-                jobs.append((found.path, found.language, old.hash, found.size))
-            else:
+            job = _job(found, old, fresh)
+            if job is None:
                 unchanged.append(found.path)
+            else:
+                jobs.append(job)
         parsed, count, gone = self._parse_and_store(jobs, None)
         self._store.write(removed=removed + gone)
         self._apply(parsed, removed + gone, count)
@@ -804,18 +839,14 @@ class Engine:
         imports, one in the same folder, one in the same language family; methods and fields after a dot; then
         by kind and path.
         """
-        text = self.text(path)
-        lines = text.split("\n")
+        lines = self.text(path).split("\n")
         if not 0 <= line < len(lines):
             return None
         source = lines[line]
-        for match in _IDENTIFIER.finditer(source):
-            if match.start() <= column <= match.end():
-                name = match.group()
-                start = match.start()
-                break
-        else:
+        found = _identifier_at(source, column)
+        if found is None:
             return None
+        name, start = found
         with self._lock:
             rel, entry = self._known(path)
             local = entry.definitions if entry else []
@@ -955,6 +986,14 @@ class Engine:
         return build_repo_map(self, focus=focus, budget=budget)
 
 
+def _identifier_at(source: str, column: int) -> tuple[str, int] | None:
+    """The identifier of the line ``source`` touching ``column`` (a cursor just after it counts) and its start."""
+    for match in _IDENTIFIER.finditer(source):
+        if match.start() <= column <= match.end():
+            return match.group(), match.start()
+    return None
+
+
 def iter_outline(nodes: Iterable[OutlineNode], depth: int = 0) -> Iterator[tuple[int, Definition]]:
     """Walk an outline depth-first, yielding ``(depth, definition)``."""
     for node in nodes:
@@ -962,4 +1001,7 @@ def iter_outline(nodes: Iterable[OutlineNode], depth: int = 0) -> Iterator[tuple
         yield from iter_outline(node.children, depth + 1)
 
 
-__all__ = ["Engine", "EngineConfig", "IndexReport", "IndexStats", "OutlineNode", "default_cache_dir", "iter_outline"]
+__all__ = [
+    "Engine", "EngineConfig", "IndexReport", "IndexStats", "OutlineNode", "default_cache_dir", "default_scan_config",
+    "iter_outline",
+]

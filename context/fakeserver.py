@@ -119,6 +119,7 @@ class FakeOpenAIServer:
 
     @property
     def port(self) -> int:
+        """The port it listens on (the free one the system chose for port 0)."""
         return int(self._httpd.server_address[1])
 
     @property
@@ -132,6 +133,7 @@ class FakeOpenAIServer:
         return f"{self.url}/v1"
 
     def start(self) -> Self:
+        """Serve in a background thread (tests); returns the server for chaining."""
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"fake-openai-{self.port}", daemon=True)
         self._thread.start()
@@ -146,6 +148,7 @@ class FakeOpenAIServer:
             self._httpd.server_close()
 
     def stop(self) -> None:
+        """Stop serving and release the port; streams in progress end at their next piece."""
         self._stopping.set()
         if self._thread is not None:
             self._httpd.shutdown()
@@ -209,6 +212,8 @@ class FakeOpenAIServer:
 
 
 class _Server(ThreadingHTTPServer):
+    """A thread per connection, none of which keeps the process alive."""
+
     daemon_threads = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -218,6 +223,8 @@ class _Server(ThreadingHTTPServer):
 
 def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(_Handler):
+        """`_Handler` bound to this server's script and records."""
+
         fake = server
 
     return Handler
@@ -231,16 +238,19 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAIServer
 
     def setup(self) -> None:
+        """Prepare the connection."""
         super().setup()
         # Stream pieces go out as they are written, as from a real server (no Nagle delay on small writes).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
+        """Send the access log to the module logger at debug level, not to stderr."""
         logger.debug("fake-server: " + format, *args)
 
     # --- routing -----------------------------------------------------------------------------------------------
 
     def do_GET(self) -> None:
+        """``GET /v1/models``; any other path is 404."""
         request = self._recorded(None)
         if request.route != "models":
             self._send_json(404, {"detail": "Not Found"})
@@ -250,6 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         request.finished = True
 
     def do_POST(self) -> None:
+        """Completions, chat completions and llama.cpp's ``/infill``: record the request, then answer it."""
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         try:

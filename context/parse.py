@@ -118,7 +118,8 @@ class _Grammar:
     roles: tuple[_Role, ...]
 
 
-#: A captured definition or scope, see `parse_source`.
+#: A captured definition or scope: (start byte, -end byte, precedence, order, kind, name, name node, node, body,
+#: receiver); see `_found`.
 _Found = tuple[int, int, int, int, str, str, Node, Node, "Node | None", str]
 
 _grammars: dict[str, _Grammar] = {}
@@ -217,6 +218,7 @@ class _Text:
         self._mark = (-1, 0, 0)
 
     def of(self, node: Node) -> str:
+        """The source text of ``node``."""
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     def wide_column(self, row: int, column: int, start: int) -> int:
@@ -389,72 +391,34 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
 
     Never raises on the content: broken syntax gives ``has_errors=True`` and the symbols tree-sitter could
     recover; invalid UTF-8 is decoded with replacement characters. Raises `UsageError` for an unknown language.
+    One query run collects every capture; each kind of capture is then turned into symbols by its own step.
     """
     grammar = _grammar(language)
     roles = grammar.roles
     tree = _parser(language, grammar).parse(source)
     root = tree.root_node
     text = _Text(source)
-
-    # (start_byte, -end_byte, precedence, order, kind, name, name_node, node, body, receiver) of definitions
-    # and scopes; sorted, enclosing definitions come first, and a generic kind (constant, type) after a specific
-    # one captured at the same node.
     found: list[_Found] = []
+    # name start byte -> (rank, kind, name node): the best-ranked pattern wins a name captured twice
     references: dict[int, tuple[int, str, Node]] = {}
+    # (statement start byte, module) -> (statement, imported names)
     imports: dict[tuple[int, str], tuple[Node, list[str]]] = {}
     package = ""
-
     for pattern, captures in QueryCursor(grammar.query).matches(root):
         role, kind, key, rank = roles[pattern]
         if role == "reference":
             name_node = captures[key][0]
-            start = name_node.start_byte
-            seen = references.get(start)
+            seen = references.get(name_node.start_byte)
             if seen is None or rank < seen[0]:
-                references[start] = (rank, kind, name_node)
+                references[name_node.start_byte] = (rank, kind, name_node)
         elif role == "definition" or role == "scope":
-            names = captures.get("name")
-            if not names:
-                continue
-            name_node = names[-1]
-            if name_node.start_byte == name_node.end_byte:
-                continue  # a name tree-sitter invented to recover from a syntax error
-            node = captures["definition." + kind][0] if role == "definition" else captures["scope"][0]
-            if node.type == "function_declarator":
-                declaration = _declaration_of(node)
-                if declaration is None:
-                    continue
-                node = declaration
-            bodies = captures.get("body")
-            receivers = captures.get("receiver")
-            found.append(
-                (
-                    node.start_byte,
-                    -node.end_byte,
-                    _GENERIC_KINDS.get(kind, 0),
-                    len(found),
-                    kind if role == "definition" else "scope",
-                    text.of(name_node),
-                    name_node,
-                    node,
-                    bodies[0] if bodies else None,
-                    text.of(receivers[0]) if receivers else "",
-                )
-            )
+            captured = _found(role, kind, captures, text, len(found))
+            if captured is not None:
+                found.append(captured)
         elif role == "import":
-            statement = captures["import"][0]
-            modules = captures.get("import.module")
-            module = key + _strip_quotes(text.of(modules[0])) if modules else ""  # key: the import prefix
-            entry = imports.get((statement.start_byte, module))
-            if entry is None:
-                entry = imports[statement.start_byte, module] = (statement, [])
-            for name_node in captures.get("import.name", ()):
-                name = _strip_quotes(text.of(name_node))
-                if name not in entry[1]:
-                    entry[1].append(name)
+            _collect_import(imports, key, captures, text)
         elif role == "package" and not package:
             package = text.of(captures["package"][0])
-
     definitions, name_starts = _definitions(path, language, text, found)
     return ParsedFile(
         path=path,
@@ -469,6 +433,46 @@ def parse_source(path: str, source: bytes, language: str) -> ParsedFile:
         package=package,
         has_errors=root.has_error,
     )
+
+
+def _found(role: str, kind: str, captures: dict[str, list[Node]], text: _Text, order: int) -> _Found | None:
+    """The sortable record of one definition or scope match (see `_Found`), or None when it has no real name.
+
+    Sorted, enclosing definitions come first, and a generic kind (constant, type) after a specific one captured
+    at the same node.
+    """
+    names = captures.get("name")
+    if not names:
+        return None
+    name_node = names[-1]
+    if name_node.start_byte == name_node.end_byte:
+        return None  # a name tree-sitter invented to recover from a syntax error
+    node = captures["definition." + kind][0] if role == "definition" else captures["scope"][0]
+    if node.type == "function_declarator":  # C/C++: the whole declaration, with its return type
+        declaration = _declaration_of(node)
+        if declaration is None:
+            return None
+        node = declaration
+    bodies = captures.get("body")
+    receivers = captures.get("receiver")
+    return (node.start_byte, -node.end_byte, _GENERIC_KINDS.get(kind, 0), order,
+            kind if role == "definition" else "scope", text.of(name_node), name_node, node,
+            bodies[0] if bodies else None, text.of(receivers[0]) if receivers else "")
+
+
+def _collect_import(imports: dict[tuple[int, str], tuple[Node, list[str]]], prefix: str,
+                    captures: dict[str, list[Node]], text: _Text) -> None:
+    """Add one import match to ``imports``: several matches of one statement and module merge their names."""
+    statement = captures["import"][0]
+    modules = captures.get("import.module")
+    module = prefix + _strip_quotes(text.of(modules[0])) if modules else ""
+    entry = imports.get((statement.start_byte, module))
+    if entry is None:
+        entry = imports[statement.start_byte, module] = (statement, [])
+    for name_node in captures.get("import.name", ()):
+        name = _strip_quotes(text.of(name_node))
+        if name not in entry[1]:
+            entry[1].append(name)
 
 
 def _references(
@@ -518,30 +522,14 @@ def _definitions(
     stack: list[tuple[int, str, str]] = []
     seen: set[int] = set()
     for start, neg_end, _, _, kind, name, name_node, node, body, receiver in found:
-        name_start = name_node.start_byte
-        if name_start in seen:
+        if name_node.start_byte in seen:
             continue  # two patterns captured the same name: the outermost node (then non-constant) wins
-        seen.add(name_start)
+        seen.add(name_node.start_byte)
         while stack and stack[-1][0] <= start:
             stack.pop()
         if name_node.type == "qualified_identifier":  # C++ `Type::method` defined out of its class
-            qualified = name_node
-            while name_node.type == "qualified_identifier" and name_node.child_by_field_name("name"):
-                name_node = name_node.child_by_field_name("name") or name_node
-            name = text.of(name_node)
-            scope = text.source[qualified.start_byte : name_node.start_byte].decode("utf-8", "replace")
-            receiver = _without_template_arguments("".join(scope.split())).strip(":").replace("::", ".")
-        if receiver:
-            parent_kind = ""
-            enclosing = stack[-1][1] if stack else ""
-            if enclosing and receiver != enclosing and not receiver.startswith(enclosing + "."):
-                parent = f"{enclosing}.{receiver}"
-            else:
-                parent = receiver
-        elif stack:
-            parent, parent_kind = stack[-1][1], stack[-1][2]
-        else:
-            parent, parent_kind = "", ""
+            name_node, name, receiver = _split_qualified(text, name_node)
+        parent, parent_kind = _parent(receiver, stack)
         if kind == "function" and parent_kind in _METHOD_CONTAINERS:
             kind = "method"
         qualname = f"{parent}.{name}" if parent else name
@@ -549,29 +537,45 @@ def _definitions(
             stack.append((-neg_end, qualname, kind))
         if kind == "scope":
             continue
-        if body is None:
-            body = node.child_by_field_name("body")
-        outer = _outer(node)
-        doc = _docstring(text, body) if language == "python" else ""
-        if not doc:
-            doc = _leading_comment(text, outer)
-        name_start = name_node.start_byte  # moved when a C++ qualified name was split
-        name_starts.add(name_start)
-        line, column = name_node.start_point
-        if line in text.wide_rows:
-            column = text.wide_column(line, column, name_start)
-        definitions.append(
-            Definition(
-                name,
-                kind,
-                qualname,
-                path,
-                line,
-                column,
-                _last_row(node),
-                _signature(text, outer, body, kind, name),
-                doc,
-                parent,
-            )
-        )
+        name_starts.add(name_node.start_byte)
+        definitions.append(_definition(path, language, text, kind, name, qualname, parent, name_node, node, body))
     return definitions, name_starts
+
+
+def _split_qualified(text: _Text, qualified: Node) -> tuple[Node, str, str]:
+    """The last name of a C++ qualified name (``ns::Type::method``), its text, and the scope before it as a
+    dotted receiver (``ns.Type``, template arguments dropped)."""
+    name_node = qualified
+    while name_node.type == "qualified_identifier" and name_node.child_by_field_name("name"):
+        name_node = name_node.child_by_field_name("name") or name_node
+    scope = text.source[qualified.start_byte : name_node.start_byte].decode("utf-8", "replace")
+    receiver = _without_template_arguments("".join(scope.split())).strip(":").replace("::", ".")
+    return name_node, text.of(name_node), receiver
+
+
+def _parent(receiver: str, stack: list[tuple[int, str, str]]) -> tuple[str, str]:
+    """The qualified name and kind of what a definition belongs to: its explicit receiver (a Go method's type,
+    a C++ ``Type::``), nested in the enclosing definition unless it already names it, else the enclosing
+    definition. A receiver's kind is unknown (empty)."""
+    enclosing = stack[-1][1] if stack else ""
+    if receiver:
+        if enclosing and receiver != enclosing and not receiver.startswith(enclosing + "."):
+            return f"{enclosing}.{receiver}", ""
+        return receiver, ""
+    return (enclosing, stack[-1][2]) if stack else ("", "")
+
+
+def _definition(path: str, language: str, text: _Text, kind: str, name: str, qualname: str, parent: str,
+                name_node: Node, node: Node, body: Node | None) -> Definition:
+    """One `Definition`: position of its name (in characters), last line, signature and first line of doc."""
+    if body is None:
+        body = node.child_by_field_name("body")
+    outer = _outer(node)
+    doc = _docstring(text, body) if language == "python" else ""
+    if not doc:
+        doc = _leading_comment(text, outer)
+    line, column = name_node.start_point
+    if line in text.wide_rows:
+        column = text.wide_column(line, column, name_node.start_byte)
+    return Definition(name, kind, qualname, path, line, column, _last_row(node),
+                      _signature(text, outer, body, kind, name), doc, parent)

@@ -270,6 +270,16 @@ def _root_dir(root: Path | str) -> str:
     return real
 
 
+def _listing(folder: str) -> list[os.DirEntry[str]] | None:
+    """The entries of ``folder``, or None when it cannot be listed (a permission error, or deleted meanwhile)."""
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except OSError as exc:
+        logger.debug("cannot list %s: %s", folder, exc)
+        return None
+
+
 def scan(root: Path | str, config: ScanConfig = ScanConfig()) -> ScanResult:
     """List the files of the repository at ``root`` worth indexing, and why the others were skipped.
 
@@ -282,11 +292,8 @@ def scan(root: Path | str, config: ScanConfig = ScanConfig()) -> ScanResult:
     pending: list[tuple[str, str, list[_Layer]]] = [(top, "", [exclude] if exclude is not None else [])]
     while pending:
         folder, prefix, layers = pending.pop()
-        try:
-            with os.scandir(folder) as entries:
-                listing = list(entries)
-        except OSError as exc:
-            logger.debug("cannot list %s: %s", folder, exc)
+        listing = _listing(folder)
+        if listing is None:
             result.skip("unreadable", prefix.rstrip("/"))
             continue
         names = {entry.name for entry in listing}

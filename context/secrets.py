@@ -134,6 +134,16 @@ _ASSIGNMENT = re.compile(
 )
 _ASSIGNED_VALUES = ("dq", "sq", "bq", "define", "xml")
 
+#: ``name=value`` and ``name: value`` inside prose (comments, docstrings, READMEs): `_ASSIGNMENT` wants an
+#: unquoted value to end its line or statement, which a sentence never does (``log in with password=hunter2
+#: first``). The value runs to the next space (or ``&`` in a URL's query) and may be followed by sentence
+#: punctuation (not by ``)``: that is a call, ``f(token=t1)``); it does not start with ``/``, so ``https://`` is no
+#: pair.
+_PROSE_PAIR = re.compile(
+    r"(?<![\w.-])(?P<name>[\w.-]+)(?:=|: ?)"
+    r"(?P<bare>[^\s'\"`,;()<>\[\]{}&/][^\s'\"`,;()<>\[\]{}&]{2,}[^\s'\"`,;()<>\[\]{}&.:!?])(?=[.,;:!?]*(?:\s|$)|&)"
+)
+
 #: Secrets recognisable by their format, whatever holds them, and passwords in URLs (``scheme://user:pw@host``).
 _TOKEN = re.compile(
     r"://[^/\s:@'\"]+:(?P<urlpw>[^/\s@'\"]+)@"
@@ -180,20 +190,26 @@ def _mask_token(match: re.Match[str]) -> str:
     return _replace_group(match, "token" if match.group("token") is not None else "urlpw")
 
 
-def _is_code(bare: str, name: str, separator: str, after: str) -> bool:
-    """Tell an unquoted value that is code or a reference from a secret written in a config file.
-
-    Code: references (`_BARE_NON_SECRET`), paths (``token::Brace``), a value passed along under (nearly) its own
-    name (``self.token = token``, ``cache_key=elem_cache_key``), a typed parameter or field (``token: Literal,``,
-    ``gt_token: Some)``), a variable passed as an argument (``login(password=pw)``), and anything after a comma
-    (``hasher.encode("password", salt)``).
-    """
-    if separator == "," or _BARE_NON_SECRET.fullmatch(bare) or "::" in bare:
-        return True
-    if after in (",", ")", "}") and (separator == ":" or bare.isidentifier()):
+def _is_reference(bare: str, name: str) -> bool:
+    """Tell an unquoted value that names something else rather than holding a secret: references
+    (`_BARE_NON_SECRET`), paths (``token::Brace``), a value passed along under (nearly) its own name
+    (``self.token = token``, ``cache_key=elem_cache_key``)."""
+    if _BARE_NON_SECRET.fullmatch(bare) or "::" in bare:
         return True
     last = name.rsplit(".", 1)[-1].lstrip("$@:-")
     return bare.isidentifier() and (bare in name or last.lower() in bare.lower())
+
+
+def _is_code(bare: str, name: str, separator: str, after: str) -> bool:
+    """Tell an unquoted value that is code or a reference from a secret written in a config file.
+
+    Code: a reference (`_is_reference`), a typed parameter or field (``token: Literal,``, ``gt_token: Some)``),
+    a variable passed as an argument (``login(password=pw)``), and anything after a comma
+    (``hasher.encode("password", salt)``).
+    """
+    if separator == "," or _is_reference(bare, name):
+        return True
+    return after in (",", ")", "}") and (separator == ":" or bare.isidentifier())
 
 
 def _mask_assignment(match: re.Match[str]) -> str:
@@ -217,6 +233,21 @@ def _mask_assignment(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def _mask_prose_pair(match: re.Match[str]) -> str:
+    """Mask the value of one `_PROSE_PAIR` match when its name is a secret one and the value looks like a secret.
+
+    Not masked: references (`_is_reference`), plain words (prose says ``token=none`` far more often than it
+    leaks a password made only of letters), and the names of code that the same shape matches outside prose:
+    variables with an underscore (``token_endpoint=token_url,``) and types (``private_key: Ed25519PrivateKey``).
+    """
+    name, value = match.group("name"), match.group("bare")
+    if value.isalpha() or (value.isidentifier() and ("_" in value or value[0].isupper())):
+        return match.group(0)
+    if not _SECRET_NAME.search(name) or _is_reference(value, name):
+        return match.group(0)
+    return _replace_group(match, "bare")
+
+
 def _mask_pem(match: re.Match[str]) -> str:
     """Mask a private key block's body line by line, keeping its newlines and its BEGIN/END markers."""
     group = "body" if match.group("body") is not None else "open"
@@ -227,7 +258,7 @@ def _mask_pem(match: re.Match[str]) -> str:
 
 
 def _mask_lines(text: str) -> str:
-    """Run `_TOKEN` and `_ASSIGNMENT` on the lines `_TRIGGER` finds candidates in, and leave all other lines untouched."""
+    """Run `_TOKEN`, `_ASSIGNMENT` and `_PROSE_PAIR` on the lines `_TRIGGER` finds candidates in, and leave all other lines untouched."""
     # U+0130 (İ) is the one character whose lower case is two characters long: keep positions aligned.
     lowered = (text.replace("\u0130", "i") if "\u0130" in text else text).lower()
     pieces: list[str] = []
@@ -239,6 +270,7 @@ def _mask_lines(text: str) -> str:
         end = len(text) if end < 0 else end
         line = text[start:end]
         masked = _ASSIGNMENT.sub(_mask_assignment, _TOKEN.sub(_mask_token, line))
+        masked = _PROSE_PAIR.sub(_mask_prose_pair, masked)
         if masked != line:
             pieces.append(text[done:start])
             pieces.append(masked)
@@ -258,7 +290,9 @@ def mask_secrets(text: str) -> str:
     API keys, JWTs, Slack webhook paths, passwords in URLs (``scheme://user:***@host``), and values assigned to names
     like ``*_KEY``, ``apiKey``, ``*SECRET*``, ``*TOKEN*``, ``*PASSWORD*``, ``*PASSWD*``, ``*CREDENTIAL*`` —
     ``API_KEY = "..."``, ``"password": "..."``, ``export TOKEN=...``, ``password: ...``, ``$token = '...'``,
-    ``define('DB_PASSWORD', '...')``, ``#define API_KEY "..."``, ``<password>...</password>``.
+    ``define('DB_PASSWORD', '...')``, ``#define API_KEY "..."``, ``<password>...</password>`` — and such
+    pairs in comments and docstrings (``# log in with password=hunter2 first``) when the value has a digit or
+    a symbol.
 
     Left alone because they are not secrets: empty strings, placeholders (``"xxx"``, ``"***"``, ``"<token>"``,
     ``"${VAR}"``), and unquoted references to configuration elsewhere (``os.environ["K"]``, ``getenv("K")``,

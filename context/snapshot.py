@@ -35,6 +35,12 @@ KIND_IMPORTANCE: dict[str, int] = {
 #: Search tiers, best first.
 TIER_EXACT, TIER_EXACT_CASELESS, TIER_PREFIX, TIER_WORDS, TIER_PREFIX_CASELESS, TIER_HUMPS, TIER_SUBSTRING = range(7)
 
+#: Folders and file names of tests: their definitions (fixtures named like the code they test) rank after the
+#: source's own within a search tier.
+_TEST_PATH = re.compile(
+    r"(?:^|/)(?:tests?|testing|__tests__|specs?|test_?data)/"  # a test folder anywhere in the path
+    r"|(?:^|/)(?:test_[^/]*|[^/]*_test\.[^/]+|[^/]*\.(?:test|spec)\.[^/]+|conftest\.py)$"  # a test file
+)
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SEPARATORS = re.compile(r"[\W_]+")
 #: Words of a query: every capital starts one (``getUN`` is get/U/N), separators end one.
@@ -159,10 +165,26 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
-def _importance(entry: FileSymbols, index: int) -> tuple[int, int, int, str, int]:
-    """How a definition ranks among equally good matches (smaller first): kind, nesting, name length, place."""
+def is_test_path(path: str) -> bool:
+    """Whether ``path`` (relative POSIX) is a test: in a ``tests``/``test``/``spec`` folder, or named like
+    ``test_x.py``, ``x_test.go``, ``x.test.ts``, ``x.spec.js`` or ``conftest.py``."""
+    return _TEST_PATH.search(path) is not None
+
+
+#: How a search result sorts (smaller first): band, test or not, tier, skipped words, kind, nesting, name
+#: length, path, line.
+RankKey = tuple[int, bool, int, int, int, int, int, str, int]
+
+
+def _rank_key(tier: int, skipped: int, entry: FileSymbols, index: int) -> RankKey:
+    """The sort key of a match. Exact and caseless-exact matches form one band in which the source's
+    definitions come before the tests' (``class Engine`` before a test fixture ``engine``); elsewhere the tier
+    decides first and tests come last within it. Then fewer skipped words, kind importance, top-level before
+    nested, shorter names, path and line, so results are deterministic."""
     name, kind, qualname, line = entry.raw()[index][:4]
-    return (KIND_IMPORTANCE.get(kind, 9), qualname.count("."), len(name), entry.path, line)
+    band = TIER_EXACT if tier <= TIER_EXACT_CASELESS else tier
+    return (band, is_test_path(entry.path), tier, skipped, KIND_IMPORTANCE.get(kind, 9), qualname.count("."),
+            len(name), entry.path, line)
 
 
 def _words_match(query_words: list[str], parts: list[str]) -> int | None:
@@ -337,10 +359,7 @@ class Snapshot:
     def search(self, query: str, kind: str | None, limit: int) -> list[Definition]:
         """Definitions best matching ``query``, in tiers: exact, caseless exact, prefix, caseless prefix, the
         query's own words as prefixes of the name's words (``getUN``, ``get_user`` -> ``getUserName``), the
-        query as a run of word prefixes (``gun``), substring.
-
-        Within a tier, fewer skipped words come first, then kind importance, top-level before nested, shorter
-        names, path and line, so results are deterministic.
+        query as a run of word prefixes (``gun``), substring. `_rank_key` orders the matches.
         """
         query = query.strip()
         if not query or limit <= 0:
@@ -362,17 +381,17 @@ class Snapshot:
         if self._count(scored, kind) < limit:
             self._fuzzy(query, scored)
         # Rank on the packed tuples; build `Definition` objects only for the results returned.
-        results: list[tuple[int, int, int, int, int, str, int, FileSymbols, int]] = []
+        results: list[tuple[RankKey, FileSymbols, int]] = []
         for entry, i in self.by_qualname.get(query, ()):
             if kind is None or entry.raw()[i][1] == kind:
-                results.append((TIER_EXACT, 0, *_importance(entry, i), entry, i))
-        seen = {(id(r[-2]), r[-1]) for r in results}
+                results.append((_rank_key(TIER_EXACT, 0, entry, i), entry, i))
+        seen = {(id(entry), i) for _, entry, i in results}
         for name, (tier, skipped) in scored.items():
             for entry, i in self.by_name.get(name, ()):
                 if (kind is None or entry.raw()[i][1] == kind) and (id(entry), i) not in seen:
-                    results.append((tier, skipped, *_importance(entry, i), entry, i))
-        results.sort(key=lambda r: r[:7])
-        return [entry.definitions[i] for *_, entry, i in results[:limit]]
+                    results.append((_rank_key(tier, skipped, entry, i), entry, i))
+        results.sort(key=lambda r: r[0])
+        return [entry.definitions[i] for _, entry, i in results[:limit]]
 
     def _count(self, scored: dict[str, tuple[int, int]], kind: str | None) -> int:
         """Definitions of ``kind`` named by the names scored above `TIER_WORDS` (fuzzy matching cannot beat)."""

@@ -46,6 +46,9 @@ class ServerOptions(BaseModel):
     actions: bool = True
     #: How many suggestions an explicitly invoked inline completion may return to cycle through.
     invoked_items: int = Field(default=3, ge=1, le=5)
+    #: How long completions and code actions in a folder still being indexed for the first time wait for that
+    #: index before going on without the repository context (a cold index of a big repository takes longer).
+    index_wait_ms: int = Field(default=2000, ge=0, le=60_000)
 
     def serves(self, language: str | None) -> bool:
         """Whether completions are enabled for a file of ``language``."""

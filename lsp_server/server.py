@@ -12,7 +12,6 @@ the server down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -45,8 +44,6 @@ EXPLAIN = "qwen.explain"
 REFACTOR = "qwen.refactor"
 APPLY = "qwen.apply"
 
-#: How long a completion in a folder still being indexed for the first time waits for the index.
-INDEX_WAIT_SECONDS = 1.0
 #: How much warmer each further suggestion of an invoked completion is asked than the one before (the first
 #: at the configured temperature, 0 by default): at one temperature the model would repeat itself.
 TEMPERATURE_STEP = 0.4
@@ -230,6 +227,13 @@ class QwenLanguageServer(LanguageServer):
         except QwenContextError as exc:
             logger.warning("could not refresh %s: %s", folder.root, exc)
 
+    async def wait_for_index(self, folder: Folder) -> None:
+        """Give the folder's first index up to ``indexWaitMs`` to finish, so that the first completion or action
+        after start sees the repository; past that, go on without it (and say so in the log)."""
+        if not await self.workspaces.ready(folder, self.options.index_wait_ms / 1000):
+            logger.info("%s is still being indexed after %d ms; going on without the repository context",
+                        folder.root, self.options.index_wait_ms)
+
     def _indexing_done(self, task: asyncio.Task[None]) -> None:
         self.background.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -304,9 +308,7 @@ class QwenLanguageServer(LanguageServer):
     async def _complete(self, cursor: Cursor, count: int, debounce: bool) -> list[str]:
         if debounce and self.options.debounce_ms:
             await asyncio.sleep(self.options.debounce_ms / 1000)
-        if not cursor.folder.indexed.is_set():  # first index still running: give a small one time to finish
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(cursor.folder.indexed.wait(), INDEX_WAIT_SECONDS)
+        await self.wait_for_index(cursor.folder)
         started = time.perf_counter()
         try:
             prompt = await self.workspaces.call(cursor.folder, lambda engine: engine.fim_prompt(
@@ -362,6 +364,7 @@ class QwenLanguageServer(LanguageServer):
         if found is None or language_for(found[1]) is None:
             return []
         folder, path = found
+        await self.wait_for_index(folder)
         try:
             definitions = await self.workspaces.call(folder, lambda engine: engine.definitions(path))
         except QwenContextError as exc:  # not indexed (yet): offer only what needs no definitions
@@ -394,6 +397,7 @@ class QwenLanguageServer(LanguageServer):
         if found is None:
             raise QwenContextError(f"{uri} is not a local file in the workspace")
         folder, path = found
+        await self.wait_for_index(folder)
         definitions = await self.workspaces.call(folder, lambda engine: engine.definitions(path))
         first, last = selection.start.line, selection.end.line
         if selection.end.character == 0 and last > first:  # the selection ends at the start of a line
@@ -444,7 +448,7 @@ class QwenLanguageServer(LanguageServer):
         found = self.folder_of(uri)
         assert found is not None
         folder = found[0]
-        await folder.indexed.wait()  # the project's layout is only known once its files are
+        await self.wait_for_index(folder)  # the project's layout is only known once its files are
         files = await self.workspaces.call(folder, lambda engine: engine.files())
         destination = tasks.test_path_for(files, target.path)
         code = tasks.code_from_reply(await self.ask(Task.TESTS, target, uri, destination), target.language)
@@ -524,11 +528,12 @@ def did_change_workspace_folders(ls: QwenLanguageServer,
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_OPEN)
 async def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    """Overlay the opened buffer on its engine right away, so the first completion there finds it parsed."""
+    """Overlay the opened buffer on its engine right away, so the first completion there finds it parsed (in
+    a folder still being indexed it waits for the next engine call, so as not to query the engine early)."""
     found = ls.folder_of(params.text_document.uri)
     ls.workspaces.overlay(convert.uri_to_path(params.text_document.uri) or Path(), params.text_document.text)
     ls.touch(params.text_document.uri)
-    if found is not None:
+    if found is not None and found[0].indexed.is_set():
         await ls.refresh(found[0])
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +10,6 @@ from pathlib import Path
 import pytest
 
 from context.cli import main
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "multilang_repo"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "multilang"
-    shutil.copytree(FIXTURE, root)
-    return root
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
@@ -150,3 +140,28 @@ def test_the_progress_bar_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPat
     frames = terminal.getvalue().split("\r")
     assert any(frame.startswith("indexing [###############...............] 50/100 files") for frame in frames)
     assert frames[-1] == ""  # the bar is wiped when done, so the report prints on a clean line
+
+
+def test_the_size_cap_is_set_by_the_flag_or_the_environment(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # models.py (804 bytes) and parser.rs (658 bytes) are the only source files above 600 bytes
+    capped = run_json(capsys, "index", str(repo), "--max-file-bytes", "600", "--json")
+    assert capped["files"] == 13 and capped["skipped"]["too_large"] == 2  # type: ignore[index]
+    # every indexing command takes the flag, so a search with it keeps parser.rs out of the index
+    assert run_json(capsys, "search", "parse", "--repo", str(repo), "--json", "--max-file-bytes", "600") == []
+    # a later command without the flag indexes with the default cap again
+    assert run_json(capsys, "index", str(repo), "--json")["files"] == 15  # type: ignore[index]
+    monkeypatch.setenv("QWEN_CONTEXT_MAX_FILE_BYTES", "600")
+    assert run_json(capsys, "index", str(repo), "--json")["files"] == 13  # type: ignore[index]
+    assert run_json(capsys, "index", str(repo), "--json", "--max-file-bytes", "100000")["files"] == 15  # type: ignore[index]
+
+
+def test_a_bad_size_cap_in_the_environment_falls_back_to_the_default_with_a_warning(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("QWEN_CONTEXT_MAX_FILE_BYTES", "1MB")
+    assert run_json(capsys, "index", str(repo), "--json")["files"] == 15  # type: ignore[index]
+    assert "QWEN_CONTEXT_MAX_FILE_BYTES='1MB'" in caplog.text
+    assert main(["index", str(repo), "--max-file-bytes", "0"]) == 2
+    assert "--max-file-bytes must be a positive number" in capsys.readouterr().err

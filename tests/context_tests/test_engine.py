@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,13 +28,6 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo") / "multilang"
     shutil.copytree(FIXTURE, root)
     return root
-
-
-@pytest.fixture
-def engine(repo: Path) -> Iterator[Engine]:
-    with Engine(repo) as engine:
-        engine.index()
-        yield engine
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,8 @@ import pytest
 from context.engine import Engine
 from context.errors import SecretPathRefused
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "multilang_repo"
 SERVICE = "python/app/service.py"
 MODELS = "python/app/models.py"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "multilang"
-    shutil.copytree(FIXTURE, root)
-    return root
-
-
-@pytest.fixture
-def engine(repo: Path) -> Iterator[Engine]:
-    with Engine(repo) as engine:
-        engine.index()
-        yield engine
 
 
 def names(engine: Engine, path: str) -> list[str]:

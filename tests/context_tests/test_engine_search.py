@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from context.snapshot import FileSymbols, Snapshot
+from context.snapshot import FileSymbols, Snapshot, is_test_path
 from context.symbols import Definition
 
 
@@ -85,3 +85,23 @@ def test_search_follows_changed_names_and_keeps_its_index_for_unchanged_ones() -
     snap.put(renamed)
     assert snap.search("alpha", None, 5) == []
     assert [d.name for d in snap.search("gam", None, 5)] == ["gamma"]
+
+
+def test_the_source_s_exact_match_in_any_case_ranks_above_a_test_fixture_of_the_same_name() -> None:
+    repo = snapshot(("tests/test_engine.py", "engine", "function"), ("conftest.py", "engine", "function"),
+                    ("lib/engine.py", "Engine", "class"), ("lib/server.py", "Server.engine", "method"),
+                    ("lib/engine_test.go", "engine", "function"), ("lib/engines.py", "engines", "function"))
+    # the band of exact matches puts source first (exact before caseless), then the tests; prefixes after
+    assert [d.path for d in repo.search("engine", None, 10)] == [
+        "lib/server.py", "lib/engine.py", "conftest.py", "lib/engine_test.go", "tests/test_engine.py",
+        "lib/engines.py"]
+
+
+@pytest.mark.parametrize(
+    ("path", "is_test"),
+    [("tests/a.py", True), ("pkg/test/A.java", True), ("src/__tests__/a.ts", True), ("a_test.go", True),
+     ("test_a.py", True), ("web/a.spec.ts", True), ("conftest.py", True), ("contest/a.py", False),
+     ("latest.py", False), ("src/testing_utils.py", False), ("attest/a.py", False)],
+)
+def test_test_paths_are_recognised_by_folder_or_file_name(path: str, is_test: bool) -> None:
+    assert is_test_path(path) is is_test

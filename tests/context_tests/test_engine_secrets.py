@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,13 +37,6 @@ def repo(tmp_path: Path) -> Path:
     )
     (root / "app.py").write_text("from settings import connect\n\n\ndef main():\n    connect('db')\n")
     return root
-
-
-@pytest.fixture
-def engine(repo: Path) -> Iterator[Engine]:
-    with Engine(repo) as engine:
-        engine.index()
-        yield engine
 
 
 def everything_the_engine_says(engine: Engine) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,15 +16,6 @@ import pytest
 from context.engine import Engine, EngineConfig
 from context.errors import IndexUnavailable
 from context.index import SCHEMA_VERSION, IndexStore, index_path
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "multilang_repo"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "multilang"
-    shutil.copytree(FIXTURE, root)
-    return root
 
 
 def indexed(repo: Path) -> Path:
@@ -168,19 +159,26 @@ def test_a_cold_index_from_a_background_thread_uses_worker_processes_safely(
         assert engine.search("NewCircle")[0].path == "go/geometry/shapes.go"
 
 
-def test_a_parser_failure_costs_one_file_not_the_index(
-    repo: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def break_parser_on(monkeypatch: pytest.MonkeyPatch, suffix: str, failure: Callable[[], object]) -> None:
+    """Make the engine's parser call ``failure()`` instead of parsing the files whose path ends with ``suffix``."""
     import context.engine
 
     real = context.engine.parse_source
 
-    def fragile(path: str, source: bytes, language: str) -> object:
-        if path.endswith("store.ts"):
-            raise RecursionError("maximum recursion depth exceeded")
-        return real(path, source, language)
+    def broken(path: str, source: bytes, language: str) -> object:
+        return failure() if path.endswith(suffix) else real(path, source, language)
 
-    monkeypatch.setattr(context.engine, "parse_source", fragile)
+    monkeypatch.setattr(context.engine, "parse_source", broken)
+
+
+def raise_recursion_error() -> object:
+    raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_a_parser_failure_costs_one_file_not_the_index(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    break_parser_on(monkeypatch, "store.ts", raise_recursion_error)
     with caplog.at_level(logging.WARNING, logger="context"), Engine(repo) as engine:
         report = engine.index()
         assert report.files == 15
@@ -196,15 +194,9 @@ def test_a_worker_process_dying_on_a_file_costs_that_file_only(
 
     import context.engine
 
-    real = context.engine.parse_source
-
-    def deadly(path: str, source: bytes, language: str) -> object:
-        if path.endswith("tokenizer.rs"):
-            os._exit(9)  # what an out-of-memory kill or a crash in native code looks like to the pool
-        return real(path, source, language)
-
     assert threading.active_count() == 1  # workers are forked, so they run the patched parser
-    monkeypatch.setattr(context.engine, "parse_source", deadly)
+    # os._exit is what an out-of-memory kill or a crash in native code looks like to the pool
+    break_parser_on(monkeypatch, "tokenizer.rs", lambda: os._exit(9))
     monkeypatch.setattr(context.engine, "POOL_MIN_FILES", 1)
     monkeypatch.setattr(context.engine, "POOL_CHUNK_FILES", 4)
     with caplog.at_level(logging.WARNING, logger="context"), Engine(repo, EngineConfig(workers=2)) as engine:

@@ -278,14 +278,19 @@ def test_a_long_current_file_is_trimmed_around_the_cursor_keeping_more_before_th
     assert prompt.suffix.startswith("    step_1499 = compute")
 
 
-def test_typing_at_one_place_keeps_the_leading_tokens_of_consecutive_prompts(engine: Engine) -> None:
+@pytest.mark.parametrize("editor", ["passes the buffer", "sets an overlay"])
+def test_typing_at_one_place_keeps_the_leading_tokens_of_consecutive_prompts(engine: Engine, editor: str) -> None:
     lines = CHECKOUT.split("\n")
     typed = "    extra = discounted_total(customer, [format_price(1.0)])"
     previous: list[int] | None = None
     shares = []
     for end in range(4, len(typed) + 1):
         lines[7] = typed[:end]
-        prompt = engine.fim_prompt("shop/checkout.py", 7, end, budget=8192, buffer="\n".join(lines))
+        if editor == "sets an overlay":
+            engine.set_overlay("shop/checkout.py", "\n".join(lines))
+            prompt = engine.fim_prompt("shop/checkout.py", 7, end, budget=8192)
+        else:
+            prompt = engine.fim_prompt("shop/checkout.py", 7, end, budget=8192, buffer="\n".join(lines))
         ids = tokens.encode(prompt.text)
         if previous is not None:
             same = next(

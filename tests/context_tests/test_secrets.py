@@ -113,6 +113,28 @@ def test_references_to_secrets_and_ordinary_code_are_left_alone(line: str) -> No
     assert mask_secrets(line) == line
 
 
+@pytest.mark.parametrize(("line", "expected"), [
+    ("# log in with password=hunter2 first", "# log in with password=*** first"),
+    ('    """Call it with password=hunter2, then retry."""', '    """Call it with password=***, then retry."""'),
+    ("// the api_key: abc123def is for tests only.", "// the api_key: *** is for tests only."),
+    ("see https://example.com/?token=abc123&page=2 for details", "see https://example.com/?token=***&page=2 for details"),
+    ("TOKEN=abc123 ./run.sh", "TOKEN=*** ./run.sh"),
+])
+def test_name_value_pairs_in_comments_and_docstrings_are_masked(line: str, expected: str) -> None:
+    assert mask_secrets(line) == expected
+
+
+@pytest.mark.parametrize("line", [
+    "# pass token=none to disable it",  # a plain word
+    "# the password: see settings.PASSWORD here",  # a reference
+    "    token_endpoint=token_url, timeout=5",  # a variable passed along
+    "    private_key: Ed25519PrivateKey | None,",  # a type
+    "    s1.compile(cache_key=s1key)",  # a call's argument
+])
+def test_prose_masking_leaves_words_references_variables_and_types_alone(line: str) -> None:
+    assert mask_secrets(line) == line
+
+
 def test_a_private_key_block_is_masked_line_by_line_keeping_its_markers() -> None:
     text = (
         "x = 1\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"

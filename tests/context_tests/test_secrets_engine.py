@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,14 +36,6 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "secret_repo"
     shutil.copytree(FIXTURE, root, symlinks=True)
     return root
-
-
-@pytest.fixture
-def engine(repo: Path) -> Iterator[Engine]:
-    """An engine with the fixture repository indexed."""
-    with Engine(repo) as engine:
-        engine.index()
-        yield engine
 
 
 def test_every_file_of_the_fixture_really_holds_secrets(repo: Path) -> None:

@@ -53,12 +53,17 @@ def open_document(client: LanguageClient, path: Path, text: str | None = None, v
     return uri
 
 
-async def wait_until_indexed(client: LanguageClient, folders: int = 1, timeout: float = 30.0) -> None:
-    """Wait for the end of the background indexing's ``$/progress`` reports of ``folders`` folders."""
+async def wait_for_progress(client: LanguageClient, kind: type, count: int = 1, timeout: float = 30.0) -> None:
+    """Wait until the client has received ``count`` ``$/progress`` values of ``kind`` (begin, report, end)."""
 
-    async def ended() -> None:
-        while sum(isinstance(value, types.WorkDoneProgressEnd)
-                  for values in client.progress_reports.values() for value in values) < folders:
+    async def arrived() -> None:
+        while sum(isinstance(value, kind)
+                  for values in client.progress_reports.values() for value in values) < count:
             await asyncio.sleep(0.02)
 
-    await asyncio.wait_for(ended(), timeout)
+    await asyncio.wait_for(arrived(), timeout)
+
+
+async def wait_until_indexed(client: LanguageClient, folders: int = 1, timeout: float = 30.0) -> None:
+    """Wait for the end of the background indexing's ``$/progress`` reports of ``folders`` folders."""
+    await wait_for_progress(client, types.WorkDoneProgressEnd, folders, timeout)

@@ -12,6 +12,16 @@ local function fail(reason)
   vim.cmd('cquit 1')
 end
 
+-- The end of the server's indexing $/progress: the repository is in the prompts from then on.
+local indexed = false
+vim.api.nvim_create_autocmd('LspProgress', {
+  callback = function(event)
+    if event.data.params.value.kind == 'end' then
+      indexed = true
+    end
+  end,
+})
+
 vim.cmd.edit(repo .. '/shop/checkout.py')
 local client_id = vim.lsp.start({
   name = 'qwen',
@@ -43,10 +53,11 @@ local function poll()
   vim.defer_fn(poll, 50)
 end
 
--- Type once the server has initialized, then let the main loop run the keys and the LSP exchange.
-vim.wait(15000, function()
-  local client = vim.lsp.get_client_by_id(client_id)
-  return client ~= nil and client.initialized
-end)
+-- Type once the workspace is indexed, then let the main loop run the keys and the LSP exchange.
+if not vim.wait(20000, function()
+  return indexed
+end) then
+  return fail('timed out waiting for the end of the indexing $/progress')
+end
 vim.api.nvim_feedkeys('Gototal = ', 'n', false)
 vim.defer_fn(poll, 50)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lsp_helpers import Start, open_document
+from lsp_helpers import Start, open_document, wait_until_indexed
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pytest_lsp import LanguageClient
@@ -112,6 +112,7 @@ async def test_generated_tests_go_into_the_projects_test_file(start_server: Star
     test_code = "def test_no_discount_keeps_the_price() -> None:\n    assert apply_discount(10.0, 0) == 10\n"
     with FakeOpenAIServer(reply=fenced(test_code)) as model:
         client = await start_server(model=model)
+        await wait_until_indexed(client)  # the project's layout comes from the indexed file list
         uri = open_document(client, repo / "shop" / "pricing.py")
         action = titled(await list_actions(client, uri), "Qwen: generate tests for apply_discount")
         resolved = await client.code_action_resolve_async(action)

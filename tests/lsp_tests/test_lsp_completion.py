@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_until_indexed
+from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_for_progress, wait_until_indexed
 from lsprotocol import types
 
 from context.fakeserver import FakeOpenAIServer
@@ -65,6 +65,40 @@ async def test_an_inline_completion_sends_repository_context_and_unsaved_text_an
     assert item.insert_text == "cart.total(discount=10)"
     assert item.range == types.Range(position, position)
     assert item.command is not None and item.command.command == "qwen.accepted"
+
+
+async def test_the_first_completion_right_after_start_waits_for_the_workspace_index(start_server: Start,
+                                                                                   repo: Path) -> None:
+    with FakeOpenAIServer(reply="cart.total()") as model:
+        client = await start_server(model=model, options={"indexWaitMs": 60_000})
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)  # no waiting for the index: a user typing
+        await client.text_document_inline_completion_async(inline_params(uri, position))
+        (request,) = model.requests_to("completions")
+    assert "def apply_discount(price: float, percent: float) -> float:" in request.body["prompt"]
+
+
+async def test_a_completion_that_did_not_wait_for_the_index_leaves_later_prompts_the_whole_repository(
+        start_server: Start, repo: Path) -> None:
+    (repo / "vendor").mkdir()
+    body = "".join(f"\n\ndef helper_{n}(value: int) -> int:\n    return value + {n}\n" for n in range(40))
+    for n in range(190):  # parsed one chunk after another on the server's indexing thread
+        (repo / "vendor" / f"module_{n}.py").write_text(body)
+    with FakeOpenAIServer(reply="cart.total()") as model:
+        client = await start_server(model=model, options={"indexWaitMs": 0})
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        await wait_for_progress(client, types.WorkDoneProgressReport)  # the first chunk is parsed
+        await client.text_document_inline_completion_async(inline_params(uri, position, invoked=True))
+        await wait_until_indexed(client)
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(position, position), text="0 + ")]))
+        moved = types.Position(line=position.line, character=position.character + 4)
+        await client.text_document_inline_completion_async(inline_params(uri, moved, invoked=True))
+        last = model.requests_to("completions")[-1]
+    assert "def apply_discount(price: float, percent: float) -> float:" in last.body["prompt"]
 
 
 async def test_typing_the_start_of_a_shown_suggestion_reuses_it_without_asking_the_model(
