@@ -69,12 +69,42 @@ POOL_MIN_FILES = 200
 POOL_CHUNK_FILES = 48
 #: Parsed files written to the index per transaction (bounds how long another process waits for the lock).
 WRITE_BATCH_FILES = 500
-#: Masked texts kept in memory for `Engine.text`.
-TEXT_CACHE_FILES = 256
+#: Characters of masked text kept in memory for `Engine.text`. Bounded by size, not by file count: one 8K prompt
+#: reads ~80 files, and re-reading and re-masking evicted files doubled its assembly time on a 5,000-file repo.
+TEXT_CACHE_CHARS = 128 * 1024 * 1024
 #: More paths than this in one `update` call are handled as a full `index` (a branch switch, a big checkout).
 UPDATE_MAX_PATHS = 2000
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+class _TextCache:
+    """Least-recently-used masked file texts, bounded by their total size in characters."""
+
+    def __init__(self, max_chars: int) -> None:
+        self._max_chars = max_chars
+        self._chars = 0
+        self._entries: OrderedDict[str, tuple[tuple[int, int], str]] = OrderedDict()
+
+    def get(self, path: str, key: tuple[int, int]) -> str | None:
+        """The cached text of ``path`` if it was read when the file had this (mtime, size) ``key``."""
+        entry = self._entries.get(path)
+        if entry is None or entry[0] != key:
+            return None
+        self._entries.move_to_end(path)
+        return entry[1]
+
+    def put(self, path: str, key: tuple[int, int], text: str) -> None:
+        self.discard(path)
+        self._entries[path] = (key, text)
+        self._chars += len(text)
+        while self._chars > self._max_chars and len(self._entries) > 1:
+            self._chars -= len(self._entries.popitem(last=False)[1][1])
+
+    def discard(self, path: str) -> None:
+        entry = self._entries.pop(path, None)
+        if entry is not None:
+            self._chars -= len(entry[1])
 
 
 def default_cache_dir() -> Path:
@@ -290,7 +320,7 @@ class Engine:
         self._resolved: dict[str, list[list[str]]] = {}
         self._graph: FileGraph | None = None
         self._files_sorted: list[str] | None = None
-        self._texts: OrderedDict[str, tuple[tuple[int, int], str]] = OrderedDict()
+        self._texts = _TextCache(TEXT_CACHE_CHARS)
         self._version = 0
         self._watchers: list[contextlib.AbstractContextManager[object]] = []
 
@@ -603,7 +633,7 @@ class Engine:
         else:
             snapshot.put(entry)
         self._files_sorted = None
-        self._texts.pop(path, None)
+        self._texts.discard(path)
         self._resolved.pop(path, None)
         stale = {path}
         if old is None or entry is None or old.package != entry.package:
@@ -743,15 +773,12 @@ class Engine:
             raise UnknownFile(f"{rel} no longer exists in {self.root}") from exc
         key = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
-            cached = self._texts.get(rel)
-            if cached is not None and cached[0] == key:
-                self._texts.move_to_end(rel)
-                return cached[1]
+            cached = self._texts.get(rel, key)
+            if cached is not None:
+                return cached
         text = mask_secrets(read_text(self.root, rel))  # raises UnknownFile when unreadable
         with self._lock:
-            self._texts[rel] = (key, text)
-            while len(self._texts) > TEXT_CACHE_FILES:
-                self._texts.popitem(last=False)
+            self._texts.put(rel, key, text)
         return text
 
     def search(self, query: str, kind: str | None = None, limit: int = 20) -> list[Definition]:
