@@ -95,6 +95,8 @@ class _TextCache:
         return entry[1]
 
     def put(self, path: str, key: tuple[int, int], text: str) -> None:
+        """Remember ``text`` for ``path`` at ``key``, evicting the least recently used texts beyond the bound (the
+        newest always stays, however big)."""
         self.discard(path)
         self._entries[path] = (key, text)
         self._chars += len(text)
@@ -102,6 +104,7 @@ class _TextCache:
             self._chars -= len(self._entries.popitem(last=False)[1][1])
 
     def discard(self, path: str) -> None:
+        """Forget the text of ``path`` (no-op when none is cached)."""
         entry = self._entries.pop(path, None)
         if entry is not None:
             self._chars -= len(entry[1])
