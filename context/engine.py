@@ -55,7 +55,7 @@ from context.parse import parse_source, preload
 from context.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
 from context.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
 from context.secrets import mask_secrets
-from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, paused_gc
+from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, is_test_path, paused_gc
 from context.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
 
 if TYPE_CHECKING:
@@ -866,8 +866,9 @@ class Engine:
         """The definition the identifier at ``line``/``column`` (0-based) of ``path`` names, or None.
 
         Prefers, in order: the definition written there, one in the same file, one in a file this file
-        imports, one in the same folder, one in the same language family; methods and fields after a dot; then
-        by kind and path.
+        imports, one in the same folder, one in the same language family; from source code, definitions
+        outside tests (a test's fixture or helper often shares the name it tests); methods and fields after a
+        dot; then by kind and path.
         """
         lines = self.text(path).split("\n")
         if not 0 <= line < len(lines):
@@ -892,7 +893,9 @@ class Engine:
             files = self._snap().files
             family = language_family(entry.language if entry else language_for(rel) or "")
 
-            def rank(d: Definition) -> tuple[int, int, int, str, int]:
+            from_source = not is_test_path(rel)
+
+            def rank(d: Definition) -> tuple[int, bool, int, int, str, int]:
                 if d.path == rel:
                     place = 0
                 elif d.path in imported:
@@ -902,7 +905,8 @@ class Engine:
                 else:
                     place = 2 if posixpath.dirname(d.path) == folder else 3
                 member = 0 if (d.kind in ("method", "field")) == attribute else 1
-                return (place, member, KIND_IMPORTANCE.get(d.kind, 9), d.path, d.line)
+                return (place, from_source and is_test_path(d.path), member, KIND_IMPORTANCE.get(d.kind, 9), d.path,
+                        d.line)
 
             return min(candidates, key=rank)
 

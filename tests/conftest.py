@@ -15,7 +15,7 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("QWEN_CONTEXT_CACHE_DIR", str(cache))
     for var in ("QWEN_API_KEY", "DASHSCOPE_API_KEY", "OPENAI_API_KEY", "QWEN_BASE_URL", "OPENAI_BASE_URL",
-                "QWEN_MODEL", "QWEN_FIM_MODEL", "QWEN_FIM_MODE", "QWEN_PRESET"):
+                "QWEN_MODEL", "QWEN_FIM_MODEL", "QWEN_FIM_MODE", "QWEN_PRESET", "QWEN_CONTEXT_MAX_FILE_BYTES"):
         monkeypatch.delenv(var, raising=False)
     # Never probe the developer's local ports for a model server: tests talk to the fake server they start.
     monkeypatch.setenv("QWEN_NO_AUTODETECT", "1")

@@ -202,3 +202,20 @@ def test_definition_at_prefers_the_same_language_family(engine: Engine) -> None:
     # App.java line 9: `inventory.addItem(...)` -> the Java method
     add_item = engine.definition_at(APP, 8, 20)
     assert add_item is not None and add_item.qualname == "Inventory.addItem"
+
+
+def test_definition_at_prefers_source_over_a_test_helper_of_the_same_name(tmp_path: Path) -> None:
+    (tmp_path / "web" / "core").mkdir(parents=True)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "web" / "core" / "engine.py").write_text("def make_engine():\n    return 1\n")
+    (tmp_path / "tests" / "helpers.py").write_text("def make_engine():\n    return 2\n")
+    (tmp_path / "web" / "main.py").write_text("def main():\n    return make_engine()\n")
+    (tmp_path / "tests" / "test_main.py").write_text("def test_main():\n    assert make_engine()\n")
+    # both candidates are in another folder of the same language: only being a test tells them apart (and the
+    # path order alone would pick tests/helpers.py)
+    with Engine(tmp_path) as engine:
+        engine.index()
+        from_source = engine.definition_at("web/main.py", 1, 12)
+        from_test = engine.definition_at("tests/test_main.py", 1, 12)
+    assert from_source is not None and from_source.path == "web/core/engine.py"
+    assert from_test is not None and from_test.path == "tests/helpers.py"  # same folder wins inside the tests
