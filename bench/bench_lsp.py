@@ -73,7 +73,7 @@ def percentile(values: list[float], share: float) -> float:
 
 async def drain(stream: asyncio.StreamReader | None, log: Path | None) -> None:
     """Read the server's stderr (so its logging never blocks on a full pipe) into ``log`` if given."""
-    with open(log or "/dev/null", "wb") as sink:
+    with open(log or "/dev/null", "wb") as sink:  # noqa: ASYNC230 - opening a local log once is not worth a thread
         while stream is not None and (line := await stream.readline()):
             sink.write(line)
 
