@@ -833,6 +833,12 @@ class Engine:
             rel, _ = self._known(path)
             return [Reference(r[0], r[1], rel, r[2], r[3]) for r in self._snap().references_of(rel)]
 
+    def reference_counts(self, path: str) -> dict[str, int]:
+        """How often each name is used in one file: `references_in` counted, without building a Reference each."""
+        with self._lock:
+            rel, _ = self._known(path)
+            return self._snap().reference_counts_of(rel)
+
     def imports(self, path: str) -> list[Import]:
         """The imports of one file, each with ``resolved`` set to the file it brings in when that is known."""
         with self._lock:

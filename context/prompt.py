@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from context import rank, tokens
 from context.errors import InvalidBudget, InvalidPosition, UnknownFile
+from context.repomap import ELISION, build_repo_map, header_range
 from context.scan import resolve_inside
 from context.secrets import mask_secrets
 from context.symbols import Definition, Import
@@ -71,8 +72,6 @@ MAX_SCOPE_HEADERS = 6
 #: Below this context budget a definition shows only the line with its name (no decorators, no continuation
 #: lines, no doc line): denser, so more definitions fit where room is scarce.
 DETAIL_MIN_BUDGET = 6_000
-#: Header lines rendered for one definition at most.
-MAX_HEADER_LINES = 8
 #: A name defined in more files than this (none of them imported) is not looked up at all.
 AMBIGUOUS_NAME_LIMIT = 12
 #: Definitions taken per name when it cannot be resolved through imports.
@@ -112,14 +111,10 @@ QUERY_HITS_PER_WORD = 8
 CHAT_BODIES = 12
 #: A definition longer than this many lines is never shown whole on its own (its file may be).
 MAX_BODY_LINES = 120
-#: The repository map stops adding definitions with less room than this left.
-MAP_MIN_ROOM = 8
 #: Selections remembered per engine (keyed by everything they depend on).
 SELECTION_CACHE_SIZE = 32
 
 V = TypeVar("V")
-
-ELISION = "\u22ee"  # ⋮, as in aider's repository map
 
 _INDENT_RE = re.compile(r"[ \t]*")
 
@@ -287,32 +282,6 @@ def _caches(engine: Engine) -> _Caches:
 
 
 # --- rendering definitions ----------------------------------------------------------------------------------
-
-
-def _collapsed_length(line: str) -> int:
-    return len(" ".join(line.split()))
-
-
-def header_range(lines: Sequence[str], definition: Definition) -> tuple[int, int]:
-    """First and last line (inclusive) of a definition's header in ``lines``: decorators through the
-    signature."""
-    top = definition.line
-    if top >= len(lines):
-        return (max(len(lines) - 1, 0), max(len(lines) - 1, 0))
-    signature = definition.signature
-    while top > 0 and definition.line - top < MAX_HEADER_LINES:
-        above = lines[top - 1].strip()
-        if above.startswith(("@", "#[", "[")) and above in signature:
-            top -= 1
-        else:
-            break
-    bottom = top
-    covered = _collapsed_length(lines[top]) + 1
-    limit = min(len(lines) - 1, max(definition.end_line, definition.line), top + MAX_HEADER_LINES - 1)
-    while covered < len(signature) and bottom < limit:
-        bottom += 1
-        covered += _collapsed_length(lines[bottom]) + 1
-    return (top, bottom)
 
 
 def _doc_line_number(lines: Sequence[str], definition: Definition, top: int, bottom: int) -> int | None:
@@ -1189,61 +1158,6 @@ def build_chat_context(
         del packer.plans[weakest.path]
     elapsed = (time.perf_counter() - started) * 1000
     return Prompt(text, total, budget, sections, elapsed, "", "", "", repo_name)
-
-
-def _is_public(definition: Definition, language: str | None) -> bool:
-    """Whether a definition is part of its file's interface (no leading underscore; capitalised in Go)."""
-    if language == "go":
-        return definition.name[:1].isupper()
-    name = definition.name
-    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
-
-
-def build_repo_map(engine: Engine, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
-    """The ranked repository map: for the most important files, their definitions' headers, within ``budget``.
-
-    Importance is PageRank over the file graph, personalised toward ``focus`` files when given.
-    """
-    if budget < 1:
-        raise InvalidBudget(f"token budget {budget!r} must be positive")
-    caches = _caches(engine)
-    for file in focus:
-        resolve_inside(engine.root, file)
-    graph = engine.file_graph()
-    if focus:
-        scores = rank.personalized_pagerank(
-            graph, _reverse_edges(engine, graph, focus), dict.fromkeys(focus, 1.0)
-        )
-    else:
-        scores = rank.pagerank(graph)
-    files = sorted(engine.files(), key=lambda p: (-scores.get(p, 0.0), p))
-    packer = _Packer(engine, caches, budget, chat=True)
-    shown: list[Definition] = []
-    for file in files:  # first pass: the public API of each file, most important files first
-        language = engine.language(file)
-        for definition in _top_level(engine, file, set()):
-            if _is_public(definition, language):
-                packer.add_definition(_Item(definition, scores.get(file, 0.0), "ranked"))
-                shown.append(definition)
-        if packer.budget - packer.used < MAP_MIN_ROOM:
-            break
-    for definition in shown:  # second pass, while room is left: the public members of those types
-        if packer.budget - packer.used < MAP_MIN_ROOM:
-            break
-        if definition.kind in TYPE_KINDS:
-            language = engine.language(definition.path)
-            for member in _members(engine, definition, {}):
-                if _is_public(member, language) and member.kind in ("method", "function"):
-                    packer.add_definition(_Item(member, 0.0, "ranked"))
-    while True:
-        blocks = []
-        for path in sorted(packer.plans, key=lambda p: (-scores.get(p, 0.0), p)):
-            blocks.append(f"{path}:\n{packer.content(path)}\n")
-        text = "\n".join(blocks)
-        if tokens.count(text) <= budget or not packer.plans:
-            return text
-        weakest = min(packer.plans.values(), key=lambda plan: (scores.get(plan.path, 0.0), plan.path))
-        del packer.plans[weakest.path]
 
 
 __all__ = [

@@ -376,11 +376,9 @@ async def test_a_file_created_while_serving_is_found_without_restarting(repo: Pa
         await call(client, "search_symbols", {"query": "User"})
         assert (await call(client, "index_status"))["watching"]
         (repo / "app" / "audit.py").write_text("def record_signup(user):\n    return user\n")
-        found: list[dict[str, object]] = []
-        for _ in range(100):
-            found = (await call(client, "search_symbols", {"query": "record_signup"}))["symbols"]
-            if found:
-                break
+        deadline = asyncio.get_running_loop().time() + 30  # the watcher batches changes: poll until it saw it
+        while not (found := (await call(client, "search_symbols", {"query": "record_signup"}))["symbols"]):
+            assert asyncio.get_running_loop().time() < deadline, "the new file was never indexed"
             await asyncio.sleep(0.1)
     assert [(symbol["path"], symbol["line"]) for symbol in found] == [("app/audit.py", 1)]
 
