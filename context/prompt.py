@@ -24,6 +24,7 @@ the user types in one place therefore share almost all their leading tokens.
 from __future__ import annotations
 
 import logging
+import operator
 import posixpath
 import re
 import time
@@ -31,7 +32,7 @@ import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -232,14 +233,48 @@ class _IdentityMemo(Generic[V]):
         return value
 
 
+@dataclass(slots=True)
+class _FileFacts:
+    """What prompt assembly derives from one file's definitions, computed once per version of the file."""
+
+    definitions: list[Definition]
+    #: The outermost definitions (see `_top_level`), in source order.
+    top_level: list[Definition]
+    #: qualname -> the first definition with it (for the enclosing scopes of a definition).
+    by_qualname: dict[str, Definition]
+    #: parent qualname -> member definitions, in source order.
+    members: dict[str, list[Definition]]
+    #: BM25 terms of each definition (built on first use).
+    bm25_terms: list[Counter[str]] | None = None
+
+    def terms(self) -> list[Counter[str]]:
+        """The BM25 terms of the definitions, in their order."""
+        if self.bm25_terms is None:
+            self.bm25_terms = [_terms(definition) for definition in self.definitions]
+        return self.bm25_terms
+
+    @classmethod
+    def of(cls, definitions: list[Definition]) -> _FileFacts:
+        containers = {d.qualname for d in definitions if d.kind == "module"}
+        top_level = [d for d in definitions if d.kind != "module" and (not d.parent or d.parent in containers)]
+        top_level.sort(key=lambda d: d.line)
+        by_qualname: dict[str, Definition] = {}
+        members: dict[str, list[Definition]] = {}
+        for d in definitions:
+            by_qualname.setdefault(d.qualname, d)
+            if d.parent:
+                members.setdefault(d.parent, []).append(d)
+        return cls(definitions, top_level, by_qualname, members)
+
+
 class _Caches:
-    """Per-engine memory: token counts, split lines, header ranges, BM25 terms, recent selections."""
+    """Per-engine memory: token counts, split lines, header ranges, per-file facts, recent selections."""
 
     def __init__(self) -> None:
+        self.files: dict[str, _FileFacts] = {}
         self.tokens = tokens.TokenCache()
         self.lines: OrderedDict[str, list[str]] = OrderedDict()
         self.headers: _IdentityMemo[tuple[int, int]] = _IdentityMemo()
-        self.terms: _IdentityMemo[Counter[str]] = _IdentityMemo()
         self.selections: OrderedDict[tuple[object, ...], _Selection] = OrderedDict()
         self._defused: dict[int, tuple[str, str]] = {}
 
@@ -264,6 +299,19 @@ class _Caches:
             self._defused.clear()
         self._defused[id(text)] = (text, value)
         return value
+
+    def facts(self, engine: Engine, path: str) -> _FileFacts:
+        """The `_FileFacts` of ``path``, recomputed only when its definitions are other objects than last time
+        (the engine's snapshot keeps the same objects while a file is unchanged)."""
+        definitions = _definitions(engine, path)
+        found = self.files.get(path)
+        if (
+            found is None
+            or len(found.definitions) != len(definitions)
+            or not all(map(operator.is_, found.definitions, definitions))
+        ):
+            found = self.files[path] = _FileFacts.of(definitions)
+        return found
 
     def remember(self, key: tuple[object, ...], selection: _Selection) -> None:
         self.selections[key] = selection
@@ -422,9 +470,7 @@ class _Packer:
             return []
         by_qualname = self.qualnames.get(definition.path)
         if by_qualname is None:
-            by_qualname = {}
-            for candidate in _definitions(self.engine, definition.path):
-                by_qualname.setdefault(candidate.qualname, candidate)
+            by_qualname = self.caches.facts(self.engine, definition.path).by_qualname
             self.qualnames[definition.path] = by_qualname
         parents: list[Definition] = []
         found = by_qualname.get(definition.parent)
@@ -668,7 +714,7 @@ def _resolve_name(
 
 def _members(engine: Engine, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
     """Members of a type: those the buffer names first, then methods, then fields, each in source order."""
-    members = [d for d in _definitions(engine, definition.path) if d.parent == definition.qualname]
+    members = list(_caches(engine).facts(engine, definition.path).members.get(definition.qualname, ()))
     members.sort(
         key=lambda d: (0 if d.name in wanted else 1 if d.kind in ("method", "function") else 2, d.line)
     )
@@ -679,11 +725,10 @@ def _top_level(engine: Engine, path: str, first: set[str]) -> list[Definition]:
     """A file's outermost definitions: at top level or directly inside a module/namespace (Ruby ``module
     Rack``, C# namespaces), the containers themselves left out; names in ``first`` come first, then source
     order."""
-    definitions = _definitions(engine, path)
-    containers = {d.qualname for d in definitions if d.kind == "module"}
-    found = [d for d in definitions if d.kind != "module" and (not d.parent or d.parent in containers)]
-    found.sort(key=lambda d: (0 if d.name in first else 1, d.line))
-    return found
+    found = _caches(engine).facts(engine, path).top_level
+    if not first:
+        return list(found)
+    return [d for d in found if d.name in first] + [d for d in found if d.name not in first]
 
 
 def _terms(definition: Definition) -> Counter[str]:
@@ -702,11 +747,13 @@ def _fuse(rankings: dict[str, list[Definition]]) -> list[tuple[Definition, float
 def _lexical(engine: Engine, caches: _Caches, files: Sequence[str], query: Sequence[str]) -> list[Definition]:
     """BM25 of the definitions of ``files`` (symbol-sized chunks) against ``query`` terms."""
     documents: list[Definition] = []
+    terms: list[Counter[str]] = []
     for file in files:
-        documents.extend(_definitions(engine, file))
+        facts = caches.facts(engine, file)
+        documents.extend(facts.definitions)
+        terms.extend(facts.terms())
         if len(documents) >= LEXICAL_DOCUMENTS:
             break
-    terms = [caches.terms.get(definition, partial(_terms, definition)) for definition in documents]
     return [documents[index] for index, _ in rank.bm25(query, terms)[:200]]
 
 
@@ -734,16 +781,18 @@ def _fim_items(
     recent_files = [p for p in recent if p != path]
     for file in recent_files:
         seeds[file] = seeds.get(file, 0.0) + rank.SEED_RECENT / len(recent_files)
-    near = [w for w, weight in weights.items() if weight >= rank.PROXIMITY_BUCKETS[0][1]]
-    near_files = sorted({d.path for w in near for d in engine.definitions_named(w) if d.path != path})
+    named = {name: found for name in weights if (found := engine.definitions_named(name))}
+    near = [w for w in named if weights[w] >= rank.PROXIMITY_BUCKETS[0][1]]
+    near_files = sorted({d.path for w in near for d in named[w] if d.path != path})
     if 0 < len(near_files) <= AMBIGUOUS_NAME_LIMIT * 4:
         for file in near_files:
             seeds[file] = seeds.get(file, 0.0) + rank.SEED_NEAR_IDENTIFIERS / len(near_files)
     hood = _neighbourhood(engine, caches, path, imports, seeds, [path, *recent_files])
 
     used: list[tuple[float, int, str, Definition]] = []
-    for name, weight in weights.items():
-        chosen, confidence = _resolve_name(engine.definitions_named(name), path, hood)
+    for name, definitions in named.items():
+        weight = weights[name]
+        chosen, confidence = _resolve_name(definitions, path, hood)
         if name in local and confidence > 0:
             confidence += 2
         for definition in chosen:
@@ -791,10 +840,20 @@ def _fim_items(
         "lexical": lexical,
     }
     names = {id(entry[3]): entry[2] for entry in reversed(used)}
-    items: list[_Item] = []
-    for definition, score, source in _fuse(rankings):
-        items.append(_Item(definition, score, _reason(source, definition, names.get(id(definition)))))
+    items = [
+        _Item(definition, score, _reason(source, definition, names.get(id(definition))))
+        for definition, score, source in _fuse(rankings)
+    ]
     return items, hood
+
+
+#: The reason given for a candidate, by the source it came from (``used`` and ``member`` name more).
+_SOURCE_REASONS = {
+    "imported": "imported by the current file",
+    "recent": "recently edited",
+    "lexical": "lexically similar to the code at the cursor",
+    "query": "matches the query",
+}
 
 
 def _reason(source: str, definition: Definition, name: str | None) -> str:
@@ -802,15 +861,7 @@ def _reason(source: str, definition: Definition, name: str | None) -> str:
         return f"uses {name or definition.name}"
     if source == "member":
         return f"member of {definition.parent}"
-    if source == "imported":
-        return "imported by the current file"
-    if source == "recent":
-        return "recently edited"
-    if source == "lexical":
-        return "lexically similar to the code at the cursor"
-    if source == "query":
-        return "matches the query"
-    return "near in the dependency graph"
+    return _SOURCE_REASONS.get(source, "near in the dependency graph")
 
 
 def _pack(
@@ -1071,19 +1122,19 @@ def build_fim_prompt(
 
     current_budget = budget - fixed - selection.tokens
     prefix, suffix = _current_parts(cursor, current_budget)
+    # The body is never counted whole (a 256K-token count per keystroke): markers split it for the tokenizer,
+    # so its count is the sum of its pieces' counts, ``fixed`` holding the markers, repository name and path.
+    prefix_tokens = cursor.prefix_tokens if prefix is cursor.prefix else tokens.count(prefix)
+    suffix_tokens = cursor.suffix_tokens if suffix is cursor.suffix else tokens.count(suffix)
+    while fixed + selection.tokens + prefix_tokens + suffix_tokens > budget and prefix:
+        # Cannot happen with marker-separated counting, but the budget is a promise: shorten the prefix.
+        prefix = prefix[min(len(prefix), max(1, len(prefix) // 16)) :]
+        prefix_tokens = tokens.count(prefix)
+    total = fixed + selection.tokens + prefix_tokens + suffix_tokens
     body = (
         f"{head}{selection.text}{tokens.FILE_SEP}{current_header}"
         f"{tokens.FIM_PREFIX}{prefix}{tokens.FIM_SUFFIX}{suffix}{tokens.FIM_MIDDLE}"
     )
-    total = tokens.count(body)
-    while total > budget and prefix:
-        # Cannot happen with marker-separated counting, but the budget is a promise: shorten the prefix.
-        prefix = prefix[min(len(prefix), max(1, len(prefix) // 16)) :]
-        body = (
-            f"{head}{selection.text}{tokens.FILE_SEP}{current_header}"
-            f"{tokens.FIM_PREFIX}{prefix}{tokens.FIM_SUFFIX}{suffix}{tokens.FIM_MIDDLE}"
-        )
-        total = tokens.count(body)
     current_tokens = total - 1 - caches.tokens.count(f"{repo_name}\n") - selection.tokens
     sections = [*selection.sections, Section(path, "current", current_tokens, "the file being edited")]
     elapsed = (time.perf_counter() - started) * 1000

@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import TypeVar
 
 # --- weights (the one place to tune) ------------------------------------------------------------------------
@@ -126,28 +127,26 @@ def identifier_weights(lines: Sequence[str], cursor_line: int) -> dict[str, floa
     The cursor's own line is left out: it is the part that changes on every keystroke, and ignoring it keeps
     the selection (and the prompt's leading tokens) stable while the user types there.
     """
+    findall = _IDENTIFIER_RE.findall
+    size = len(lines)
+    bands: list[tuple[int, int, float]] = []  # (first distance, last distance, weight), farthest first
+    nearer = 0
+    for limit, weight in PROXIMITY_BUCKETS:
+        bands.insert(0, (nearer + 1, limit, weight))
+        nearer = limit
+    bands.insert(0, (nearer + 1, size, FAR_WEIGHT))
     best: dict[str, float] = {}
     seen: Counter[str] = Counter()
-    findall = _IDENTIFIER_RE.findall
-    reach = PROXIMITY_BUCKETS[-1][0]
-    low, high = max(cursor_line - reach, 0), min(cursor_line + reach + 1, len(lines))
-    for number in range(low, high):
-        if number == cursor_line:
-            continue
-        weight = proximity_weight(abs(number - cursor_line))
-        for word in findall(lines[number]):
-            seen[word] += 1
-            if weight > best.get(word, 0.0):
-                best[word] = weight
-    far = Counter(findall("\n".join(lines[:low])))
-    far.update(findall("\n".join(lines[high:])))
-    seen.update(far)
-    for word in far:
-        best.setdefault(word, FAR_WEIGHT)
+    for first, last, weight in bands:  # nearer bands overwrite the weight of the words they share
+        above = lines[max(cursor_line - last, 0) : max(cursor_line - first + 1, 0)]
+        below = lines[cursor_line + first : cursor_line + last + 1]
+        words = findall("\n".join(above)) + findall("\n".join(below))
+        seen.update(words)
+        best.update(dict.fromkeys(words, weight))
     return {
         word: weight + REPEAT_BONUS * min(seen[word] - 1, REPEAT_CAP)
         for word, weight in best.items()
-        if _worth_looking_up(word)
+        if len(word) >= MIN_IDENTIFIER_LENGTH and word.lower() not in STOP_WORDS  # `_worth_looking_up`, inlined
     }
 
 
@@ -271,19 +270,17 @@ def reciprocal_rank_fusion(
         weight = weights.get(source, 0.0)
         if weight <= 0:
             continue
-        seen: set[K] = set()
-        position = 0
-        for item in rankings[source]:
-            if item in seen:
-                continue
-            seen.add(item)
-            position += 1
+        for position, item in enumerate(dict.fromkeys(rankings[source]), start=1):  # first occurrences only
             contribution = weight / (RRF_K + position)
-            scores[item] = scores.get(item, 0.0) + contribution
-            if contribution > best_source.get(item, (0.0, ""))[0]:
+            previous = scores.get(item)
+            if previous is None:
+                scores[item] = contribution
                 best_source[item] = (contribution, source)
-    order = {item: index for index, item in enumerate(scores)}
-    fused = sorted(scores.items(), key=lambda pair: (-pair[1], order[pair[0]]))
+            else:
+                scores[item] = previous + contribution
+                if contribution > best_source[item][0]:
+                    best_source[item] = (contribution, source)
+    fused = sorted(scores.items(), key=lambda pair: -pair[1])  # stable: ties stay in first-seen order
     return [(item, score, best_source[item][1]) for item, score in fused]
 
 
@@ -294,22 +291,21 @@ def bm25(query: Iterable[str], documents: Sequence[Mapping[str, int]]) -> list[t
         return []
     lengths = [sum(document.values()) for document in documents]
     average = sum(lengths) / len(lengths) or 1.0
-    shared = [terms & document.keys() for document in documents]
-    frequencies: Counter[str] = Counter()
-    for found in shared:
-        frequencies.update(found)
+    shared = [terms.intersection(document) for document in documents]
+    frequencies = Counter(chain.from_iterable(shared))
     total = len(documents)
     idf = {term: math.log(1 + (total - count + 0.5) / (count + 0.5)) for term, count in frequencies.items()}
     results: list[tuple[int, float]] = []
+    k1_plus_one = BM25_K1 + 1
     for index, found in enumerate(shared):
         if not found:
             continue
         document = documents[index]
         norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[index] / average)
         score = 0.0
-        for term in sorted(found):
+        for term in sorted(found) if len(found) > 1 else found:
             frequency = document[term]
-            score += idf[term] * frequency * (BM25_K1 + 1) / (frequency + norm)
+            score += idf[term] * frequency * k1_plus_one / (frequency + norm)
         results.append((index, score))
     results.sort(key=lambda pair: (-pair[1], pair[0]))
     return results
