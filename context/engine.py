@@ -515,9 +515,20 @@ class Engine:
             self._parse_in_pool(root, jobs, collect)
         if pending or touched:
             self._store.write(pending, touched)
+        if not keep:
+            self._forget_snapshot_loaded_meanwhile()
         if progress is not None and not jobs:
             progress(0, 0)
         return parsed, count, gone
+
+    def _forget_snapshot_loaded_meanwhile(self) -> None:
+        """A query during the parse loaded a snapshot from a half-written index, and the parsed files were not
+        kept to patch it: drop it, so the next query loads everything that is stored now."""
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot = None
+                self._displaced.clear()
+                self._reset_links()
 
     def _workers(self) -> int:
         return max(1, self.config.workers or os.cpu_count() or 1)

@@ -36,15 +36,13 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass
 class Folder:
-    """A workspace folder: its engine, overlays not yet handed to it, whether its first index finished (and
-    whether the engine was queried before it did), and the engine jobs still running (its engine closes only
-    when none is: a thread may be inside SQLite)."""
+    """A workspace folder: its engine, overlays not yet handed to it, whether its first index finished, and
+    the engine jobs still running (its engine closes only when none is: a thread may be inside SQLite)."""
 
     root: Path
     engine: Engine
     pending: dict[str, str | None] = field(default_factory=dict)
     indexed: asyncio.Event = field(default_factory=asyncio.Event)
-    queried_early: bool = False
     watcher: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     jobs: int = 0
     closing: bool = False
@@ -96,8 +94,6 @@ class Workspaces:
 
     async def call(self, folder: Folder, work: Callable[[Engine], T]) -> T:
         """Run ``work(engine)`` on the engine thread after the folder's pending overlays; await its result."""
-        if not folder.indexed.is_set():
-            folder.queried_early = True
         pending, folder.pending = folder.pending, {}
         engine = folder.engine
 
@@ -123,18 +119,9 @@ class Workspaces:
         return folder.indexed.is_set()
 
     async def index(self, folder: Folder, progress: ProgressCallback) -> IndexReport:
-        """Index ``folder`` on the indexing thread, then start its file watcher; marks the folder indexed.
-
-        `Engine.index` patches the files it parses only into a snapshot loaded before it started: a query made
-        while the first index ran loaded one that lacks them. Then a second pass, with nothing left to parse,
-        loads them from the index before the folder counts as indexed.
-        """
+        """Index ``folder`` on the indexing thread, then start its file watcher; marks the folder indexed."""
         try:
             report = await self._run(self._indexing, folder, lambda: folder.engine.index(progress))
-            if folder.queried_early and not folder.closing:
-                logger.info("%s was queried during its first index; loading what that index stored",
-                            folder.root)
-                await self._run(self._indexing, folder, folder.engine.index)
             if not folder.closing:
                 folder.watcher.enter_context(folder.engine.watch())
             return report

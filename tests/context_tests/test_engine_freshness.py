@@ -211,3 +211,22 @@ def test_the_watcher_rescans_when_an_ignore_file_changes(engine: Engine, repo: P
         wait_until(lambda: not [f for f in engine.files() if f.startswith("rust/")])
         (repo / ".qwenignore").write_text("")
         wait_until(lambda: "rust/src/parser.rs" in engine.files())
+
+
+def test_a_query_during_the_first_index_does_not_hide_the_files_that_index_parses(tmp_path: Path) -> None:
+    for n in range(30):
+        (tmp_path / f"mod{n}.py").write_text(f"def function_{n}():\n    return {n}\n")
+    engine = Engine(tmp_path)
+    seen_mid_index: list[int] = []
+
+    def query_while_parsing(done: int, total: int) -> None:
+        if done and not seen_mid_index:  # the first batch is stored, the rest is still to come
+            seen_mid_index.append(len(engine.files()))
+
+    try:
+        engine.index(progress=query_while_parsing)
+        assert seen_mid_index, "the progress callback never ran mid-index"
+        assert len(engine.files()) == 30
+        assert engine.search("function_29")[0].path == "mod29.py"
+    finally:
+        engine.close()
