@@ -113,14 +113,6 @@ def query_terms(question: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-def proximity_weight(distance: int) -> float:
-    """The weight of an identifier ``distance`` lines away from the cursor."""
-    for limit, weight in PROXIMITY_BUCKETS:
-        if distance <= limit:
-            return weight
-    return FAR_WEIGHT
-
-
 def identifier_weights(lines: Sequence[str], cursor_line: int) -> dict[str, float]:
     """Weight of each identifier in a buffer for a cursor on ``cursor_line`` (prefix AND suffix count).
 
@@ -356,7 +348,6 @@ __all__ = [
     "identifiers",
     "pagerank",
     "personalized_pagerank",
-    "proximity_weight",
     "query_terms",
     "reciprocal_rank_fusion",
     "reverse_graph",

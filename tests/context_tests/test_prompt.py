@@ -337,6 +337,21 @@ def test_a_change_to_another_file_shows_in_the_next_prompt_at_the_same_cursor(en
     assert "def format_price(value: float)" not in after.text
 
 
+def test_after_an_edit_moves_definitions_the_next_prompt_shows_their_new_lines(engine: Engine) -> None:
+    # Too long to be shown whole at this budget, so the class's members are chosen one by one.
+    padded = MODELS + "".join(f"\n\ndef unrelated_helper_{n}(value: int) -> int:\n    return value\n" for n in range(60))
+    engine.set_overlay("shop/models.py", padded)
+    before = engine.fim_prompt("shop/checkout.py", 12, 4, budget=1024)  # remembers what the files define
+    assert "def display_name(self) -> str:" in before.text
+    method = "    def loyalty_points(self) -> int:\n        return len(self.name)\n\n"
+    engine.set_overlay("shop/models.py", padded.replace("    def display_name", method + "    def display_name"))
+    after = engine.fim_prompt("shop/checkout.py", 12, 4, budget=1024)
+    assert "def loyalty_points(self) -> int:" in after.text
+    assert "def unrelated_helper_0(value: int) -> int:" in after.text
+    assert "\n    return value\n" not in after.text  # no header taken from where the definition used to be
+    assert after.tokens == tokens.count(after.text) <= 1024
+
+
 def test_recently_edited_files_are_pulled_into_the_context(tmp_path: Path) -> None:
     unrelated = "def audit_trail_entry(kind: str) -> dict:\n    return {'kind': kind}\n"
     root = write_repo(tmp_path / "recent", {"audit/log.py": unrelated})
