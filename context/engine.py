@@ -607,7 +607,7 @@ class Engine:
                 self._snapshot = snapshot
                 for path, text in self._overlays.items():
                     self._displaced[path] = snapshot.files.get(path)
-                    self._put(path, self._overlay_entry(path, text))
+                    self._put(path, self._overlay_entry(path, text, self._displaced[path]))
             return self._snapshot
 
     def _load_references(self) -> dict[str, bytes]:
@@ -694,7 +694,7 @@ class Engine:
                 return
             self._overlays[rel] = text
             self._masked_overlays[rel] = mask_secrets(text)
-            self._put(rel, self._overlay_entry(rel, text))
+            self._put(rel, self._overlay_entry(rel, text, self._displaced.get(rel)))
             self._version += 1
 
     def clear_overlay(self, path: str) -> None:
@@ -708,11 +708,15 @@ class Engine:
             self._put(rel, self._displaced.pop(rel, None))
             self._version += 1
 
-    def _overlay_entry(self, path: str, text: str) -> FileSymbols | None:
+    def _overlay_entry(self, path: str, text: str, disk: FileSymbols | None) -> FileSymbols | None:
+        """The symbols of an unsaved buffer; the disk's entry when the buffer holds the same bytes (an editor
+        opening a file sends its whole text: parsing it again would only repeat the index's work)."""
         language = language_for(path)
         if language is None:
             return None
         data = text.encode("utf-8", "surrogatepass")
+        if disk is not None and disk.hash == content_hash(data):
+            return disk
         parsed = _mask_definitions(parse_source(path, data, language))
         return FileSymbols(path, language, content_hash(data), parsed.package, definitions=parsed.definitions,
                            imports=parsed.imports,

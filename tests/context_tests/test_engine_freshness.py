@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from context import engine as engine_module
 from context.engine import Engine
 from context.errors import SecretPathRefused
 
@@ -230,3 +231,17 @@ def test_a_query_during_the_first_index_does_not_hide_the_files_that_index_parse
         assert engine.search("function_29")[0].path == "mod29.py"
     finally:
         engine.close()
+
+
+def test_an_overlay_holding_the_disks_bytes_reuses_the_index_instead_of_parsing(
+    engine: Engine, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    real = engine_module.parse_source
+    monkeypatch.setattr(engine_module, "parse_source", lambda path, *rest: parsed.append(path) or real(path, *rest))
+    text = (repo / "python/main.py").read_text()
+    engine.set_overlay("python/main.py", text)  # what an editor sends when it opens the file
+    assert parsed == []
+    engine.set_overlay("python/main.py", text + "\ndef typed_since_open():\n    pass\n")
+    assert parsed == ["python/main.py"]
+    assert engine.search("typed_since_open")[0].path == "python/main.py"
