@@ -8,6 +8,7 @@ the workspace root.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: The kinds a definition can have, shared by every language.
 DEFINITION_KINDS = (
@@ -50,9 +51,12 @@ class Definition:
     parent: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """A use of a name: a call, a type use, an attribute or method use."""
+class Reference(NamedTuple):
+    """A use of a name: a call, a type use, an attribute or method use.
+
+    A named tuple rather than a frozen dataclass, unlike its siblings: a repository has ten times more
+    references than definitions, and a named tuple is built in half the time, which the cold index feels.
+    """
 
     name: str
     kind: str
