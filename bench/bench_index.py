@@ -14,9 +14,10 @@ fresh process so nothing is shared through memory:
 - update: in a new process that has loaded the index, ``Engine.update([path])`` after appending a comment line
   to a file, for ``--edits`` different files (each restored afterwards); p50 and p90;
 - peak memory: the largest resident set of any measuring process or its parsing workers;
-- ctags: ``ctags -f - -L <the same file list>`` (universal-ctags, definitions only), and the ratio to cold.
+- ctags: ``ctags -R`` on the whole tree (the yardstick the target names) and ``ctags -L <the same file list>``
+  (universal-ctags, definitions only), each interleaved with a cold index ``--repeat`` times; medians and ratios.
 
-Targets on the 2-core machine: cold <= 2.5x ctags, warm < 1 s, update p50 < 50 ms, peak < 500 MB.
+Targets on the 2-core machine: cold <= 2.5x ``ctags -R``, warm < 1 s, update p50 < 50 ms, peak < 500 MB.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ def main() -> int:
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="cold index and ctags runs, interleaved; medians are reported (default 3)")
     args = parser.parse_args()
     root = args.corpus.resolve()
     if not root.is_dir():
@@ -141,14 +144,21 @@ def main() -> int:
     if shutil.which("ctags") is None:
         sys.exit("universal-ctags (ctags) is not installed")
     load_before = os.getloadavg()[0]
-    cache = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    caches: list[Path] = []
     try:
-        tags_listed, tags_cpu, tags_recursive, nfiles = ctags_seconds(root, cache)
-        cold = run_phase("cold", root, cache, args.edits, args.workers)
-        warm = run_phase("warm", root, cache, args.edits, args.workers)
-        update = run_phase("update", root, cache, args.edits, args.workers)
+        tags_runs, colds = [], []
+        for _ in range(max(args.repeat, 1)):  # interleaved, so a burst of load hits both sides alike
+            caches.append(Path(tempfile.mkdtemp(prefix="bench-index-")))
+            tags_runs.append(ctags_seconds(root, caches[-1]))
+            colds.append(run_phase("cold", root, caches[-1], args.edits, args.workers))
+        warm = run_phase("warm", root, caches[-1], args.edits, args.workers)
+        update = run_phase("update", root, caches[-1], args.edits, args.workers)
     finally:
-        shutil.rmtree(cache, ignore_errors=True)
+        for cache in caches:
+            shutil.rmtree(cache, ignore_errors=True)
+    tags_listed, tags_cpu, tags_recursive = (statistics.median(run[i] for run in tags_runs) for i in range(3))
+    nfiles = tags_runs[0][3]
+    cold = sorted(colds, key=lambda run: num(run, "index_seconds"))[len(colds) // 2]
     times = [float(t) for t in update["update_ms"]]  # type: ignore[attr-defined]
     peak = max(num(r, k) for r in (cold, warm, update) for k in ("maxrss_mb", "children_maxrss_mb"))
     cold_s = num(cold, "index_seconds")
@@ -157,9 +167,11 @@ def main() -> int:
         ("corpus", f"{root} ({nfiles} files, {cold['symbols']} symbols)"),
         ("machine", (f"{os.cpu_count()} cores; load average {load_before:.1f} before, "
                      f"{os.getloadavg()[0]:.1f} after (other processes slow every figure)")),
-        ("cold index", f"{cold_s:.2f} s ({cold['parsed']} files parsed)"),
-        ("ctags -L same files", f"{tags_listed:.2f} s  -> ratio {cold_s / tags_listed:.2f}x (target <= 2.5x)"),
-        ("ctags -R whole tree", f"{tags_recursive:.2f} s  -> ratio {cold_s / tags_recursive:.2f}x"),
+        ("cold index", (f"{cold_s:.2f} s ({cold['parsed']} files parsed; median of {len(colds)}: "
+                        + ", ".join(f"{num(run, 'index_seconds'):.2f}" for run in colds) + ")")),
+        ("ctags -R whole tree", (f"{tags_recursive:.2f} s  -> ratio {cold_s / tags_recursive:.2f}x "
+                                 "(target <= 2.5x; `ctags -R`, as the issue names it)")),
+        ("ctags -L same files", f"{tags_listed:.2f} s  -> ratio {cold_s / tags_listed:.2f}x (only the files we index)"),
         ("CPU seconds", (f"cold index {num(cold, 'index_cpu_seconds'):.1f} s (all processes), ctags "
                          f"{tags_cpu:.1f} s -> {num(cold, 'index_cpu_seconds') / tags_cpu:.1f}x the work; "
                          "unlike wall time, not inflated by other load")),

@@ -63,7 +63,7 @@ def type_line(
     lines = engine.text(path).split("\n")
     original = lines[number]
     indent = original[: len(original) - len(original.lstrip())]
-    typed = original.strip()[:max_chars]
+    typed = original.strip()[: max_chars or None]
     shares: list[float] = []
     times: list[float] = []
     previous: np.ndarray | None = None
@@ -91,7 +91,8 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, help="repository to type in (default: the corpus's largest)")
     parser.add_argument("--lines", type=int, default=50, help="lines typed (default 50)")
     parser.add_argument(
-        "--max-chars", type=int, default=40, help="characters typed per line at most (default 40)"
+        "--max-chars", type=int, default=0,
+        help="characters typed per line at most, for a quicker run (default 0: the whole line)"
     )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--cache-dir", type=Path, help="index cache folder (default: the engine's)")
