@@ -90,6 +90,25 @@ def open_engine(args: argparse.Namespace, *, index: bool = True) -> Engine:
     return engine
 
 
+def add_cursor_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """A cursor for a fill-in-the-middle prompt: ``PATH:LINE:COL``, ``--repo``, ``--budget`` and ``--buffer``."""
+    parser.add_argument("target", nargs=None if required else "?", metavar="PATH:LINE:COL",
+                        help="the cursor (1-based line and column)")
+    add_repo_argument(parser)
+    add_budget_argument(parser, 8192)
+    parser.add_argument("--buffer", metavar="FILE", help="unsaved content of PATH (replaces the file on disk)")
+
+
+def add_budget_argument(parser: argparse.ArgumentParser, default: int) -> None:
+    """``--budget N``: the token budget of what the command assembles."""
+    parser.add_argument("--budget", type=int, default=default, metavar="N", help=f"token budget (default {default})")
+
+
+def add_focus_argument(parser: argparse.ArgumentParser, about: str) -> None:
+    """``--focus PATH ...``: files the command ranks toward; ``about`` says how, for the help text."""
+    parser.add_argument("--focus", nargs="+", default=[], metavar="PATH", help=about)
+
+
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
     """``--json``: print machine-readable JSON instead of text."""
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -281,10 +300,7 @@ def cursor_prompt(engine: Engine, target: str, budget: int, buffer_file: str | N
 
 
 def _prompt_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="?", metavar="PATH:LINE:COL", help="the cursor (1-based line and column)")
-    add_repo_argument(parser)
-    parser.add_argument("--budget", type=int, default=8192, metavar="N", help="token budget (default 8192)")
-    parser.add_argument("--buffer", metavar="FILE", help="unsaved content of PATH (replaces the file on disk)")
+    add_cursor_arguments(parser, required=False)
     parser.add_argument("--batch", metavar="IN.jsonl",
                         help='one cursor per line: {"path", "line", "character" (0-based), "buffer"?, "budget"?}')
     add_json_argument(parser)
@@ -326,8 +342,8 @@ def run_prompt(args: argparse.Namespace) -> int:
 
 def _map_arguments(parser: argparse.ArgumentParser) -> None:
     add_repo_argument(parser)
-    parser.add_argument("--budget", type=int, default=4096, metavar="N", help="token budget (default 4096)")
-    parser.add_argument("--focus", nargs="+", default=[], metavar="PATH", help="rank toward these files")
+    add_budget_argument(parser, 4096)
+    add_focus_argument(parser, "rank toward these files")
 
 
 @command("map", "print the ranked repository map", _map_arguments)
@@ -342,8 +358,8 @@ def run_map(args: argparse.Namespace) -> int:
 def _context_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", metavar="QUERY", help="the task, in words")
     add_repo_argument(parser)
-    parser.add_argument("--focus", nargs="+", default=[], metavar="PATH", help="files the task is about")
-    parser.add_argument("--budget", type=int, default=16384, metavar="N", help="token budget (default 16384)")
+    add_focus_argument(parser, "files the task is about")
+    add_budget_argument(parser, 16384)
     add_json_argument(parser)
 
 
@@ -381,10 +397,7 @@ async def _print_stream(make: Callable[[Any], Any]) -> int:
 
 
 def _complete_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="PATH:LINE:COL", help="the cursor (1-based line and column)")
-    add_repo_argument(parser)
-    parser.add_argument("--buffer", metavar="FILE", help="unsaved content of PATH (replaces the file on disk)")
-    parser.add_argument("--budget", type=int, default=8192, metavar="N", help="prompt token budget (default 8192)")
+    add_cursor_arguments(parser)
 
 
 @command("complete", "complete the code at a cursor with the model (streams to the terminal)", _complete_arguments)
@@ -398,8 +411,8 @@ def run_complete(args: argparse.Namespace) -> int:
 def _ask_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question", metavar="QUESTION", help="the question, in words")
     add_repo_argument(parser)
-    parser.add_argument("--focus", nargs="+", default=[], metavar="PATH", help="files the question is about")
-    parser.add_argument("--budget", type=int, default=16384, metavar="N", help="context token budget (default 16384)")
+    add_focus_argument(parser, "files the question is about")
+    add_budget_argument(parser, 16384)
 
 
 @command("ask", "answer a question about the repository with the model", _ask_arguments)
