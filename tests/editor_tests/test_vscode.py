@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from neovim_driver import EDITORS, required_tool
@@ -38,6 +39,14 @@ def compiled() -> Path:
     return VSCODE / "out"
 
 
+def run_node(script: str, argument: object) -> Any:
+    """Run ``script`` with node in the extension's folder, ``argument`` as JSON in argv[1]; its JSON output."""
+    done = subprocess.run(["node", "-e", script, json.dumps(argument)], cwd=VSCODE, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def test_the_extension_compiles_and_its_unit_tests_pass(compiled: Path) -> None:
     assert (compiled / "extension.js").exists() and (compiled / "settings.js").exists()
     done = subprocess.run(
@@ -62,16 +71,7 @@ def test_the_default_settings_become_options_the_server_accepts_unchanged(compil
         "const values = JSON.parse(process.argv[1]);"
         "process.stdout.write(JSON.stringify(toServerOptions((name) => values[name])));"
     )
-    done = subprocess.run(
-        ["node", "-e", script, json.dumps(user)],
-        cwd=VSCODE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    sent = json.loads(done.stdout)
+    sent = run_node(script, user)
     options, problems = parse_options(sent)
     assert problems == []
     assert options.model.base_url == "http://127.0.0.1:8080/v1" and options.model.model == "qwen3-coder"
@@ -108,16 +108,7 @@ def test_show_prompt_runs_the_cli_beside_qwen_lsp_on_the_unsaved_text(compiled: 
         "process.stdout.write(JSON.stringify([cliBeside(server), ...promptArguments(request)]));"
     )
     server = str(Path(sys.executable).with_name("qwen-lsp"))
-    done = subprocess.run(
-        ["node", "-e", script, json.dumps([server, request])],
-        cwd=VSCODE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    command = json.loads(done.stdout)
+    command = run_node(script, [server, request])
     assert command[-1] == "main.py:3:10"
     prompt = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert prompt.returncode == 0, prompt.stderr
