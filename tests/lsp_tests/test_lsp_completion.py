@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_for_progress, wait_until_indexed
 from lsprotocol import types
+from pytest_lsp import LanguageClient
 
 from context.fakeserver import FakeOpenAIServer
 
@@ -19,6 +20,15 @@ def cart_buffer(repo: Path) -> tuple[str, types.Position]:
     text = (repo / "shop" / "cart.py").read_text() + UNSAVED
     lines = text.split("\n")
     return text, types.Position(line=len(lines) - 1, character=len(lines[-1]))
+
+
+async def complete_in_unsaved_cart(client: LanguageClient, repo: Path) -> tuple[object, types.Position]:
+    """Open shop/cart.py with unsaved text and ask for completion items at its end; the result and the cursor."""
+    text, position = cart_buffer(repo)
+    uri = open_document(client, repo / "shop" / "cart.py", text)
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    return result, position
 
 
 def inline_params(uri: str, position: types.Position, invoked: bool = False,
@@ -178,10 +188,7 @@ async def test_editors_without_inline_completion_get_the_suggestion_as_a_complet
         start_server: Start, repo: Path) -> None:
     with FakeOpenAIServer(reply="cart.total(discount=10)") as model:
         client = await start_server(model=model, capabilities=WITHOUT_INLINE)
-        text, position = cart_buffer(repo)
-        uri = open_document(client, repo / "shop" / "cart.py", text)
-        result = await client.text_document_completion_async(types.CompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+        result, position = await complete_in_unsaved_cart(client, repo)
     assert isinstance(result, types.CompletionList)
     (item,) = result.items
     assert item.label == "cart.total(discount=10)"
@@ -196,10 +203,7 @@ async def test_clients_that_support_snippets_get_the_fallback_item_as_an_escaped
             completion_item=types.ClientCompletionItemOptions(snippet_support=True))))
     with FakeOpenAIServer(reply='f"${cart.total()}"') as model:
         client = await start_server(model=model, capabilities=snippets)
-        text, position = cart_buffer(repo)
-        uri = open_document(client, repo / "shop" / "cart.py", text)
-        result = await client.text_document_completion_async(types.CompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+        result, position = await complete_in_unsaved_cart(client, repo)
     assert isinstance(result, types.CompletionList)
     (item,) = result.items
     assert item.insert_text_format == types.InsertTextFormat.Snippet
@@ -210,10 +214,7 @@ async def test_clients_that_support_snippets_get_the_fallback_item_as_an_escaped
 async def test_the_completion_fallback_stays_quiet_for_editors_with_inline_completion(
         start_server: Start, repo: Path, fake_model: FakeOpenAIServer) -> None:
     client = await start_server()
-    text, position = cart_buffer(repo)
-    uri = open_document(client, repo / "shop" / "cart.py", text)
-    result = await client.text_document_completion_async(types.CompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    result, _ = await complete_in_unsaved_cart(client, repo)
     assert result is None
     assert fake_model.requests_to("completions") == []
 
