@@ -53,20 +53,27 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float =
     raise AssertionError(f"qwen-mcp did not listen on {port}")
 
 
+def _serve_http(repo: Path, port: int, env: dict[str, str], stdout: int) -> subprocess.Popen[bytes]:
+    """Start qwen-mcp over HTTP on ``port`` and wait until it listens (stderr is piped, for the token line)."""
+    process = subprocess.Popen(
+        [QWEN_MCP, "--root", str(repo), "--no-watch", "--http", f"127.0.0.1:{port}"],
+        env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_port(port, process)
+    except BaseException:
+        process.kill()
+        process.wait(timeout=10)
+        raise
+    return process
+
+
 @pytest.fixture
 def http_server(repo: Path) -> Iterator[str]:
     """qwen-mcp serving `repo` over HTTP on a free loopback port with a known token; its endpoint URL."""
     port = _free_port()
-    env = {**os.environ, "QWEN_MCP_TOKEN": TOKEN}
-    process = subprocess.Popen(
-        [QWEN_MCP, "--root", str(repo), "--no-watch", "--http", f"127.0.0.1:{port}"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = _serve_http(repo, port, {**os.environ, "QWEN_MCP_TOKEN": TOKEN}, stdout=subprocess.DEVNULL)
     try:
-        _wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()
@@ -109,20 +116,10 @@ def test_http_refuses_to_listen_beyond_loopback(repo: Path, address: str) -> Non
 
 
 def test_a_token_is_generated_and_shown_when_none_is_set(repo: Path) -> None:
-    port = _free_port()
     env = {key: value for key, value in os.environ.items() if key != "QWEN_MCP_TOKEN"}
-    process = subprocess.Popen(
-        [QWEN_MCP, "--root", str(repo), "--no-watch", "--http", f"127.0.0.1:{port}"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for_port(port, process)
-    finally:
-        process.terminate()
-        out, err = process.communicate(timeout=10)
+    process = _serve_http(repo, _free_port(), env, stdout=subprocess.PIPE)
+    process.terminate()
+    out, err = process.communicate(timeout=10)
     token_line = next(line for line in err.decode().splitlines() if "Authorization: Bearer" in line)
     assert len(token_line.rsplit(" ", 1)[-1].strip("'")) >= 32
     assert out == b""
