@@ -112,7 +112,7 @@ def num(result: dict[str, object], key: str) -> float:
 def ctags_seconds(root: Path, cache: Path) -> tuple[float, float, float, int]:
     """Wall seconds universal-ctags takes on the files we index (``-L`` list) and its CPU seconds there, wall
     seconds on ``-R`` of the whole tree, and how many files we index."""
-    from context.scan import scan
+    from context.index.scan import scan
 
     files = [f.path for f in scan(root).files]
     listing = cache / "files.txt"

@@ -38,8 +38,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from context.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
-from context.languages import language_for
+from context.index.languages import language_for
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
 
 TARGET_MS = 30.0
 WARM_UP = 5

@@ -22,8 +22,8 @@ import sys
 import time
 from typing import Any
 
-from context.config import load_settings
-from context.model import FIM_STOP, FIM_SYSTEM_PROMPT, ModelClient, fim_parts
+from context.model.client import FIM_STOP, FIM_SYSTEM_PROMPT, ModelClient, fim_parts
+from context.model.settings import load_settings
 
 TARGET_MS = 5.0
 MODEL = "qwen3-coder"

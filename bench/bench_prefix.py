@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from context import tokens
 from context.engine import Engine, EngineConfig
 from context.errors import QwenContextError
+from context.prompt import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT / ".scratch" / "corpus"

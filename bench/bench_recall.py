@@ -36,9 +36,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from context import tokens
 from context.engine import Engine, EngineConfig
 from context.errors import QwenContextError
+from context.prompt import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT / ".scratch" / "corpus"

@@ -42,7 +42,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from context.scan import scan
+from context.index.scan import scan
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEST = ROOT / ".scratch" / "corpus"

@@ -17,22 +17,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from context.config import ModelSettings, load_settings
     from context.engine import Engine, EngineConfig, IndexReport, IndexStats, OutlineNode
     from context.errors import *
-    from context.fakeserver import FakeOpenAIServer
-    from context.model import ChatReply, ModelClient, ToolCall
-    from context.prompt import Prompt, Section
-    from context.symbols import Definition, Import, ParsedFile, Reference
+    from context.index.symbols import Definition, Import, ParsedFile, Reference
+    from context.model.client import ChatReply, ModelClient, ToolCall
+    from context.model.fakeserver import FakeOpenAIServer
+    from context.model.settings import ModelSettings, load_settings
+    from context.prompt.build import Prompt, Section
 
 # Names are imported on first use (PEP 562): every `import context.x` runs this file first, and the command line
 # must not pay for pydantic, httpx and openai when it only searches the index.
 _HOMES = {
-    "ModelSettings": "config", "load_settings": "config",
+    "ModelSettings": "model.settings", "load_settings": "model.settings",
     "Engine": "engine", "EngineConfig": "engine", "IndexReport": "engine", "IndexStats": "engine",
     "OutlineNode": "engine",
-    "FakeOpenAIServer": "fakeserver", "ModelClient": "model", "ChatReply": "model", "ToolCall": "model", "Prompt": "prompt", "Section": "prompt",
-    "Definition": "symbols", "Import": "symbols", "ParsedFile": "symbols", "Reference": "symbols",
+    "FakeOpenAIServer": "model.fakeserver", "ModelClient": "model.client", "ChatReply": "model.client", "ToolCall": "model.client",
+    "Prompt": "prompt.build", "Section": "prompt.build",
+    "Definition": "index.symbols", "Import": "index.symbols", "ParsedFile": "index.symbols", "Reference": "index.symbols",
 }
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from context.engine import Engine, EngineConfig, IndexReport, OutlineNode, iter_outline
 from context.errors import QwenContextError, UsageError
-from context.prompt import Prompt
-from context.symbols import Definition
+from context.index.symbols import Definition
+from context.prompt.build import Prompt
 
 logger = logging.getLogger(__name__)
 
@@ -377,13 +377,13 @@ def run_context(args: argparse.Namespace) -> int:
 
 
 # --- the model: complete, ask, doctor, fake-server (owner: MODEL) ---------------------------------------------
-# context.model and context.fakeserver are imported inside these commands: the HTTP and settings stack costs
+# context.model.client and context.model.fakeserver are imported inside these commands: the HTTP and settings stack costs
 # a quarter of a second at start-up, which the indexing commands should not pay.
 
 
 async def _print_stream(make: Callable[[Any], Any]) -> int:
     """Write the pieces of `make(client)` to stdout as they arrive (Ctrl-C closes the request at once)."""
-    from context.model import ModelClient
+    from context.model.client import ModelClient
 
     wrote = ""
     async with ModelClient() as client:
@@ -431,7 +431,7 @@ def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
 @command("doctor", "check the model endpoint and say what to fix", _doctor_arguments)
 def run_doctor(args: argparse.Namespace) -> int:
     """Check the model endpoint; exit 1 when a check fails."""
-    from context.model import ModelClient
+    from context.model.client import ModelClient
 
     async def diagnose() -> list[Any]:
         async with ModelClient() as client:
@@ -457,7 +457,7 @@ def _fake_server_arguments(parser: argparse.ArgumentParser) -> None:
          _fake_server_arguments)
 def run_fake_server(args: argparse.Namespace) -> int:
     """Serve the fake OpenAI-compatible model until Ctrl-C."""
-    from context.fakeserver import FakeOpenAIServer
+    from context.model.fakeserver import FakeOpenAIServer
 
     server = FakeOpenAIServer(reply=args.reply, token=args.token, models=args.model, port=args.port)
     print(f"fake model endpoint on {server.base_url} (Ctrl-C stops it); try:\n"

@@ -1,8 +1,8 @@
 """The engine: the one API the CLI, the LSP server and the MCP server use to know a repository.
 
-`Engine` ties the pieces together: `context.scan` finds the files, `context.parse` extracts their symbols (in a
-process pool when there are many), `context.index` keeps them on disk, `context.snapshot` answers queries from
-memory, `context.resolve` and `context.graph` link files to each other. It keeps the index fresh — `update`
+`Engine` ties the pieces together: `context.index.scan` finds the files, `context.index.parse` extracts their symbols (in a
+process pool when there are many), `context.index.store` keeps them on disk, `context.index.snapshot` answers queries from
+memory, `context.index.resolve` and `context.index.graph` link files to each other. It keeps the index fresh — `update`
 for changed paths, `watch` for a long-running server, overlays for unsaved editor buffers — and bumps
 `Engine.version` on every change so callers can key caches on it.
 
@@ -37,8 +37,13 @@ from typing import TYPE_CHECKING, Self
 import platformdirs
 
 from context.errors import UnknownFile, UsageError
-from context.graph import FileGraph, language_family
-from context.index import (
+from context.index.graph import FileGraph, language_family
+from context.index.languages import language_for
+from context.index.parse import parse_source, preload
+from context.index.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
+from context.index.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
+from context.index.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, is_test_path, paused_gc
+from context.index.store import (
     SCHEMA_VERSION,
     IndexCorrupt,
     IndexStore,
@@ -50,16 +55,11 @@ from context.index import (
     pack,
     unpack_names,
 )
-from context.languages import language_for
-from context.parse import parse_source, preload
-from context.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
-from context.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
+from context.index.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
 from context.secrets import mask_secrets
-from context.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, is_test_path, paused_gc
-from context.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
 
 if TYPE_CHECKING:
-    from context.prompt import Prompt
+    from context.prompt.build import Prompt
 
 logger = logging.getLogger(__name__)
 
@@ -292,9 +292,9 @@ def parser_fingerprint() -> str:
     """Identity of the code that produced stored symbols: a changed parser or query re-parses every file."""
     digest = hashlib.blake2b(digest_size=12)
     digest.update(str(SCHEMA_VERSION).encode())
-    for module in ("parse", "languages", "symbols", "secrets"):
+    for module in ("index/parse", "index/languages", "index/symbols", "secrets"):
         digest.update(importlib.resources.files("context").joinpath(f"{module}.py").read_bytes())
-    for query in sorted(importlib.resources.files("context.queries").iterdir(), key=lambda q: q.name):
+    for query in sorted(importlib.resources.files("context.index.queries").iterdir(), key=lambda q: q.name):
         if query.name.endswith(".scm"):
             digest.update(query.name.encode() + query.read_bytes())
     return digest.hexdigest()
@@ -1008,7 +1008,7 @@ class Engine:
               ) -> contextlib.AbstractContextManager[object]:
         """Keep the index fresh from file-system events in a background thread while the context is open;
         ``on_update`` is called (from that thread) with the report of each update."""
-        from context.watch import Watcher
+        from context.index.watch import Watcher
 
         watcher = Watcher(self, on_update)
         self._watchers.append(watcher)
@@ -1018,25 +1018,25 @@ class Engine:
         if watcher in self._watchers:
             self._watchers.remove(watcher)
 
-    # --- prompts (delegating to context.prompt; keep these last) -------------------------------------------
+    # --- prompts (delegating to context.prompt.build; keep these last) -------------------------------------------
 
     def fim_prompt(self, path: str, line: int, character: int, *, budget: int = 8192, buffer: str | None = None,
                    recent: Sequence[str] = ()) -> Prompt:
         """The repository-level FIM prompt for a cursor (0-based ``line``/``character``) within ``budget``
         tokens; ``buffer`` is the unsaved text of ``path``, ``recent`` the recently edited files."""
-        from context.prompt import build_fim_prompt
+        from context.prompt.build import build_fim_prompt
 
         return build_fim_prompt(self, path, line, character, budget=budget, buffer=buffer, recent=recent)
 
     def chat_context(self, query: str, *, focus: Sequence[str] = (), budget: int = 16384) -> Prompt:
         """Repository context for a task described in words, as Markdown (one fenced block per file)."""
-        from context.prompt import build_chat_context
+        from context.prompt.build import build_chat_context
 
         return build_chat_context(self, query, focus=focus, budget=budget)
 
     def repo_map(self, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
         """The ranked repository map (definitions' headers of the most important files) within ``budget``."""
-        from context.prompt import build_repo_map
+        from context.prompt.build import build_repo_map
 
         return build_repo_map(self, focus=focus, budget=budget)
 

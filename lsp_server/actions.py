@@ -2,7 +2,7 @@
 
 Actions are listed instantly (no model call) and carry their request in ``data``; the model is asked only when
 the client resolves one (``codeAction/resolve``) or runs its command. What each task asks and how the reply
-becomes code is `context.tasks`; this module only builds the protocol objects.
+becomes code is `context.serve.tasks`; this module only builds the protocol objects.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 
-from context.tasks import Task
+from context.serve.tasks import Task
 
 #: Code action kind of the test generator (a ``source`` action: it writes another file).
 SOURCE_TESTS = "source.qwen.generateTests"

@@ -2,7 +2,7 @@
 
 Every handler has one shape (jedi-language-server): convert the params (`convert`), make one engine or model
 call through `QwenLanguageServer`, convert the result. The server holds no ranking or prompt logic: prompts
-come from `Engine.fim_prompt` and `Engine.chat_context`, the code actions' tasks from `context.tasks`,
+come from `Engine.fim_prompt` and `Engine.chat_context`, the code actions' tasks from `context.serve.tasks`,
 completions from `ModelClient`. Blocking engine work
 leaves the event loop in one place only (`Workspaces.call`), so `$/cancelRequest` and superseding requests can
 abort a model stream at once. Model failures are shown once, not on every keystroke, and no request can bring
@@ -26,12 +26,12 @@ from lsprotocol.converters import get_converter
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
-from context import tasks
-from context.config import ModelSettings, load_settings
 from context.errors import ConfigError, ModelError, QwenContextError
-from context.languages import language_for
-from context.model import ModelClient
-from context.tasks import Target, Task
+from context.index.languages import language_for
+from context.model.client import ModelClient
+from context.model.settings import ModelSettings, load_settings
+from context.serve import tasks
+from context.serve.tasks import Target, Task
 from lsp_server import actions, convert
 from lsp_server.inline import Latest, SuggestionCache
 from lsp_server.options import ModelOptions, ServerOptions, merge, parse_options
@@ -392,7 +392,7 @@ class QwenLanguageServer(LanguageServer):
         return listed
 
     async def target(self, task: Task, uri: str, selection: types.Range) -> Target:
-        """The code an action works on, in whole lines (see `context.tasks.target_at`)."""
+        """The code an action works on, in whole lines (see `context.serve.tasks.target_at`)."""
         found = self.folder_of(uri)
         if found is None:
             raise QwenContextError(f"{uri} is not a local file in the workspace")

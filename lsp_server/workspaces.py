@@ -1,7 +1,7 @@
 """The engines behind the server: one per workspace folder, fed with the editor's unsaved buffers.
 
 This module holds the ONE place where blocking engine work leaves the event loop (`Workspaces.call`). Every
-engine call runs on one `context.worker.SerialWorker` thread, in arrival order, so an overlay recorded for a
+engine call runs on one `context.serve.worker.SerialWorker` thread, in arrival order, so an overlay recorded for a
 keystroke always reaches the engine before the prompt that should see it, and the handlers never block the
 loop that reads `$/cancelRequest`. Indexing runs on a second worker so completions keep flowing (on the
 previous snapshot) while a folder indexes.
@@ -23,8 +23,8 @@ from typing import TypeVar
 
 from context.engine import Engine, IndexReport
 from context.errors import IndexUnavailable, QwenContextError
-from context.languages import language_for
-from context.worker import SerialWorker
+from context.index.languages import language_for
+from context.serve.worker import SerialWorker
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The qwen-mcp tools, resources and prompts: thin protocol glue over `context.Engine` and the model client.
 
 Each tool converts its arguments (1-based positions, workspace-relative paths checked by
-`context.scan.resolve_inside`), makes its engine calls on the engine thread (`Workspace.run`), and converts
+`context.index.scan.resolve_inside`), makes its engine calls on the engine thread (`Workspace.run`), and converts
 the result into a `mcp_server.schemas` model, capped at `ServerSettings.max_output_tokens` with an offset or a
 next line to continue from. Ranking, prompt assembly and masking live in the engine, and the wording of the
-prompt templates shared with the editor's code actions in `context.tasks`; none of it is repeated here.
+prompt templates shared with the editor's code actions in `context.serve.tasks`; none of it is repeated here.
 
 Errors: `_tool_boundary` is the one place that turns failures into tool errors a model can act on — engine
 errors (`QwenContextError`: a bad path, an unknown file, an unreachable model) keep their message, anything
@@ -27,9 +27,10 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from context import tasks, tokens
 from context.errors import QwenContextError
-from context.symbols import Definition, Reference
+from context.index.symbols import Definition, Reference
+from context.prompt import tokens
+from context.serve import tasks
 from mcp_server.schemas import (
     Answer,
     BuiltContext,
@@ -51,7 +52,7 @@ from mcp_server.workspace import PROGRESS_INTERVAL_SECONDS, ProgressReporter, Se
 
 if TYPE_CHECKING:
     from context.engine import Engine, OutlineNode
-    from context.prompt import Prompt
+    from context.prompt.build import Prompt
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ async def _engine(ctx: Context) -> Engine:
 
 def _relative(workspace: Workspace, path: str) -> str:
     """The workspace-relative POSIX form of a user path, refused unless it stays inside the root."""
-    from context.scan import resolve_inside  # loaded by the engine thread at start-up (see Workspace)
+    from context.index.scan import resolve_inside  # loaded by the engine thread at start-up (see Workspace)
 
     return resolve_inside(workspace.root, path).relative_to(workspace.root).as_posix()
 

@@ -4,7 +4,7 @@
 nothing slow happens while the server starts: the Engine is opened and indexed on the engine thread, and tools
 that need the index wait for it (`wait_ready`) while `state`, `files_done` and `files_total` stay readable.
 
-Every Engine call runs on that one engine thread (`run`, a `context.worker.SerialWorker`): the engine's methods
+Every Engine call runs on that one engine thread (`run`, a `context.serve.worker.SerialWorker`): the engine's methods
 are synchronous and may block on SQLite, so they never run on the event loop, and one thread owns the Engine
 from construction to close. The thread also imports the engine's modules, so that start-up cost overlaps with
 the first requests.
@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from context.errors import QwenContextError
-from context.worker import SerialWorker
+from context.serve.worker import SerialWorker
 from mcp_server.schemas import IndexState
 
 if TYPE_CHECKING:
     from context.engine import Engine
-    from context.model import ModelClient
+    from context.model.client import ModelClient
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ class Workspace:
         """The model client, created on first use from the environment (QWEN_BASE_URL, QWEN_MODEL, ...)."""
         if self._model is None:
             # Imported on first use: the openai client takes longer to import than `tools/list` may take.
-            from context.config import load_settings
-            from context.model import ModelClient
+            from context.model.client import ModelClient
+            from context.model.settings import load_settings
 
             self._model = ModelClient(load_settings())
         return self._model

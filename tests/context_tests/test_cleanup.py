@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from context.cleanup import CompletionStream, clean_completion, shape_at
+from context.model.cleanup import CompletionStream, clean_completion, shape_at
 
 
 @pytest.mark.parametrize("special", ["<|file_sep|>", "<|fim_pad|>", "<|endoftext|>", "<|im_end|>", "<|fim_middle|>",

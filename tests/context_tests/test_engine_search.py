@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from context.snapshot import FileSymbols, Snapshot, is_test_path
-from context.symbols import Definition
+from context.index.snapshot import FileSymbols, Snapshot, is_test_path
+from context.index.symbols import Definition
 
 
 def snapshot(*specs: tuple[str, str, str]) -> Snapshot:

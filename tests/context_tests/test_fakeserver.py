@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from context.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
 
 
 def post(server: FakeOpenAIServer, path: str, body: dict[str, Any],

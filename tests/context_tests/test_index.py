@@ -15,7 +15,7 @@ import pytest
 
 from context.engine import Engine, EngineConfig
 from context.errors import IndexUnavailable
-from context.index import SCHEMA_VERSION, IndexStore, index_path
+from context.index.store import SCHEMA_VERSION, IndexStore, index_path
 
 
 def indexed(repo: Path) -> Path:

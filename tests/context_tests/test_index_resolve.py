@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from context.graph import MAX_DEFINERS, FileGraph, name_weight
-from context.resolve import FileFacts, Resolver, go_module_path
-from context.snapshot import FileSymbols, Snapshot
-from context.symbols import Definition, Import
+from context.index.graph import MAX_DEFINERS, FileGraph, name_weight
+from context.index.resolve import FileFacts, Resolver, go_module_path
+from context.index.snapshot import FileSymbols, Snapshot
+from context.index.symbols import Definition, Import
 
 
 def resolver(files: dict[str, str], packages: dict[str, str] | None = None,
@@ -168,7 +168,7 @@ def test_name_weights_favour_distinctive_names_over_private_ones() -> None:
 
 
 def test_typescript_path_aliases_and_base_url_follow_the_nearest_tsconfig() -> None:
-    from context.resolve import ts_config
+    from context.index.resolve import ts_config
 
     config = ts_config('{\n  // aliases\n  "compilerOptions": {"baseUrl": "./src", "paths": {"@app/*": ["app/*"],\n'
                        '  "config": ["../config/index.ts"],},},\n}')

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from context.config import ModelSettings, load_settings, load_settings_forgiving
 from context.errors import ConfigError, ModelNotConfigured
-from context.fakeserver import FakeOpenAIServer, RecordedRequest, Reply, ToolCall
-from context.model import FIM_STOP, ModelClient, fim_parts, parse_xml_tool_calls
-from context.prompt import Prompt
+from context.model.client import FIM_STOP, ModelClient, fim_parts, parse_xml_tool_calls
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply, ToolCall
+from context.model.settings import ModelSettings, load_settings, load_settings_forgiving
+from context.prompt.build import Prompt
 
 REPO_PROMPT = ("<|repo_name|>demo\n<|file_sep|>util.py\ndef helper():\n    return 1\n"
                "<|file_sep|>main.py\n<|fim_prefix|>from util import helper\n\ndef run():\n    x = "
@@ -307,8 +307,8 @@ def closed_port() -> int:
 async def test_with_nothing_configured_the_first_local_server_that_answers_is_used(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     with FakeOpenAIServer(["ok"], models=["qwen3-coder:30b"]) as server:
-        monkeypatch.setattr("context.model.LOCAL_PORTS", ((closed_port(), "vllm"), (server.port, "ollama")))
-        caplog.set_level(logging.WARNING, logger="context.model")
+        monkeypatch.setattr("context.model.client.LOCAL_PORTS", ((closed_port(), "vllm"), (server.port, "ollama")))
+        caplog.set_level(logging.WARNING, logger="context.model.client")
         async with ModelClient(load_settings({"no_autodetect": False})) as client:
             endpoint = await client.endpoint()
             assert await client.ask("q", "c") == "ok"
@@ -318,7 +318,7 @@ async def test_with_nothing_configured_the_first_local_server_that_answers_is_us
 
 async def test_with_nothing_configured_and_no_local_server_model_features_fail_with_one_message(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("context.model.LOCAL_PORTS", ((closed_port(), "vllm"),))
+    monkeypatch.setattr("context.model.client.LOCAL_PORTS", ((closed_port(), "vllm"),))
     async with ModelClient(load_settings({"no_autodetect": False})) as client:
         with pytest.raises(ModelNotConfigured, match="QWEN_PRESET"):
             await client.fim_text("x = ")

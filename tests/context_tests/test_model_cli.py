@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from context.cli import main
-from context.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from context.config import ModelSettings, load_settings
 from context.errors import (
     FimUnsupported,
     ModelAuthError,
@@ -19,8 +18,9 @@ from context.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from context.fakeserver import FakeOpenAIServer, Reply
-from context.model import ModelClient
+from context.model.client import ModelClient
+from context.model.fakeserver import FakeOpenAIServer, Reply
+from context.model.settings import ModelSettings, load_settings
 
 FIM = "<|fim_prefix|>def f():\n    return <|fim_suffix|>\n<|fim_middle|>"
 

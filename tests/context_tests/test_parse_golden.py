@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from context.languages import language_for
-from context.parse import parse_source
-from context.symbols import ParsedFile
+from context.index.languages import language_for
+from context.index.parse import parse_source
+from context.index.symbols import ParsedFile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "languages"
 SNIPPETS = sorted(path for path in FIXTURES.glob("*/*") if path.suffix != ".json")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from context.languages import EXTENSIONS, LANGUAGES, language_for
-from context.parse import GRAMMARS, parse_source, query_source
+from context.index.languages import EXTENSIONS, LANGUAGES, language_for
+from context.index.parse import GRAMMARS, parse_source, query_source
 
 
 @pytest.mark.parametrize(

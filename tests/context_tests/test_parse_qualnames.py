@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from context.parse import parse_source
+from context.index.parse import parse_source
 
 
 def test_a_cpp_method_defined_out_of_class_over_two_lines_is_named_where_its_name_is() -> None:

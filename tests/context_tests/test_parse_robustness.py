@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from context import parse as parse_module
 from context.errors import UsageError
-from context.parse import GRAMMARS, parse_source, preload
-from context.symbols import ParsedFile
+from context.index import parse as parse_module
+from context.index.parse import GRAMMARS, parse_source, preload
+from context.index.symbols import ParsedFile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "languages"
 

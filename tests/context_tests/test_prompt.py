@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from context import tokens
 from context.engine import Engine, EngineConfig
 from context.errors import InvalidBudget, InvalidPosition
-from context.prompt import Prompt
+from context.prompt import tokens
+from context.prompt.build import Prompt
 
 MODELS = '''\
 """Data model of the shop."""

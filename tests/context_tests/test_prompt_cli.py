@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_prompt import CHECKOUT, write_repo
 
-from context import tokens
+from context.prompt import tokens
 
 
 def qwen_context(

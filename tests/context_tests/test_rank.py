@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from context import rank
+from context.prompt import rank
 
 
 def test_identifiers_skip_keywords_and_one_letter_names() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from context import tokens
 from context.engine import Engine
-from context.prompt import build_repo_map as reexported
-from context.repomap import build_repo_map
+from context.prompt import tokens
+from context.prompt.build import build_repo_map as reexported
+from context.prompt.repomap import build_repo_map
 
 FILES = {
     "store/limits.py": "MAX_ROWS = 1000\nMIN_ROWS = 1\nDEFAULT_PAGE = 50\nPAGE_SIZES = (10, 50, 100)\n",

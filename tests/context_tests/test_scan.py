@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from context.errors import PathOutsideWorkspace, SecretPathRefused, UnknownFile, UsageError
-from context.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
+from context.index.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
 
 
 def write(root: Path, rel: str, content: str | bytes = "x = 1\n") -> Path:

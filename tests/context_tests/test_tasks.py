@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from context import tasks
 from context.errors import InvalidPosition
-from context.parse import parse_source
-from context.tasks import Target, Task
+from context.index.parse import parse_source
+from context.serve import tasks
+from context.serve.tasks import Target, Task
 
 SOURCE = '''\
 class Cart:

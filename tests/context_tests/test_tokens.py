@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from context import tokens
+from context.prompt import tokens
 
 
 def test_ordinary_text_encodes_to_the_reference_ids() -> None:

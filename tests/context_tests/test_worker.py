@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from context.worker import SerialWorker
+from context.serve.worker import SerialWorker
 
 
 async def test_jobs_run_in_order_on_one_daemon_thread_off_the_event_loop() -> None:

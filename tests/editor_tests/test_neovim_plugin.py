@@ -23,7 +23,7 @@ import pytest
 from neovim_driver import EDITORS, Neovim, isolated_env
 from terminal_capture import parse, plain, to_svg
 
-from context.fakeserver import FakeOpenAIServer, RecordedRequest
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest
 
 COMPLETION = "rectangle_area(w, h) for w, h in sizes)"
 DOCSTRING = '"""Sum of the areas of the (width, height) pairs in sizes."""'

@@ -21,7 +21,7 @@ from elisp import Str, find_call, keywords, read_forms
 from mcp import Client, StdioServerParameters
 from neovim_driver import EDITORS, isolated_env
 
-from context.languages import LANGUAGES
+from context.index.languages import LANGUAGES
 from lsp_server.options import ModelOptions, ServerOptions, parse_options
 
 MCP_CLIENTS = EDITORS / "mcp-clients"

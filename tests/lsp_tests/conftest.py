@@ -14,7 +14,7 @@ from lsp_helpers import CAPABILITIES, FIXTURE_REPO, QWEN_LSP, Start, model_optio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from context.fakeserver import FakeOpenAIServer
+from context.model.fakeserver import FakeOpenAIServer
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from context.fakeserver import FakeOpenAIServer
+from context.model.fakeserver import FakeOpenAIServer
 
 FIXTURE_REPO = Path(__file__).parents[1] / "fixtures" / "lsp_repo"
 QWEN_LSP = str(Path(sys.executable).parent / "qwen-lsp")

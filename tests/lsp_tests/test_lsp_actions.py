@@ -9,7 +9,7 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pytest_lsp import LanguageClient
 
-from context.fakeserver import FakeOpenAIServer, RecordedRequest
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest
 
 #: ``apply_discount`` spans lines 5-7 of shop/pricing.py.
 DISCOUNT = types.Range(types.Position(line=6, character=4), types.Position(line=6, character=4))

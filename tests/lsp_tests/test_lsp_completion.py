@@ -10,7 +10,7 @@ from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_for_progress,
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from context.fakeserver import FakeOpenAIServer
+from context.model.fakeserver import FakeOpenAIServer
 
 #: An unsaved function added at the end of shop/cart.py; the cursor goes after ``return ``.
 UNSAVED = "\n\ndef checkout(cart: Cart, code: str) -> float:\n    return "

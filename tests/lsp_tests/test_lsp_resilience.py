@@ -12,7 +12,7 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcRequestCancelled
 
-from context.fakeserver import FakeOpenAIServer, Reply
+from context.model.fakeserver import FakeOpenAIServer, Reply
 
 CONVERTER = get_converter()
 BUFFER = "from shop.pricing import apply_discount\n\nprice = "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lsp_helpers import QWEN_LSP
 
-from context.fakeserver import FakeOpenAIServer
+from context.model.fakeserver import FakeOpenAIServer
 
 SCRIPT = Path(__file__).with_name("neovim_e2e.lua")
 DOCSTRING_SCRIPT = Path(__file__).with_name("neovim_docstring.lua")

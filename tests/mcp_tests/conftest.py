@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mcp_support import ANSWER, COMPLETION, FIXTURE, plant_secrets_and_escapes
 
-from context.fakeserver import FakeOpenAIServer, RecordedRequest
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest
 
 
 @pytest.fixture

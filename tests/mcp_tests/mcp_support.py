@@ -10,7 +10,7 @@ from typing import Any
 
 from mcp import Client
 
-from context import tokens
+from context.prompt import tokens
 from mcp_server.server import build_server
 from mcp_server.workspace import ServerSettings
 

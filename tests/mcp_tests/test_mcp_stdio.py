@@ -11,7 +11,7 @@ from pathlib import Path
 from mcp import Client, StdioServerParameters
 from mcp_support import ANSWER, COMPLETION, FIXTURE_SECRET, call, call_error, unsaved_service
 
-from context.fakeserver import FakeOpenAIServer
+from context.model.fakeserver import FakeOpenAIServer
 
 QWEN_MCP = str(Path(sys.executable).with_name("qwen-mcp"))
 FORWARDED_ENV = (

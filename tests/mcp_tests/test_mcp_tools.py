@@ -20,8 +20,8 @@ from mcp_support import (
 )
 
 from context.engine import Engine
-from context.fakeserver import FakeOpenAIServer, Reply
-from context.symbols import DEFINITION_KINDS
+from context.index.symbols import DEFINITION_KINDS
+from context.model.fakeserver import FakeOpenAIServer, Reply
 from mcp_server.server import SymbolKind
 
 TOOLS = {

@@ -6,7 +6,7 @@ their folder, negations, later and deeper rules winning), ``.git/info/exclude`` 
 skipped. It needs no git: a plain folder with the same ignore files gives the same answer. Ignored folders are
 pruned before they are entered, so a huge ``node_modules/`` costs one rule match.
 
-Of the files left, it keeps the text files of a language `context.languages` knows and reports why it skipped
+Of the files left, it keeps the text files of a language `context.index.languages` knows and reports why it skipped
 the others (`ScanResult.skipped`): files that hold secrets, binary, too large (decided from ``stat`` alone), minified
 or generated code, symlinks leaving the root or looping, files it may not read. To stay fast (thousands of files
 in a fraction of a second) it reads at most the first 8 KiB of a file.
@@ -36,7 +36,7 @@ from typing import NamedTuple
 from pathspec import GitIgnoreSpec
 
 from context.errors import PathOutsideWorkspace, SecretPathRefused, UnknownFile, UsageError
-from context.languages import language_for
+from context.index.languages import language_for
 from context.secrets import is_secret_path
 
 logger = logging.getLogger(__name__)

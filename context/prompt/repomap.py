@@ -10,7 +10,7 @@ file ranks (and their tests and fixtures stop being discounted).
 
 Each chosen file is rendered with its chosen definitions in source order, members under their class's header,
 ``⋮`` where lines were left out; files most important first. The number of definitions shown is the largest
-whose rendering fits the budget exactly (counted with `context.tokens`).
+whose rendering fits the budget exactly (counted with `context.prompt.tokens`).
 
 Cost is bounded whatever the repository's size: only the best-ranked files are read for references and
 candidates, and the global ranks and reference counts are kept per engine until its version changes.
@@ -29,12 +29,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from context import rank, tokens
 from context.errors import InvalidBudget, UnknownFile
-from context.graph import MAX_DEFINERS, name_weight
-from context.scan import resolve_inside
-from context.snapshot import is_test_path
-from context.symbols import Definition
+from context.index.graph import MAX_DEFINERS, name_weight
+from context.index.scan import resolve_inside
+from context.index.snapshot import is_test_path
+from context.index.symbols import Definition
+from context.prompt import rank, tokens
 
 if TYPE_CHECKING:
     from context.engine import Engine

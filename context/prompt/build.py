@@ -36,12 +36,12 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from context import rank, tokens
 from context.errors import InvalidBudget, InvalidPosition, UnknownFile
-from context.repomap import ELISION, build_repo_map, header_range
-from context.scan import resolve_inside
+from context.index.scan import resolve_inside
+from context.index.symbols import Definition, Import
+from context.prompt import rank, tokens
+from context.prompt.repomap import ELISION, build_repo_map, header_range
 from context.secrets import mask_secrets
-from context.symbols import Definition, Import
 
 if TYPE_CHECKING:
     from context.engine import Engine

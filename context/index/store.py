@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from context.errors import IndexUnavailable
-from context.symbols import REFERENCE_KINDS, Definition, Import, ParsedFile
+from context.index.symbols import REFERENCE_KINDS, Definition, Import, ParsedFile
 
 logger = logging.getLogger(__name__)
 

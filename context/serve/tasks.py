@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from context.errors import InvalidPosition
-from context.languages import language_for
-from context.symbols import Definition
+from context.index.languages import language_for
+from context.index.symbols import Definition
 
 #: Refactoring instructions to choose from when the user gives none.
 REFACTOR_CHOICES = (

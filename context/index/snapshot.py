@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 
-from context.index import (
+from context.index.store import (
     DefTuple,
     RefTuple,
     definitions_from_tuples,
@@ -24,7 +24,7 @@ from context.index import (
     unpack_reference_names,
     unpack_reference_tuples,
 )
-from context.symbols import Definition, Import
+from context.index.symbols import Definition, Import
 
 #: Rank of each definition kind when several symbols match a query equally well (lower comes first).
 KIND_IMPORTANCE: dict[str, int] = {

@@ -1,14 +1,14 @@
 """Which language a file is written in, decided from its name alone.
 
 Scanning asks this for every file of a repository, so it is a dictionary lookup on the lower-cased extension
-and never opens the file. The names returned are the ones `context.parse` knows how to parse.
+and never opens the file. The names returned are the ones `context.index.parse` knows how to parse.
 """
 
 from __future__ import annotations
 
 import posixpath
 
-#: File extension (lower case, without the dot) -> language name understood by `context.parse`.
+#: File extension (lower case, without the dot) -> language name understood by `context.index.parse`.
 EXTENSIONS: dict[str, str] = {
     "py": "python",
     "pyi": "python",

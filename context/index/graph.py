@@ -1,9 +1,9 @@
 """The file dependency graph: which files each file uses, and how strongly.
 
-An edge ``a -> b`` means "a depends on b": ``a`` imports ``b`` (resolved by `context.resolve`) or references a
+An edge ``a -> b`` means "a depends on b": ``a`` imports ``b`` (resolved by `context.index.resolve`) or references a
 name that ``b`` defines and few other files do (a name defined in many files says little about which one is
 meant — the idea of aider's repository map). Edge weights are sums of named constants below; ranking (in
-`context.rank`) consumes the graph, this module only builds it.
+`context.prompt.rank`) consumes the graph, this module only builds it.
 
 Out-edges are computed per file on demand and cached; a changed file invalidates its own edges and those of
 the files referencing a name it started or stopped defining, so an edit costs a few files' work, not the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from context.snapshot import Snapshot
+from context.index.snapshot import Snapshot
 
 #: Weight of an import edge (split over the files of an imported package folder).
 IMPORT_WEIGHT = 1.0

@@ -30,8 +30,6 @@ from typing import Any, Protocol, Self
 
 import httpx
 
-from context.cleanup import CompletionStream
-from context.config import LOCAL_PORTS, ModelSettings, load_settings
 from context.errors import (
     FimUnsupported,
     ModelAuthError,
@@ -43,7 +41,9 @@ from context.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from context.languages import language_for
+from context.index.languages import language_for
+from context.model.cleanup import CompletionStream
+from context.model.settings import LOCAL_PORTS, ModelSettings, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ _XML_PARAM_RE = re.compile(r"<parameter=([^>\n]+)>\n?(.*?)\n?</parameter>", re.D
 
 
 class PromptLike(Protocol):
-    """What the client reads from `context.prompt.Prompt`: the assembled FIM or chat prompt text."""
+    """What the client reads from `context.prompt.build.Prompt`: the assembled FIM or chat prompt text."""
 
     @property
     def text(self) -> str: ...

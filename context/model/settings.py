@@ -3,10 +3,10 @@
 Precedence, highest first: per-client overrides (the servers pass what their client sent), environment
 (`QWEN_*`; the key falls back to `DASHSCOPE_API_KEY` for DashScope, then `OPENAI_API_KEY`), the TOML config file
 (`$QWEN_CONTEXT_CONFIG`, else `~/.config/qwen-context/config.toml`, table `[model]`), the preset named by any of
-those (`QWEN_PRESET`), then the defaults below. With no base URL from any of them, `context.model` probes the
+those (`QWEN_PRESET`), then the defaults below. With no base URL from any of them, `context.model.client` probes the
 usual local ports (unless `QWEN_NO_AUTODETECT=1`).
 
-This module does no network I/O: probing lives in `context.model`, the one module that speaks HTTP.
+This module does no network I/O: probing lives in `context.model.client`, the one module that speaks HTTP.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Self
 import watchfiles
 
 from context.errors import QwenContextError
-from context.languages import language_for
-from context.resolve import BUILD_FILES
+from context.index.languages import language_for
+from context.index.resolve import BUILD_FILES
 
 if TYPE_CHECKING:
     from context.engine import Engine, IndexReport

@@ -1,6 +1,6 @@
 """Parse one source file with tree-sitter and extract its definitions, references, imports and package.
 
-This is the only module (with `context.languages`) that touches tree-sitter or the grammar wheels, so a change
+This is the only module (with `context.index.languages`) that touches tree-sitter or the grammar wheels, so a change
 of the native API is confined here. What to extract is data, not code: each language has tag queries in
 ``context/queries/<name>-tags.scm`` using standard capture names, run once per file in a single query pass:
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from context.errors import UsageError
-from context.symbols import DEFINITION_KINDS, REFERENCE_KINDS, Definition, Import, ParsedFile, Reference
+from context.index.symbols import DEFINITION_KINDS, REFERENCE_KINDS, Definition, Import, ParsedFile, Reference
 
 #: Language name -> (grammar module, function returning the grammar).
 GRAMMARS: dict[str, tuple[str, str]] = {
@@ -129,7 +129,7 @@ _threads = threading.local()
 
 def query_source(language: str) -> str:
     """Return the tag query text of ``language`` (its ``.scm`` files concatenated)."""
-    root = importlib.resources.files("context.queries")
+    root = importlib.resources.files("context.index.queries")
     names = QUERY_FILES.get(language, (language,))
     return "\n".join(root.joinpath(f"{name}-tags.scm").read_text(encoding="utf-8") for name in names)
 

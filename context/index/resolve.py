@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from context.symbols import Import
+from context.index.symbols import Import
 
 #: Files that are not indexed but change how imports resolve: an update of one re-resolves every import.
 BUILD_FILES = frozenset({"go.mod", "tsconfig.json", "jsconfig.json"})

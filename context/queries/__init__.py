@@ -1,2 +1,0 @@
-"""Tag queries as data: one ``<language>-tags.scm`` per grammar, read by `context.parse` through
-importlib.resources (this file makes the folder a package, so the queries ship inside the wheel)."""
