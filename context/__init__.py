@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from context.model.client import ChatReply, ModelClient, ToolCall
     from context.model.fakeserver import FakeOpenAIServer
     from context.model.settings import ModelSettings, load_settings
-    from context.prompt.build import Prompt, Section
+    from context.prompt.result import Prompt, Section
 
 # Names are imported on first use (PEP 562): every `import context.x` runs this file first, and the command line
 # must not pay for pydantic, httpx and openai when it only searches the index.
@@ -32,7 +32,7 @@ _HOMES = {
     "Engine": "engine", "EngineConfig": "engine", "IndexReport": "engine", "IndexStats": "engine",
     "OutlineNode": "engine",
     "FakeOpenAIServer": "model.fakeserver", "ModelClient": "model.client", "ChatReply": "model.client", "ToolCall": "model.client",
-    "Prompt": "prompt.build", "Section": "prompt.build",
+    "Prompt": "prompt.result", "Section": "prompt.result",
     "Definition": "index.symbols", "Import": "index.symbols", "ParsedFile": "index.symbols", "Reference": "index.symbols",
 }
 

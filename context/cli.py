@@ -25,7 +25,7 @@ from typing import Any
 from context.engine import Engine, EngineConfig, IndexReport, OutlineNode, iter_outline
 from context.errors import QwenContextError, UsageError
 from context.index.symbols import Definition
-from context.prompt.build import Prompt
+from context.prompt.result import Prompt
 
 logger = logging.getLogger(__name__)
 

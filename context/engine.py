@@ -14,264 +14,50 @@ Queries are thread-safe (one lock), so a watcher thread can update while a serve
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
-import importlib.resources
 import logging
-import multiprocessing
 import os
 import posixpath
-import re
-import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
-from multiprocessing.context import BaseContext
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
-
-import platformdirs
+from typing import Self
 
 from context.errors import UnknownFile, UsageError
-from context.index.graph import FileGraph, language_family
+from context.index.config import EngineConfig, default_cache_dir, default_scan_config
+from context.index.goto import best_definition, identifier_at
 from context.index.languages import language_for
-from context.index.parse import parse_source, preload
-from context.index.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
-from context.index.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
-from context.index.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, is_test_path, paused_gc
+from context.index.links import Links
+from context.index.overlay import overlay_entry
+from context.index.paths import checked_path, relative_path
+from context.index.pool import Job, Outcome, job_for, parse_jobs, parser_fingerprint
+from context.index.reports import IndexReport, IndexStats, OutlineNode, iter_outline, outline
+from context.index.resolve import BUILD_FILES
+from context.index.scan import read_text, scan, scan_one
+from context.index.snapshot import FileSymbols, Snapshot, paused_gc
 from context.index.store import (
-    SCHEMA_VERSION,
     IndexCorrupt,
     IndexStore,
     LoadedFile,
     PackedFile,
     StoredFile,
-    content_hash,
     index_path,
-    pack,
     unpack_names,
 )
-from context.index.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
+from context.index.symbols import DEFINITION_KINDS, Definition, Import, Reference
+from context.index.textcache import TEXT_CACHE_CHARS, TextCache
+from context.index.watch import Watcher
+from context.prompt.build import PromptBuilder
+from context.prompt.result import Prompt
 from context.secrets import mask_secrets
-
-if TYPE_CHECKING:
-    from context.prompt.build import Prompt
 
 logger = logging.getLogger(__name__)
 
-#: Below this many files to parse, parsing happens in this process (a pool costs more than it saves).
-POOL_MIN_FILES = 200
-#: Files handed to a worker at a time.
-POOL_CHUNK_FILES = 48
 #: Parsed files written to the index per transaction (bounds how long another process waits for the lock).
 WRITE_BATCH_FILES = 500
-#: Characters of masked text kept in memory for `Engine.text`. Bounded by size, not by file count: one 8K prompt
-#: reads ~80 files, and re-reading and re-masking evicted files doubled its assembly time on a 5,000-file repo.
-TEXT_CACHE_CHARS = 128 * 1024 * 1024
 #: More paths than this in one `update` call are handled as a full `index` (a branch switch, a big checkout).
 UPDATE_MAX_PATHS = 2000
-
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-
-
-class _TextCache:
-    """Least-recently-used masked file texts, bounded by their total size in characters."""
-
-    def __init__(self, max_chars: int) -> None:
-        self._max_chars = max_chars
-        self._chars = 0
-        self._entries: OrderedDict[str, tuple[tuple[int, int], str]] = OrderedDict()
-
-    def get(self, path: str, key: tuple[int, int]) -> str | None:
-        """The cached text of ``path`` if it was read when the file had this (mtime, size) ``key``."""
-        entry = self._entries.get(path)
-        if entry is None or entry[0] != key:
-            return None
-        self._entries.move_to_end(path)
-        return entry[1]
-
-    def put(self, path: str, key: tuple[int, int], text: str) -> None:
-        """Remember ``text`` for ``path`` at ``key``, evicting the least recently used texts beyond the bound (the
-        newest always stays, however big)."""
-        self.discard(path)
-        self._entries[path] = (key, text)
-        self._chars += len(text)
-        while self._chars > self._max_chars and len(self._entries) > 1:
-            self._chars -= len(self._entries.popitem(last=False)[1][1])
-
-    def discard(self, path: str) -> None:
-        """Forget the text of ``path`` (no-op when none is cached)."""
-        entry = self._entries.pop(path, None)
-        if entry is not None:
-            self._chars -= len(entry[1])
-
-
-def default_cache_dir() -> Path:
-    """``$QWEN_CONTEXT_CACHE_DIR``, else the user's cache folder for qwen-context."""
-    configured = os.environ.get("QWEN_CONTEXT_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(platformdirs.user_cache_dir("qwen-context"))
-
-
-def default_scan_config() -> ScanConfig:
-    """Scan limits with ``$QWEN_CONTEXT_MAX_FILE_BYTES`` as the size cap when set, so the CLI and both servers
-    agree on which files a repository's shared index holds (a bad value is logged and ignored)."""
-    configured = os.environ.get("QWEN_CONTEXT_MAX_FILE_BYTES", "").strip()
-    if not configured:
-        return ScanConfig()
-    try:
-        max_file_bytes = int(configured)
-    except ValueError:
-        max_file_bytes = 0
-    if max_file_bytes <= 0:
-        logger.warning("QWEN_CONTEXT_MAX_FILE_BYTES=%r is not a positive number of bytes; using the default",
-                       configured)
-        return ScanConfig()
-    return ScanConfig(max_file_bytes=max_file_bytes)
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """How an engine indexes: where its cache lives, what scanning skips, how many processes parse."""
-
-    #: Folder holding the indexes of all repositories (None: `default_cache_dir`).
-    cache_dir: Path | None = None
-    #: What scanning skips (default: `default_scan_config`).
-    scan: ScanConfig = field(default_factory=default_scan_config)
-    #: Parsing processes for a cold index (None: one per core).
-    workers: int | None = None
-    #: Allow token budgets beyond 256K (YaRN-extended contexts), used by prompt assembly.
-    long_context: bool = False
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    """What an `Engine.index` or `Engine.update` call did."""
-
-    #: Files in the index afterwards, and definitions in them.
-    files: int
-    symbols: int
-    seconds: float
-    #: Files the scan skipped, by reason (empty for `Engine.update`).
-    skipped: dict[str, int]
-    #: Files read and parsed (0 when nothing changed), and files dropped from the index.
-    parsed: int
-    removed: int
-
-
-@dataclass(frozen=True)
-class IndexStats:
-    """The index at a glance (``qwen-context stats``)."""
-
-    languages: dict[str, int]
-    files: int
-    symbols: int
-    references: int
-    skipped: dict[str, int]
-    index_bytes: int
-    #: Unix time of the last full index (0.0 when never indexed).
-    last_indexed: float
-    index_path: str = ""
-
-
-@dataclass(frozen=True)
-class OutlineNode:
-    """A definition of a file with the definitions nested inside it."""
-
-    definition: Definition
-    children: list[OutlineNode] = field(default_factory=list)
-
-
-# --- parsing (runs in worker processes) --------------------------------------------------------------------
-
-#: A file to parse: path, language, the hash it had when last parsed (None: parse unconditionally), and its
-#: size as scanned (to hand out big files first).
-_Job = tuple[str, str, str | None, int]
-#: What became of a job: a packed parsed file, or (path, size, mtime_ns) when the bytes did not change, or the
-#: path when the file could not be read.
-_Outcome = PackedFile | tuple[str, int, int] | str
-
-
-def _job(found: ScannedFile, old: StoredFile | None, fresh: bool) -> _Job | None:
-    """The parse job a scanned file needs, or None when the index holds it as it is (same size and mtime).
-
-    A file new to the index, or indexed by another parser version or as another language, is parsed
-    unconditionally; one whose size or mtime moved is parsed only if its content hash changed.
-    """
-    if old is None or not fresh or old.language != found.language:
-        return (found.path, found.language, None, found.size)
-    if old.size != found.size or old.mtime_ns != found.mtime_ns:
-        return (found.path, found.language, old.hash, found.size)
-    return None
-
-
-def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
-    """Mask secrets in signatures and docs (the only source text the index keeps), in one `mask_secrets` pass."""
-    texts = [d.signature for d in parsed.definitions] + [d.doc for d in parsed.definitions]
-    if not texts:
-        return parsed
-    joined = "\n".join(texts)
-    masked = mask_secrets(joined)
-    if masked == joined:
-        return parsed
-    parts = masked.split("\n")
-    if len(parts) != len(texts) or any("\n" in t for t in texts):
-        parts = [mask_secrets(t) for t in texts]
-    n = len(parsed.definitions)
-    parsed.definitions = [
-        d if (d.signature, d.doc) == (parts[i], parts[n + i]) else replace(d, signature=parts[i], doc=parts[n + i])
-        for i, d in enumerate(parsed.definitions)
-    ]
-    return parsed
-
-
-def _read(root: str, path: str) -> tuple[bytes, os.stat_result] | None:
-    """A file's bytes and its stat, taken from one open handle so they agree; None when it cannot be read."""
-    try:
-        with open(os.path.join(root, path), "rb") as handle:
-            return handle.read(), os.fstat(handle.fileno())
-    except OSError as exc:
-        logger.debug("cannot read %s: %s", path, exc)
-        return None
-
-
-def _parse_job(root: str, job: _Job) -> _Outcome:
-    """Parse one file, unless its content hash is the one it was last parsed with (then only its new size and
-    mtime come back, for the fast pre-check of the next scan)."""
-    path, language, previous, _ = job
-    read = _read(root, path)
-    if read is None:
-        return path
-    data, stat = read
-    digest = content_hash(data)
-    if digest == previous:
-        return (path, stat.st_size, stat.st_mtime_ns)
-    try:
-        parsed = _mask_definitions(parse_source(path, data, language))
-    except Exception:  # a parser bug must cost one file's symbols, not the whole index
-        logger.warning("cannot parse %s; indexing it without symbols", path, exc_info=True)
-        parsed = ParsedFile(path, language, has_errors=True)
-    return pack(parsed, stat.st_size, stat.st_mtime_ns, digest)
-
-
-def _unparsed(root: str, job: _Job) -> _Outcome:
-    """A file recorded without symbols (its parse failed), so it is not tried again until it changes."""
-    path, language, _, _ = job
-    read = _read(root, path)
-    if read is None:
-        return path
-    data, stat = read
-    return pack(ParsedFile(path, language, has_errors=True), stat.st_size, stat.st_mtime_ns, content_hash(data))
-
-
-def _parse_chunk(root: str, jobs: list[_Job]) -> list[_Outcome]:
-    """Worker entry point: parse a chunk of files of the repository at ``root``."""
-    return [_parse_job(root, job) for job in jobs]
 
 
 def _entry(packed: PackedFile) -> FileSymbols:
@@ -285,19 +71,6 @@ def _loaded_entry(f: LoadedFile) -> FileSymbols:
     """A snapshot entry from a row loaded from the index (references come later, all at once)."""
     return FileSymbols(f.path, f.language, f.hash, f.package, names=f.names, defs_blob=f.defs,
                        imports_blob=f.imports)
-
-
-@functools.cache
-def parser_fingerprint() -> str:
-    """Identity of the code that produced stored symbols: a changed parser or query re-parses every file."""
-    digest = hashlib.blake2b(digest_size=12)
-    digest.update(str(SCHEMA_VERSION).encode())
-    for module in ("index/parse", "index/languages", "index/symbols", "secrets"):
-        digest.update(importlib.resources.files("context").joinpath(f"{module}.py").read_bytes())
-    for query in sorted(importlib.resources.files("context.index.queries").iterdir(), key=lambda q: q.name):
-        if query.name.endswith(".scm"):
-            digest.update(query.name.encode() + query.read_bytes())
-    return digest.hexdigest()
 
 
 class Engine:
@@ -319,13 +92,15 @@ class Engine:
         self._masked_overlays: dict[str, str] = {}
         #: Disk entries hidden by an overlay (None: the file is not on disk), restored by `clear_overlay`.
         self._displaced: dict[str, FileSymbols | None] = {}
-        self._resolver: Resolver | None = None
-        self._resolved: dict[str, list[list[str]]] = {}
-        self._graph: FileGraph | None = None
+        #: Resolved imports and the file graph, derived from the snapshot.
+        self._links = Links(self.root, self._snap)
         self._files_sorted: list[str] | None = None
-        self._texts = _TextCache(TEXT_CACHE_CHARS)
+        self._texts = TextCache(TEXT_CACHE_CHARS)
         self._version = 0
-        self._watchers: list[contextlib.AbstractContextManager[object]] = []
+        #: The file watcher, when watching (owned here: started and stopped only by this engine).
+        self._watcher: Watcher | None = None
+        #: Prompt assembly over this engine, with the caches it keeps between prompts.
+        self._prompts = PromptBuilder(self, long_context=self.config.long_context)
 
     def __enter__(self) -> Self:
         return self
@@ -347,10 +122,8 @@ class Engine:
         return self._store.path
 
     def close(self) -> None:
-        """Stop watchers and close the index (the engine is unusable afterwards)."""
-        for watcher in reversed(list(self._watchers)):  # each removes itself
-            watcher.__exit__(None, None, None)
-        self._watchers.clear()
+        """Stop watching and close the index (the engine is unusable afterwards)."""
+        self.stop_watching()
         self._store.close()
 
     # --- indexing ------------------------------------------------------------------------------------------
@@ -381,10 +154,10 @@ class Engine:
         stored = self._store.stored()
         current = {f.path for f in result.files}
         removed = [path for path in stored if path not in current]
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         unchanged: list[str] = []
         for f in result.files:
-            job = _job(f, stored.get(f.path), fresh)
+            job = job_for(f, stored.get(f.path), fresh)
             if job is None:
                 unchanged.append(f.path)
             else:
@@ -430,7 +203,7 @@ class Engine:
 
     def _update(self, rels: set[str], started: float) -> IndexReport:
         stored = self._store.stored(rels)
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         removed: list[str] = []
         unchanged: list[str] = []
         fresh = self._store.get_meta("parser") == parser_fingerprint()
@@ -443,7 +216,7 @@ class Engine:
                 elif not (self.root / rel).exists():  # a deleted folder: drop what was under it
                     removed += [p for p in self._snap().files if p.startswith(rel + "/")]
                 continue
-            job = _job(found, old, fresh)
+            job = job_for(found, old, fresh)
             if job is None:
                 unchanged.append(found.path)
             else:
@@ -474,7 +247,7 @@ class Engine:
                 self._put(f.path, _loaded_entry(f), disk=True)
             self._version += 1
 
-    def _parse_and_store(self, jobs: list[_Job], progress: Callable[[int, int], None] | None,
+    def _parse_and_store(self, jobs: list[Job], progress: Callable[[int, int], None] | None,
                          ) -> tuple[list[PackedFile], int, list[str]]:
         """Parse ``jobs`` (in a pool when there are many), writing to the index in batches.
 
@@ -488,7 +261,7 @@ class Engine:
         touched: list[tuple[str, int, int]] = []
         done = count = 0
 
-        def collect(outcomes: list[_Outcome]) -> None:
+        def collect(outcomes: list[Outcome]) -> None:
             nonlocal done, count, pending, touched
             for outcome in outcomes:
                 if isinstance(outcome, PackedFile):
@@ -507,12 +280,7 @@ class Engine:
             if progress is not None:
                 progress(done, len(jobs))
 
-        root = str(self.root)
-        if len(jobs) < POOL_MIN_FILES or self._workers() < 2:
-            for start in range(0, len(jobs), POOL_CHUNK_FILES):
-                collect(_parse_chunk(root, jobs[start:start + POOL_CHUNK_FILES]))
-        else:
-            self._parse_in_pool(root, jobs, collect)
+        parse_jobs(str(self.root), jobs, max(1, self.config.workers or os.cpu_count() or 1), collect)
         if pending or touched:
             self._store.write(pending, touched)
         if not keep:
@@ -529,56 +297,6 @@ class Engine:
                 self._snapshot = None
                 self._displaced.clear()
                 self._reset_links()
-
-    def _workers(self) -> int:
-        return max(1, self.config.workers or os.cpu_count() or 1)
-
-    def _parse_in_pool(self, root: str, jobs: list[_Job], collect: Callable[[list[_Outcome]], None]) -> None:
-        # Big files first so the last chunks are small and the workers finish together.
-        ordered = sorted(jobs, key=lambda job: -job[3])
-        chunks = [ordered[i:i + POOL_CHUNK_FILES] for i in range(0, len(ordered), POOL_CHUNK_FILES)]
-        # fork is fastest (workers inherit the loaded parsers) but only safe while no other thread could hold a
-        # lock (a server indexes from a background thread): then a fork server, elsewhere the platform default.
-        if sys.platform == "linux":
-            method: str | None = "fork" if threading.active_count() == 1 else "forkserver"
-        else:
-            method = None
-        if method == "fork":  # compile the queries once, here, rather than in every worker
-            preload({job[1] for job in jobs})
-        context = multiprocessing.get_context(method)
-        chunks.reverse()  # pop() from the end hands out the biggest files first
-        in_flight = 2 * self._workers()  # a little queued work per worker
-        while chunks:
-            chunks = self._run_pool(context, root, chunks, collect, in_flight)
-            in_flight = 1  # after a worker died: one file at a time, to find the one that kills it
-
-    def _run_pool(self, context: BaseContext, root: str, chunks: list[list[_Job]],
-                  collect: Callable[[list[_Outcome]], None], in_flight: int) -> list[list[_Job]]:
-        """Parse ``chunks`` (taken from the end) in one pool. When a worker dies (out of memory, a crash in
-        native code) returns what is left to retry, the chunks it may have been parsing split into single
-        files; a single file parsed alone when its worker died is indexed without symbols."""
-        running: dict[Future[list[_Outcome]], list[_Job]] = {}
-        try:
-            with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
-                while chunks or running:
-                    while chunks and len(running) < in_flight:
-                        chunk = chunks.pop()
-                        running[pool.submit(_parse_chunk, root, chunk)] = chunk
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        outcomes = future.result()
-                        del running[future]
-                        collect(outcomes)
-        except BrokenProcessPool:
-            retry = list(chunks)
-            for chunk in running.values():
-                if len(chunk) == 1 and in_flight == 1:
-                    logger.warning("a parsing process died on %s; indexing it without symbols", chunk[0][0])
-                    collect([_unparsed(root, chunk[0])])
-                else:
-                    retry += [[job] for job in chunk]
-            return retry
-        return []
 
     def _recover(self) -> None:
         """The index file is damaged: start a fresh one and forget everything loaded from it."""
@@ -607,7 +325,7 @@ class Engine:
                 self._snapshot = snapshot
                 for path, text in self._overlays.items():
                     self._displaced[path] = snapshot.files.get(path)
-                    self._put(path, self._overlay_entry(path, text, self._displaced[path]))
+                    self._put(path, overlay_entry(path, text, self._displaced[path]))
             return self._snapshot
 
     def _load_references(self) -> dict[str, bytes]:
@@ -648,37 +366,10 @@ class Engine:
             snapshot.put(entry)
         self._files_sorted = None
         self._texts.discard(path)
-        self._resolved.pop(path, None)
-        stale = {path}
-        if old is None or entry is None or old.package != entry.package:
-            # created, deleted or moved to another package: imports elsewhere may resolve differently
-            self._resolver = None
-            stale |= self._importers(path)
-            for importer in stale:
-                self._resolved.pop(importer, None)
-        if self._graph is not None:
-            old_names = {name for name, _ in old.names()} if old else set()
-            new_names = {name for name, _ in entry.names()} if entry else set()
-            self._graph.invalidate(stale, old_names ^ new_names)
-
-    def _importers(self, path: str) -> set[str]:
-        """Files whose imports resolve, or might now resolve, to ``path``: those resolved to it, and those
-        whose import names its stem or folder (cheap to over-approximate: only their edges get recomputed)."""
-        assert self._snapshot is not None
-        found = {p for p, targets in self._resolved.items() if any(path in t for t in targets)}
-        folder, base = posixpath.split(path)
-        hints = {base.split(".", 1)[0], posixpath.basename(folder)} - {""}
-        for p, entry in self._snapshot.files.items():
-            for imp in entry.imports:
-                if any(hint in imp.module or hint in imp.names for hint in hints):
-                    found.add(p)
-                    break
-        return found
+        self._links.changed(path, old, entry)
 
     def _reset_links(self) -> None:
-        self._resolver = None
-        self._resolved.clear()
-        self._graph = None
+        self._links.reset()
         self._files_sorted = None
 
     # --- overlays ------------------------------------------------------------------------------------------
@@ -694,7 +385,7 @@ class Engine:
                 return
             self._overlays[rel] = text
             self._masked_overlays[rel] = mask_secrets(text)
-            self._put(rel, self._overlay_entry(rel, text, self._displaced.get(rel)))
+            self._put(rel, overlay_entry(rel, text, self._displaced.get(rel)))
             self._version += 1
 
     def clear_overlay(self, path: str) -> None:
@@ -708,43 +399,15 @@ class Engine:
             self._put(rel, self._displaced.pop(rel, None))
             self._version += 1
 
-    def _overlay_entry(self, path: str, text: str, disk: FileSymbols | None) -> FileSymbols | None:
-        """The symbols of an unsaved buffer; the disk's entry when the buffer holds the same bytes (an editor
-        opening a file sends its whole text: parsing it again would only repeat the index's work)."""
-        language = language_for(path)
-        if language is None:
-            return None
-        data = text.encode("utf-8", "surrogatepass")
-        if disk is not None and disk.hash == content_hash(data):
-            return disk
-        parsed = _mask_definitions(parse_source(path, data, language))
-        return FileSymbols(path, language, content_hash(data), parsed.package, definitions=parsed.definitions,
-                           imports=parsed.imports,
-                           references=[(r.name, r.kind, r.line, r.column) for r in parsed.references])
-
     # --- paths ---------------------------------------------------------------------------------------------
 
     def _relpath(self, path: str) -> str | None:
         """``path`` as a relative POSIX path if it is lexically inside the root (absolute paths included)."""
-        if os.path.isabs(path):
-            try:
-                path = Path(path).relative_to(self.root).as_posix()
-            except ValueError:
-                try:
-                    path = Path(path).resolve().relative_to(self.root).as_posix()
-                except (ValueError, OSError):
-                    return None
-        rel = posixpath.normpath(path.replace(os.sep, "/")) if path else path
-        if not rel or rel == "." or rel.startswith("../") or rel == "..":
-            return None
-        return rel
+        return relative_path(self.root, path)
 
     def _checked(self, path: str) -> str:
         """``path`` relative and safe (raises `PathOutsideWorkspace` or `SecretPathRefused` otherwise)."""
-        rel = self._relpath(path)
-        resolve_inside(self.root, rel if rel is not None else path)
-        assert rel is not None
-        return rel
+        return checked_path(self.root, path)
 
     def _known(self, path: str) -> tuple[str, FileSymbols | None]:
         """An indexed (or overlaid) file's relative path and entry; raises for anything else."""
@@ -815,14 +478,7 @@ class Engine:
 
     def outline(self, path: str) -> list[OutlineNode]:
         """The definitions of one file nested by containment (methods inside their class, ...)."""
-        nodes: list[OutlineNode] = []
-        by_qualname: dict[str, OutlineNode] = {}
-        for d in self.definitions(path):
-            node = OutlineNode(d)
-            parent = by_qualname.get(d.parent) if d.parent else None
-            (parent.children if parent is not None else nodes).append(node)
-            by_qualname[d.qualname] = node
-        return nodes
+        return outline(self.definitions(path))
 
     def definitions_named(self, name: str) -> list[Definition]:
         """Definitions whose name (or qualified name) is exactly ``name``, across the repository."""
@@ -860,7 +516,7 @@ class Engine:
             rel, entry = self._known(path)
             if entry is None:
                 return []
-            targets = self._resolve_imports(rel)
+            targets = self._links.resolve_imports(rel)
             return [replace(imp, resolved=found[0] if found else None)
                     for imp, found in zip(entry.imports, targets, strict=True)]
 
@@ -868,20 +524,20 @@ class Engine:
         """Files this file imports or references, strongest link first."""
         with self._lock:
             rel, _ = self._known(path)
-            edges = self._file_graph().edges_from(rel)
+            edges = self._links.graph().edges_from(rel)
             return sorted(edges, key=lambda p: (-edges[p], p))
 
     def dependents(self, path: str) -> list[str]:
         """Files that import or reference this file, strongest link first."""
         with self._lock:
             rel, _ = self._known(path)
-            edges = self._file_graph().edges_to(rel)
+            edges = self._links.graph().edges_to(rel)
             return sorted(edges, key=lambda p: (-edges[p], p))
 
     def file_graph(self) -> dict[str, dict[str, float]]:
         """Weighted edges file -> files it depends on, for every file. Shared with the engine: do not modify."""
         with self._lock, paused_gc():
-            return self._file_graph().all()
+            return self._links.graph().all()
 
     def definition_at(self, path: str, line: int, column: int) -> Definition | None:
         """The definition the identifier at ``line``/``column`` (0-based) of ``path`` names, or None.
@@ -895,41 +551,25 @@ class Engine:
         if not 0 <= line < len(lines):
             return None
         source = lines[line]
-        found = _identifier_at(source, column)
+        found = identifier_at(source, column)
         if found is None:
             return None
         name, start = found
         with self._lock:
             rel, entry = self._known(path)
-            local = entry.definitions if entry else []
-            for d in local:
+            for d in entry.definitions if entry else []:
                 if d.line == line and d.column == start and d.name == name:
                     return d
             candidates = [d for d in self._snap().named(name) if d.name == name]
             if not candidates:
                 return None
-            attribute = start > 0 and source[start - 1] == "."
-            imported = {target for targets in self._resolve_imports(rel) for target in targets}
-            folder = posixpath.dirname(rel)
             files = self._snap().files
-            family = language_family(entry.language if entry else language_for(rel) or "")
-
-            from_source = not is_test_path(rel)
-
-            def rank(d: Definition) -> tuple[int, bool, int, int, str, int]:
-                if d.path == rel:
-                    place = 0
-                elif d.path in imported:
-                    place = 1
-                elif language_family(files[d.path].language) != family:
-                    place = 4
-                else:
-                    place = 2 if posixpath.dirname(d.path) == folder else 3
-                member = 0 if (d.kind in ("method", "field")) == attribute else 1
-                return (place, from_source and is_test_path(d.path), member, KIND_IMPORTANCE.get(d.kind, 9), d.path,
-                        d.line)
-
-            return min(candidates, key=rank)
+            return best_definition(
+                candidates, rel, entry.language if entry else language_for(rel) or "",
+                attribute=start > 0 and source[start - 1] == ".",
+                imported={target for targets in self._links.resolve_imports(rel) for target in targets},
+                language_of=lambda p: files[p].language,
+            )
 
     def stats(self) -> IndexStats:
         """Languages, files, symbols, references, skipped files by reason, and the index's size on disk."""
@@ -945,115 +585,51 @@ class Engine:
             index_path=str(self._store.path),
         )
 
-    # --- links between files -------------------------------------------------------------------------------
-
-    def _file_graph(self) -> FileGraph:
-        if self._graph is None:
-            self._graph = FileGraph(self._snap(), self._resolve_imports)
-        return self._graph
-
-    def _resolve_imports(self, path: str) -> list[list[str]]:
-        """For each import of ``path``, the files it brings in."""
-        found = self._resolved.get(path)
-        if found is None:
-            entry = self._snap().files.get(path)
-            if entry is None:
-                return []
-            resolver = self._get_resolver()
-            found = [resolver.resolve(imp, entry.language) for imp in entry.imports]
-            self._resolved[path] = found
-        return found
-
-    def _get_resolver(self) -> Resolver:
-        if self._resolver is None:
-            files = self._snap().files
-            facts = [FileFacts(p, e.language, e.package) for p, e in files.items()]
-            go_modules: dict[str, str] = {}
-            for folder, text in self._project_files(files, ("go",), ("go.mod",)):
-                module = go_module_path(text)
-                if module:
-                    go_modules[folder] = module
-            configs: dict[str, TsConfig] = {}
-            for folder, text in self._project_files(files, ("javascript", "typescript", "tsx"),
-                                                    ("tsconfig.json", "jsconfig.json")):
-                config = ts_config(text)
-                if config is not None:
-                    configs.setdefault(folder, config)
-            self._resolver = Resolver(facts, go_modules, configs)
-        return self._resolver
-
-    def _project_files(self, files: dict[str, FileSymbols], languages: tuple[str, ...],
-                       names: tuple[str, ...]) -> Iterator[tuple[str, str]]:
-        """(folder, text) of the build files called ``names`` in the folders holding files of ``languages`` or
-        above them (``go.mod``, ``tsconfig.json``: not indexed themselves; read only to resolve imports)."""
-        folders = {posixpath.dirname(p) for p, e in files.items() if e.language in languages}
-        candidates: set[str] = set()
-        for folder in folders:
-            while folder not in candidates:
-                candidates.add(folder)
-                if not folder:
-                    break
-                folder = posixpath.dirname(folder)
-        for folder in sorted(candidates):
-            for name in names:
-                try:
-                    text = (self.root / folder / name).read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                yield folder, text
-
     # --- watching ------------------------------------------------------------------------------------------
 
-    def watch(self, on_update: Callable[[IndexReport], None] | None = None,
-              ) -> contextlib.AbstractContextManager[object]:
-        """Keep the index fresh from file-system events in a background thread while the context is open;
-        ``on_update`` is called (from that thread) with the report of each update."""
-        from context.index.watch import Watcher
+    def start_watching(self, on_update: Callable[[IndexReport], None] | None = None) -> None:
+        """Keep the index fresh from file-system events in a background thread until `stop_watching` or `close`
+        (no-op when already watching); ``on_update`` is called (from that thread) with each update's report."""
+        if self._watcher is not None and self._watcher.running:
+            return
+        self._watcher = Watcher(self, on_update)
+        self._watcher.__enter__()
 
-        watcher = Watcher(self, on_update)
-        self._watchers.append(watcher)
-        return watcher
+    def stop_watching(self) -> None:
+        """Stop the file watcher and wait for its thread (no-op when not watching)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
 
-    def _forget_watcher(self, watcher: contextlib.AbstractContextManager[object]) -> None:
-        if watcher in self._watchers:
-            self._watchers.remove(watcher)
+    @property
+    def watching(self) -> bool:
+        """Whether a file watcher keeps this engine fresh."""
+        return self._watcher is not None and self._watcher.running
 
-    # --- prompts (delegating to context.prompt.build; keep these last) -------------------------------------------
+    @contextlib.contextmanager
+    def watch(self, on_update: Callable[[IndexReport], None] | None = None) -> Iterator[None]:
+        """Watch (see `start_watching`) while the context is open."""
+        self.start_watching(on_update)
+        try:
+            yield
+        finally:
+            self.stop_watching()
+
+    # --- prompts (delegating to context.prompt.build) ------------------------------------------------------
 
     def fim_prompt(self, path: str, line: int, character: int, *, budget: int = 8192, buffer: str | None = None,
                    recent: Sequence[str] = ()) -> Prompt:
         """The repository-level FIM prompt for a cursor (0-based ``line``/``character``) within ``budget``
         tokens; ``buffer`` is the unsaved text of ``path``, ``recent`` the recently edited files."""
-        from context.prompt.build import build_fim_prompt
-
-        return build_fim_prompt(self, path, line, character, budget=budget, buffer=buffer, recent=recent)
+        return self._prompts.fim_prompt(path, line, character, budget=budget, buffer=buffer, recent=recent)
 
     def chat_context(self, query: str, *, focus: Sequence[str] = (), budget: int = 16384) -> Prompt:
         """Repository context for a task described in words, as Markdown (one fenced block per file)."""
-        from context.prompt.build import build_chat_context
-
-        return build_chat_context(self, query, focus=focus, budget=budget)
+        return self._prompts.chat_context(query, focus=focus, budget=budget)
 
     def repo_map(self, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
         """The ranked repository map (definitions' headers of the most important files) within ``budget``."""
-        from context.prompt.build import build_repo_map
-
-        return build_repo_map(self, focus=focus, budget=budget)
-
-
-def _identifier_at(source: str, column: int) -> tuple[str, int] | None:
-    """The identifier of the line ``source`` touching ``column`` (a cursor just after it counts) and its start."""
-    for match in _IDENTIFIER.finditer(source):
-        if match.start() <= column <= match.end():
-            return match.group(), match.start()
-    return None
-
-
-def iter_outline(nodes: Iterable[OutlineNode], depth: int = 0) -> Iterator[tuple[int, Definition]]:
-    """Walk an outline depth-first, yielding ``(depth, definition)``."""
-    for node in nodes:
-        yield depth, node.definition
-        yield from iter_outline(node.children, depth + 1)
+        return self._prompts.repo_map(focus=focus, budget=budget)
 
 
 __all__ = [

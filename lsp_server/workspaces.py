@@ -43,7 +43,6 @@ class Folder:
     engine: Engine
     pending: dict[str, str | None] = field(default_factory=dict)
     indexed: asyncio.Event = field(default_factory=asyncio.Event)
-    watcher: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     jobs: int = 0
     closing: bool = False
 
@@ -72,7 +71,7 @@ class Workspaces:
         folder = self._folders.pop(root.resolve(), None)
         if folder is not None:
             folder.closing = True
-            folder.watcher.close()
+            folder.engine.stop_watching()
             if not folder.jobs:
                 folder.engine.close()
 
@@ -123,7 +122,7 @@ class Workspaces:
         try:
             report = await self._run(self._indexing, folder, lambda: folder.engine.index(progress))
             if not folder.closing:
-                folder.watcher.enter_context(folder.engine.watch())
+                folder.engine.start_watching()
             return report
         finally:
             folder.indexed.set()

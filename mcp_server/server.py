@@ -52,7 +52,7 @@ from mcp_server.workspace import PROGRESS_INTERVAL_SECONDS, ProgressReporter, Se
 
 if TYPE_CHECKING:
     from context.engine import Engine, OutlineNode
-    from context.prompt.build import Prompt
+    from context.prompt.result import Prompt
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,9 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from context.errors import QwenContextError
 from context.serve.worker import SerialWorker
@@ -68,7 +67,6 @@ class Workspace:
         self.files_done = 0
         self.files_total = 0
         self._engine: Engine | None = None
-        self._watcher: AbstractContextManager[Any] | None = None
         self._ready = threading.Event()
         self._thread = SerialWorker("qwen-mcp-engine")
         self._model: ModelClient | None = None
@@ -92,8 +90,7 @@ class Workspace:
             report = engine.index(progress=self._on_progress)
             logger.info("indexed %d files (%d parsed) in %.1f s", report.files, report.parsed, report.seconds)
             if self.settings.watch:
-                self._watcher = engine.watch()
-                self._watcher.__enter__()
+                engine.start_watching()
             self.state = "ready"
         except QwenContextError as exc:
             self.state, self.error = "failed", str(exc)
@@ -128,7 +125,7 @@ class Workspace:
 
     @property
     def watching(self) -> bool:
-        return self._watcher is not None
+        return self._engine is not None and self._engine.watching
 
     async def wait_ready(self, report: ProgressReporter | None = None) -> Engine | None:
         """The indexed Engine, after waiting up to `index_wait_seconds`; None when it is not ready by then.

@@ -2,7 +2,7 @@
 
 An edge ``a -> b`` means "a depends on b": ``a`` imports ``b`` (resolved by `context.index.resolve`) or references a
 name that ``b`` defines and few other files do (a name defined in many files says little about which one is
-meant — the idea of aider's repository map). Edge weights are sums of named constants below; ranking (in
+meant — the idea of aider's repository map). Edge weights are sums of named constants (in `context.weights`); ranking (in
 `context.prompt.rank`) consumes the graph, this module only builds it.
 
 Out-edges are computed per file on demand and cached; a changed file invalidates its own edges and those of
@@ -16,19 +16,14 @@ import math
 from collections.abc import Callable, Iterable
 
 from context.index.snapshot import Snapshot
-
-#: Weight of an import edge (split over the files of an imported package folder).
-IMPORT_WEIGHT = 1.0
-#: Base weight of a reference to a name defined in exactly one other file.
-REFERENCE_WEIGHT = 0.5
-#: A name defined in more files than this links nothing (``get``, ``run``, ``__init__``).
-MAX_DEFINERS = 5
-#: Multiplier for distinctive names (long camelCase or snake_case identifiers).
-DISTINCTIVE_NAME_BOOST = 2.0
-#: Multiplier for private names (leading underscore): usually local helpers.
-PRIVATE_NAME_FACTOR = 0.2
-#: Names at least this long with a hump or underscore count as distinctive.
-DISTINCTIVE_LENGTH = 8
+from context.weights import (
+    DISTINCTIVE_LENGTH,
+    DISTINCTIVE_NAME_BOOST,
+    IMPORT_WEIGHT,
+    MAX_DEFINERS,
+    PRIVATE_NAME_FACTOR,
+    REFERENCE_WEIGHT,
+)
 
 #: Languages that can use each other's definitions (references only link files of one family).
 LANGUAGE_FAMILIES: dict[str, str] = {

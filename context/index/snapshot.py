@@ -25,12 +25,7 @@ from context.index.store import (
     unpack_reference_tuples,
 )
 from context.index.symbols import Definition, Import
-
-#: Rank of each definition kind when several symbols match a query equally well (lower comes first).
-KIND_IMPORTANCE: dict[str, int] = {
-    "class": 0, "struct": 0, "interface": 0, "trait": 0, "enum": 0, "type": 1,
-    "function": 1, "method": 2, "constant": 3, "module": 4, "field": 5,
-}
+from context.weights import KIND_IMPORTANCE, UNKNOWN_KIND_IMPORTANCE
 
 #: Search tiers, best first.
 TIER_EXACT, TIER_EXACT_CASELESS, TIER_PREFIX, TIER_WORDS, TIER_PREFIX_CASELESS, TIER_HUMPS, TIER_SUBSTRING = range(7)
@@ -183,7 +178,7 @@ def _rank_key(tier: int, skipped: int, entry: FileSymbols, index: int) -> RankKe
     nested, shorter names, path and line, so results are deterministic."""
     name, kind, qualname, line = entry.raw()[index][:4]
     band = TIER_EXACT if tier <= TIER_EXACT_CASELESS else tier
-    return (band, is_test_path(entry.path), tier, skipped, KIND_IMPORTANCE.get(kind, 9), qualname.count("."),
+    return (band, is_test_path(entry.path), tier, skipped, KIND_IMPORTANCE.get(kind, UNKNOWN_KIND_IMPORTANCE), qualname.count("."),
             len(name), entry.path, line)
 
 

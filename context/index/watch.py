@@ -5,6 +5,9 @@ build files, not inside ``.git`` or the usual tool folders (watchfiles' default 
 `Engine.update`, which applies the ignore rules per file. A change of an ignore file (``.gitignore``,
 ``.qwenignore``) can change which files are indexed anywhere, so it triggers a full `Engine.index` (cheap when
 little changed). Changes of ``.git/info/exclude`` are not watched: the next `Engine.index` applies them.
+
+The engine owns its watcher (`Engine.start_watching`, `Engine.stop_watching`, `Engine.close`); the watcher
+knows only the `Refreshable` face of what it keeps fresh, and never calls back into its owner otherwise.
 """
 
 from __future__ import annotations
@@ -13,16 +16,14 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import Protocol, Self
 
 import watchfiles
 
 from context.errors import QwenContextError
 from context.index.languages import language_for
+from context.index.reports import IndexReport
 from context.index.resolve import BUILD_FILES
-
-if TYPE_CHECKING:
-    from context.engine import Engine, IndexReport
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,25 @@ START_TIMEOUT_S = 5.0
 IGNORE_FILES = frozenset({".gitignore", ".qwenignore"})
 
 
+class Refreshable(Protocol):
+    """What a watcher keeps fresh: an index over ``root`` that can re-index some paths, or everything."""
+
+    @property
+    def root(self) -> Path: ...
+
+    def index(self) -> IndexReport: ...
+
+    def update(self, paths: list[str]) -> IndexReport: ...
+
+
 class Watcher:
-    """A context manager running a watchfiles loop over the engine's root that calls `Engine.update`.
+    """A context manager running a watchfiles loop over ``engine.root`` that calls ``engine.update`` (or
+    ``engine.index`` after an ignore file changed).
 
     ``on_update`` (optional) is called from the watcher thread with each report, e.g. to tell clients.
     """
 
-    def __init__(self, engine: Engine, on_update: Callable[[IndexReport], None] | None = None) -> None:
+    def __init__(self, engine: Refreshable, on_update: Callable[[IndexReport], None] | None = None) -> None:
         self.engine = engine
         self.on_update = on_update
         self._stop = threading.Event()
@@ -57,12 +70,16 @@ class Watcher:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def running(self) -> bool:
+        """Whether the watcher was started and not stopped."""
+        return self._thread.is_alive() and not self._stop.is_set()
+
     def stop(self) -> None:
         """Stop watching and wait for the thread (safe to call twice)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-        self.engine._forget_watcher(self)
 
     def _run(self) -> None:
         root = self.engine.root

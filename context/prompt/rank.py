@@ -1,8 +1,8 @@
 """Ranking: pure functions from identifiers, graphs and ranked lists to scores.
 
 Everything here is deterministic and free of engine state, so it can be tested on small literals and reused by
-the FIM prompt, the chat context and the repository map. All weights live in the constants block below; change
-them there, never inline.
+the FIM prompt, the chat context and the repository map. Its weights live in `context.weights` with every other
+ranking weight; change them there, never inline.
 """
 
 from __future__ import annotations
@@ -14,44 +14,20 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import TypeVar
 
-# --- weights (the one place to tune) ------------------------------------------------------------------------
-
-#: Reciprocal-rank fusion constant (Cormack et al.; Tabby uses the same 60).
-RRF_K = 60.0
-#: How much each candidate source counts in the fusion.
-SOURCE_WEIGHTS: dict[str, float] = {
-    "used": 1.0,  # a definition named by an identifier in the buffer, resolved through imports
-    "member": 0.6,  # a member of a type the buffer uses
-    "imported": 0.8,  # a top-level definition of a file the current file imports or depends on
-    "lexical": 0.5,  # BM25 of symbol-sized chunks against the code around the cursor
-    "recent": 0.7,  # a top-level definition of a recently edited file
-    "neighbour": 0.35,  # a definition in a file near the current one in the file graph
-    "query": 1.0,  # a definition matching the words of a chat query
-}
-#: Identifier weight by distance (in lines) from the cursor: (max distance, weight), nearest first.
-#: Buckets, not a smooth decay, so weights (and hence the selection) do not change while the user types.
-PROXIMITY_BUCKETS: tuple[tuple[int, float], ...] = ((6, 4.0), (25, 3.0), (80, 2.0))
-FAR_WEIGHT = 1.0
-#: Extra weight of a name the current file imports explicitly (``from m import name``): it was imported to be
-#: used.
-IMPORTED_NAME_BONUS = 1.5
-#: Extra weight per further occurrence of an identifier, capped.
-REPEAT_BONUS = 0.25
-REPEAT_CAP = 4
-#: Personalised PageRank: teleport probability, push tolerance (per out-edge of the node, as in Andersen,
-#: Chung and Lang: a hub needs more residual before it is worth pushing), weight of an edge walked backwards
-#: (from a dependency to its dependent), and how the seed mass is split.
-PPR_ALPHA = 0.2
-PPR_EPSILON = 1e-3
-#: Upper bound on push operations, so a dense graph cannot make one request slow.
-PPR_MAX_PUSHES = 1_500
-PPR_REVERSE_WEIGHT = 0.5
-SEED_CURRENT = 1.0
-SEED_RECENT = 0.5
-SEED_NEAR_IDENTIFIERS = 0.5
-#: BM25 parameters.
-BM25_K1 = 1.2
-BM25_B = 0.75
+from context.weights import (
+    BM25_B,
+    BM25_K1,
+    FAR_WEIGHT,
+    PPR_ALPHA,
+    PPR_EPSILON,
+    PPR_MAX_PUSHES,
+    PPR_REVERSE_WEIGHT,
+    PROXIMITY_BUCKETS,
+    REPEAT_BONUS,
+    REPEAT_CAP,
+    RRF_K,
+    SOURCE_WEIGHTS,
+)
 
 #: Words that are never worth looking up: keywords and builtins of the supported languages, plus very short
 #: names.
@@ -337,10 +313,6 @@ def dependency_order(paths: Iterable[str], graph: Mapping[str, Mapping[str, floa
 
 __all__ = [
     "ENGLISH_STOP_WORDS",
-    "FAR_WEIGHT",
-    "PROXIMITY_BUCKETS",
-    "RRF_K",
-    "SOURCE_WEIGHTS",
     "STOP_WORDS",
     "bm25",
     "dependency_order",

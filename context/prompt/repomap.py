@@ -13,7 +13,8 @@ Each chosen file is rendered with its chosen definitions in source order, member
 whose rendering fits the budget exactly (counted with `context.prompt.tokens`).
 
 Cost is bounded whatever the repository's size: only the best-ranked files are read for references and
-candidates, and the global ranks and reference counts are kept per engine until its version changes.
+candidates, and the global ranks and reference counts are kept by the `RepoMap` of an index until the index's
+version changes. The weights are in `context.weights`.
 """
 
 from __future__ import annotations
@@ -23,61 +24,45 @@ import logging
 import math
 import time
 import typing
-import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from context.errors import InvalidBudget, UnknownFile
-from context.index.graph import MAX_DEFINERS, name_weight
+from context.index.graph import name_weight
 from context.index.scan import resolve_inside
 from context.index.snapshot import is_test_path
 from context.index.symbols import Definition
+from context.index.view import IndexView, definitions_of
 from context.prompt import rank, tokens
-
-if TYPE_CHECKING:
-    from context.engine import Engine
+from context.weights import (
+    CONSTRUCTORS,
+    DUNDER_FACTOR,
+    FILE_SHARE,
+    FOCUS_SHARE,
+    KIND_WEIGHTS,
+    MAX_CANDIDATE_FILES,
+    MAX_DEFINERS,
+    MAX_HEADER_LINES,
+    MAX_MAP_HEADER_LINES,
+    MAX_REFERRING_FILES,
+    MEMBER_SHARE,
+    MIN_CANDIDATE_FILES,
+    MIN_TOKENS_PER_DEFINITION,
+    PAGERANK_ITERATIONS,
+    PRIVATE_FACTOR,
+    TEST_FACTOR,
+    TOKENS_PER_CANDIDATE_FILE,
+    UNKNOWN_KIND_WEIGHT,
+)
 
 log = logging.getLogger(__name__)
 
 ELISION = "\u22ee"  # ⋮, as in aider's repository map
 
-# --- ranking weights ----------------------------------------------------------------------------------------
-
-#: Weight of a definition by kind: what a model navigates by (types, functions) over values and fields.
-KIND_WEIGHTS: dict[str, float] = {
-    "class": 1.0, "struct": 1.0, "interface": 1.0, "trait": 1.0, "enum": 0.8, "type": 0.7,
-    "function": 1.0, "method": 0.9, "constant": 0.2, "field": 0.1, "module": 0.1,
-}
-#: Multiplier for names private to their file (``_helper``) and for special methods other than constructors.
-PRIVATE_FACTOR = 0.1
-DUNDER_FACTOR = 0.3
-CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new"})
-#: Multiplier for tests and fixtures, unless they are focus files.
-TEST_FACTOR = 0.05
-#: Share of a definition's file rank it gets without being referenced (a top file's public API counts even
-#: when only used from outside the repository).
-FILE_SHARE = 0.3
-#: Share of a class's score its members inherit (divided by the square root of their number).
-MEMBER_SHARE = 3.0
-#: Weight of the focus-personalised ranks against the global ones when ``focus`` is given.
-FOCUS_SHARE = 0.8
-#: Power iterations of the global PageRank (damping 0.8 converges in a few).
-PAGERANK_ITERATIONS = 8
-#: Files whose references are counted (the best-ranked: the rest weigh little).
-MAX_REFERRING_FILES = 250
-#: Files whose definitions are candidates: one per this many budget tokens, within the bounds below.
-TOKENS_PER_CANDIDATE_FILE = 10
-MIN_CANDIDATE_FILES, MAX_CANDIDATE_FILES = 60, 300
 #: Names whose uses say nothing about a definition of the repository that shadows them (``isinstance``,
 #: ``str``, ``Any``, ``Sequence``): references to them are nearly always to the built-in.
 BUILTIN_NAMES = frozenset(dir(builtins)) | frozenset(typing.__all__)
-#: Header lines shown for one definition at most (decorators are left out).
-MAX_HEADER_LINES = 8
-MAX_MAP_HEADER_LINES = 3
-#: Definitions rendered per budget token at most when sizing the map (an upper bound for the search).
-MIN_TOKENS_PER_DEFINITION = 4
 
 
 # --- rendering definitions ----------------------------------------------------------------------------------
@@ -122,30 +107,23 @@ def is_public(definition: Definition, language: str | None) -> bool:
 
 @dataclass(slots=True)
 class _Ranks:
-    """What the map computes once per engine version: global file ranks and the referring files' counts."""
+    """What the map computes once per index version: global file ranks and the referring files' counts."""
 
     version: int
     files: dict[str, float]
     counts: dict[str, Mapping[str, int]]
 
 
-_RANKS: weakref.WeakKeyDictionary[Engine, _Ranks] = weakref.WeakKeyDictionary()
-
-
-def _global_ranks(engine: Engine, graph: dict[str, dict[str, float]]) -> _Ranks:
-    found = _RANKS.get(engine)
-    if found is not None and found.version == engine.version:
-        return found
+def _global_ranks(view: IndexView, graph: dict[str, dict[str, float]]) -> _Ranks:
     files = rank.pagerank(graph, iterations=PAGERANK_ITERATIONS)
     referring = sorted(files, key=lambda p: (-files[p], p))[:MAX_REFERRING_FILES]
-    counts = {path: _reference_counts(engine, path) for path in referring}
-    found = _RANKS[engine] = _Ranks(engine.version, files, counts)
-    return found
+    counts = {path: _reference_counts(view, path) for path in referring}
+    return _Ranks(view.version, files, counts)
 
 
-def _reference_counts(engine: Engine, path: str) -> Mapping[str, int]:
+def _reference_counts(view: IndexView, path: str) -> Mapping[str, int]:
     try:
-        return engine.reference_counts(path)
+        return view.reference_counts(path)
     except UnknownFile:
         return {}
 
@@ -154,7 +132,7 @@ def _is_test(path: str) -> bool:
     return is_test_path(path) or path.startswith("fixtures/") or "/fixtures/" in path
 
 
-def _file_ranks(engine: Engine, graph: dict[str, dict[str, float]], base: dict[str, float],
+def _file_ranks(graph: dict[str, dict[str, float]], base: dict[str, float],
                 focus: Sequence[str]) -> dict[str, float]:
     """File importance: global PageRank, blended with PageRank personalised toward ``focus`` (walking both
     to what the focus files use and to what uses them); tests and fixtures discounted unless focused."""
@@ -174,16 +152,9 @@ def _file_ranks(engine: Engine, graph: dict[str, dict[str, float]], base: dict[s
     return ranks
 
 
-def _definitions(engine: Engine, path: str) -> list[Definition]:
-    try:
-        return engine.definitions(path)
-    except UnknownFile:
-        return []
-
-
 def _weight(definition: Definition, language: str | None) -> float:
     """Kind times visibility: how much a definition of this shape is worth showing."""
-    weight = KIND_WEIGHTS.get(definition.kind, 0.5)
+    weight = KIND_WEIGHTS.get(definition.kind, UNKNOWN_KIND_WEIGHT)
     name = definition.name
     if not is_public(definition, language):
         weight *= PRIVATE_FACTOR
@@ -192,13 +163,13 @@ def _weight(definition: Definition, language: str | None) -> float:
     return weight
 
 
-def _ranked_definitions(engine: Engine, files: dict[str, float], counts: dict[str, Mapping[str, int]],
+def _ranked_definitions(view: IndexView, files: dict[str, float], counts: dict[str, Mapping[str, int]],
                         focus: Sequence[str], budget: int) -> list[tuple[float, Definition]]:
     """Definitions of the best-ranked files, best first (ties by path and line, so the order is stable)."""
     limit = max(MIN_CANDIDATE_FILES, min(MAX_CANDIDATE_FILES, budget // TOKENS_PER_CANDIDATE_FILE))
     chosen = sorted(files, key=lambda p: (-files[p], p))[:limit]
     chosen += [path for path in focus if path not in chosen]
-    by_file = {path: _definitions(engine, path) for path in chosen}
+    by_file = {path: definitions_of(view, path) for path in chosen}
     definers: Counter[str] = Counter()
     for definitions in by_file.values():
         definers.update({d.name for d in definitions})
@@ -210,7 +181,7 @@ def _ranked_definitions(engine: Engine, files: dict[str, float], counts: dict[st
             used[name] += weight * math.sqrt(names_used[name])
     ranked: list[tuple[float, Definition]] = []
     for path, definitions in by_file.items():
-        language = engine.language(path)
+        language = view.language(path)
         discount = TEST_FACTOR if path not in focus and _is_test(path) else 1.0
         own = counts.get(path)
         share = files.get(path, 0.0) * FILE_SHARE / math.sqrt(max(len(definitions), 1))
@@ -243,8 +214,8 @@ def _ranked_definitions(engine: Engine, files: dict[str, float], counts: dict[st
 class _Renderer:
     """Lines of each file to show for a set of definitions, and the map they make."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, view: IndexView) -> None:
+        self.view = view
         self._lines: dict[str, list[str]] = {}
         self._parents: dict[str, dict[str, Definition]] = {}
         self._numbers: dict[int, list[int]] = {}
@@ -253,7 +224,7 @@ class _Renderer:
         found = self._lines.get(path)
         if found is None:
             try:
-                found = self.engine.text(path).removesuffix("\n").split("\n")
+                found = self.view.text(path).removesuffix("\n").split("\n")
             except UnknownFile:
                 found = []
             self._lines[path] = found
@@ -276,7 +247,7 @@ class _Renderer:
         by_qualname = self._parents.get(definition.path)
         if by_qualname is None:
             by_qualname = {}
-            for d in _definitions(self.engine, definition.path):
+            for d in definitions_of(self.view, definition.path):
                 by_qualname.setdefault(d.qualname, d)
             self._parents[definition.path] = by_qualname
         chain: list[Definition] = []
@@ -307,38 +278,48 @@ class _Renderer:
         return "\n".join(blocks)
 
 
-def build_repo_map(engine: Engine, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
-    """The repository map: the most important definitions' headers, grouped by file, within ``budget``
-    tokens (never more); ranked toward ``focus`` files when given. Deterministic for a given index."""
-    if budget < 1:
-        raise InvalidBudget(f"token budget {budget!r} must be positive")
-    started = time.perf_counter()
-    for file in focus:
-        resolve_inside(engine.root, file)
-    graph = engine.file_graph()
-    base = _global_ranks(engine, graph)
-    files = _file_ranks(engine, graph, base.files, focus)
-    ranked = _ranked_definitions(engine, files, base.counts, focus, budget)
-    renderer = _Renderer(engine)
-    order: dict[str, float] = {}
-    for score, definition in ranked:  # a file is as important as its best definition
-        order.setdefault(definition.path, score)
+class RepoMap:
+    """The repository map of one index, with the global ranks it keeps until the index's version changes."""
 
-    def rendered(count: int) -> str:
-        return renderer.render((d for _, d in ranked[:count]), order)
+    def __init__(self, view: IndexView) -> None:
+        self._view = view
+        self._ranks: _Ranks | None = None
 
-    # the largest prefix of the ranking whose map fits: binary search, each step counted exactly
-    low, high = 0, min(len(ranked), budget // MIN_TOKENS_PER_DEFINITION + 1)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if tokens.count(rendered(middle)) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    text = rendered(low)
-    log.debug("repository map: %d definitions, %d tokens in %.0f ms", low, tokens.count(text),
-              (time.perf_counter() - started) * 1000)
-    return text
+    def render(self, *, focus: Sequence[str] = (), budget: int = 4096) -> str:
+        """The most important definitions' headers, grouped by file, within ``budget`` tokens (never more);
+        ranked toward ``focus`` files when given. Deterministic for a given index."""
+        if budget < 1:
+            raise InvalidBudget(f"token budget {budget!r} must be positive")
+        started = time.perf_counter()
+        view = self._view
+        for file in focus:
+            resolve_inside(view.root, file)
+        graph = view.file_graph()
+        base = self._ranks
+        if base is None or base.version != view.version:
+            base = self._ranks = _global_ranks(view, graph)
+        files = _file_ranks(graph, base.files, focus)
+        ranked = _ranked_definitions(view, files, base.counts, focus, budget)
+        renderer = _Renderer(view)
+        order: dict[str, float] = {}
+        for score, definition in ranked:  # a file is as important as its best definition
+            order.setdefault(definition.path, score)
+
+        def rendered(count: int) -> str:
+            return renderer.render((d for _, d in ranked[:count]), order)
+
+        # the largest prefix of the ranking whose map fits: binary search, each step counted exactly
+        low, high = 0, min(len(ranked), budget // MIN_TOKENS_PER_DEFINITION + 1)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if tokens.count(rendered(middle)) <= budget:
+                low = middle
+            else:
+                high = middle - 1
+        text = rendered(low)
+        log.debug("repository map: %d definitions, %d tokens in %.0f ms", low, tokens.count(text),
+                  (time.perf_counter() - started) * 1000)
+        return text
 
 
-__all__ = ["ELISION", "build_repo_map", "header_range", "is_public"]
+__all__ = ["ELISION", "RepoMap", "header_range", "is_public"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from context import engine as engine_module
+from context.index import overlay as overlay_module
 from context.engine import Engine
 from context.errors import SecretPathRefused
 
@@ -173,16 +173,22 @@ def test_the_file_graph_follows_creations_and_deletions_once_built(engine: Engin
     assert "python/app/ledger.py" not in engine.file_graph()
 
 
-def test_closing_the_engine_stops_every_watcher(repo: Path) -> None:
+def test_the_engine_owns_one_watcher_and_closing_it_stops_the_watcher(repo: Path) -> None:
     import threading
+
+    def watcher_threads() -> int:
+        return sum(t.name.startswith("qwen-context-watch") for t in threading.enumerate())
 
     engine = Engine(repo)
     engine.index()
-    engine.watch().__enter__()
-    engine.watch().__enter__()
-    assert sum(t.name.startswith("qwen-context-watch") for t in threading.enumerate()) == 2
+    engine.start_watching()
+    engine.start_watching()  # already watching: still one watcher
+    assert engine.watching and watcher_threads() == 1
+    engine.stop_watching()
+    assert not engine.watching and watcher_threads() == 0
+    engine.start_watching()
     engine.close()
-    assert not any(t.name.startswith("qwen-context-watch") for t in threading.enumerate())
+    assert not engine.watching and watcher_threads() == 0
 
 
 def test_qualified_names_follow_updates(engine: Engine, repo: Path) -> None:
@@ -237,8 +243,8 @@ def test_an_overlay_holding_the_disks_bytes_reuses_the_index_instead_of_parsing(
     engine: Engine, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parsed: list[str] = []
-    real = engine_module.parse_source
-    monkeypatch.setattr(engine_module, "parse_source", lambda path, *rest: parsed.append(path) or real(path, *rest))
+    real = overlay_module.parse_source
+    monkeypatch.setattr(overlay_module, "parse_source", lambda path, *rest: parsed.append(path) or real(path, *rest))
     text = (repo / "python/main.py").read_text()
     engine.set_overlay("python/main.py", text)  # what an editor sends when it opens the file
     assert parsed == []

@@ -114,13 +114,13 @@ def test_two_engines_in_one_process_share_updates_through_the_index(repo: Path) 
 def test_parsing_in_worker_processes_gives_the_same_index_as_in_process(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import context.engine
+    import context.index.pool
 
     with Engine(repo, EngineConfig(cache_dir=tmp_path / "serial", workers=1)) as serial:
         serial.index()
         expected = {path: serial.definitions(path) for path in serial.files()}
-    monkeypatch.setattr(context.engine, "POOL_MIN_FILES", 1)
-    monkeypatch.setattr(context.engine, "POOL_CHUNK_FILES", 2)
+    monkeypatch.setattr(context.index.pool, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(context.index.pool, "POOL_CHUNK_FILES", 2)
     seen: list[tuple[int, int]] = []
     with Engine(repo, EngineConfig(cache_dir=tmp_path / "pool", workers=2)) as pooled:
         report = pooled.index(progress=lambda done, total: seen.append((done, total)))
@@ -147,9 +147,9 @@ def test_a_cold_index_from_a_background_thread_uses_worker_processes_safely(
 ) -> None:
     import threading
 
-    import context.engine
+    import context.index.pool
 
-    monkeypatch.setattr(context.engine, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(context.index.pool, "POOL_MIN_FILES", 1)
     reports: list[object] = []
     with Engine(repo, EngineConfig(workers=2)) as engine:
         thread = threading.Thread(target=lambda: reports.append(engine.index()))
@@ -161,14 +161,14 @@ def test_a_cold_index_from_a_background_thread_uses_worker_processes_safely(
 
 def break_parser_on(monkeypatch: pytest.MonkeyPatch, suffix: str, failure: Callable[[], object]) -> None:
     """Make the engine's parser call ``failure()`` instead of parsing the files whose path ends with ``suffix``."""
-    import context.engine
+    import context.index.pool
 
-    real = context.engine.parse_source
+    real = context.index.pool.parse_source
 
     def broken(path: str, source: bytes, language: str) -> object:
         return failure() if path.endswith(suffix) else real(path, source, language)
 
-    monkeypatch.setattr(context.engine, "parse_source", broken)
+    monkeypatch.setattr(context.index.pool, "parse_source", broken)
 
 
 def raise_recursion_error() -> object:
@@ -192,13 +192,13 @@ def test_a_worker_process_dying_on_a_file_costs_that_file_only(
 ) -> None:
     import threading
 
-    import context.engine
+    import context.index.pool
 
     assert threading.active_count() == 1  # workers are forked, so they run the patched parser
     # os._exit is what an out-of-memory kill or a crash in native code looks like to the pool
     break_parser_on(monkeypatch, "tokenizer.rs", lambda: os._exit(9))
-    monkeypatch.setattr(context.engine, "POOL_MIN_FILES", 1)
-    monkeypatch.setattr(context.engine, "POOL_CHUNK_FILES", 4)
+    monkeypatch.setattr(context.index.pool, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(context.index.pool, "POOL_CHUNK_FILES", 4)
     with caplog.at_level(logging.WARNING, logger="context"), Engine(repo, EngineConfig(workers=2)) as engine:
         report = engine.index()
         assert (report.files, report.parsed) == (15, 15)

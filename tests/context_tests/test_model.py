@@ -15,7 +15,7 @@ from context.errors import ConfigError, ModelNotConfigured
 from context.model.client import FIM_STOP, ModelClient, fim_parts, parse_xml_tool_calls
 from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply, ToolCall
 from context.model.settings import ModelSettings, load_settings, load_settings_forgiving
-from context.prompt.build import Prompt
+from context.prompt.result import Prompt
 
 REPO_PROMPT = ("<|repo_name|>demo\n<|file_sep|>util.py\ndef helper():\n    return 1\n"
                "<|file_sep|>main.py\n<|fim_prefix|>from util import helper\n\ndef run():\n    x = "

@@ -9,7 +9,7 @@ import pytest
 from context.engine import Engine, EngineConfig
 from context.errors import InvalidBudget, InvalidPosition
 from context.prompt import tokens
-from context.prompt.build import Prompt
+from context.prompt.result import Prompt
 
 MODELS = '''\
 """Data model of the shop."""

@@ -9,8 +9,7 @@ import pytest
 
 from context.engine import Engine
 from context.prompt import tokens
-from context.prompt.build import build_repo_map as reexported
-from context.prompt.repomap import build_repo_map
+from context.prompt.repomap import RepoMap
 
 FILES = {
     "store/limits.py": "MAX_ROWS = 1000\nMIN_ROWS = 1\nDEFAULT_PAGE = 50\nPAGE_SIZES = (10, 50, 100)\n",
@@ -92,10 +91,10 @@ def test_the_map_never_exceeds_its_budget(engine: Engine, budget: int) -> None:
     assert tokens.count(engine.repo_map(budget=budget)) <= budget
 
 
-def test_the_map_is_deterministic_and_the_same_from_the_prompt_module(engine: Engine) -> None:
+def test_the_map_is_deterministic_and_the_same_from_a_fresh_map_over_the_index(engine: Engine) -> None:
     first = engine.repo_map(focus=["app/users.py"], budget=300)
-    assert first == build_repo_map(engine, focus=["app/users.py"], budget=300)
-    assert first == reexported(engine, focus=["app/users.py"], budget=300)
+    assert first == engine.repo_map(focus=["app/users.py"], budget=300)
+    assert first == RepoMap(engine).render(focus=["app/users.py"], budget=300)
 
 
 def test_an_edit_shows_in_the_next_map(engine: Engine) -> None:

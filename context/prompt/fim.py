@@ -1,0 +1,167 @@
+"""The repository-level FIM prompt, in the layout Qwen3-Coder was trained on
+(QwenLM/Qwen3-Coder ``examples/Qwen2.5-Coder-repolevel-fim.py``)::
+
+    <|repo_name|>{name}
+    <|file_sep|>{path}
+    {content}                      # context files, definitions before their users
+    <|file_sep|>{current path}
+    <|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>
+
+Counting is exact and cheap because the control markers are single tokens that split the text for the
+tokenizer: the prompt's count is the sum of its marker-separated segments, each counted once and cached.
+
+Prefix caching: the repository part is ordered by the dependency graph and file names (never by per-keystroke
+scores), the selection is computed from the buffer *without the cursor's line* and reused while that input is
+unchanged, and the current file's prefix starts on a line snapped to a coarse grid. Consecutive prompts while
+the user types in one place therefore share almost all their leading tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from context.errors import InvalidPosition, UnknownFile
+from context.index.scan import resolve_inside
+from context.index.view import IndexView
+from context.prompt import rank, tokens
+from context.prompt.budget import check_budget
+from context.prompt.candidates import fim_items, shared_folders
+from context.prompt.cursor import Cursor, current_parts
+from context.prompt.memo import PromptCaches, Selection
+from context.prompt.pack import Packer, pack_items
+from context.prompt.result import Prompt, Section
+from context.secrets import mask_secrets
+from context.weights import CURRENT_MIN, CURRENT_QUANTUM, CURRENT_SHARE, CURSOR_LINE_RESERVE
+
+log = logging.getLogger(__name__)
+
+
+def render_context(packer: Packer, graph: dict[str, dict[str, float]]) -> Selection:
+    """The repository part of a FIM prompt, in dependency order, with exact per-section counts."""
+    sections: list[Section] = []
+    parts: list[str] = []
+    total = 0
+    for path in rank.dependency_order(packer.plans, graph):
+        content = packer.content(path)
+        segment = f"{path}\n{content}\n"
+        count = 1 + packer.caches.tokens.count(segment)
+        parts.append(tokens.FILE_SEP + segment)
+        sections.append(Section(path, packer.kind(path), count, packer.reason(path)))
+        total += count
+    return Selection(sections, "".join(parts), total)
+
+
+def _imports_key(view: IndexView, path: str, line: int) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
+    """The imports above the cursor: part of what the context selection depends on. Those below are left out on
+    purpose: opening a string or a bracket on the cursor's line makes the parser lose them until it is closed,
+    and the selection should not flicker while the user types."""
+    try:
+        imports = view.imports(path)
+    except UnknownFile:
+        return ()
+    return tuple((imp.module, imp.names, imp.resolved) for imp in imports if imp.line < line)
+
+
+def _buffer_text(view: IndexView, path: str, buffer: str | None) -> str:
+    if buffer is None:
+        return view.text(path)
+    resolve_inside(view.root, path)
+    return mask_secrets(buffer)
+
+
+def build_fim_prompt(
+    view: IndexView,
+    caches: PromptCaches,
+    path: str,
+    line: int,
+    character: int,
+    *,
+    budget: int = 8192,
+    buffer: str | None = None,
+    recent: Sequence[str] = (),
+    long_context: bool = False,
+) -> Prompt:
+    """The repository-level FIM prompt for a cursor at 0-based ``line``/``character`` of ``path``.
+
+    ``buffer`` is the editor's unsaved text of ``path`` (it wins over the file on disk); ``recent`` lists
+    recently edited files, which pull their neighbourhood in. The result never exceeds ``budget`` tokens
+    (up to 1M with ``long_context``). ``caches`` is the memory kept between prompts over ``view``.
+    """
+    started = time.perf_counter()
+    check_budget(budget, long_context)
+    text = tokens.defuse(_buffer_text(view, path, buffer))
+    lines = caches.split(text)
+    if not 0 <= line < len(lines):
+        raise InvalidPosition(f"line {line} is outside {path} (0..{len(lines) - 1}, 0-based)")
+    if character < 0:
+        raise InvalidPosition(f"character {character} is negative")
+    character = min(character, len(lines[line]))
+    repo_name = view.root.name
+    head = f"{tokens.REPO_NAME}{repo_name}\n"
+    current_header = f"{path}\n"
+    fixed = 1 + caches.tokens.count(f"{repo_name}\n") + 1 + caches.tokens.count(current_header) + 3
+    cursor = Cursor.at(lines, line, character)
+    whole_current = cursor.prefix_tokens + cursor.suffix_tokens
+    cap = max(int(budget * CURRENT_SHARE), CURRENT_MIN)
+    reserve = min(cap, -(-(whole_current + CURSOR_LINE_RESERVE) // CURRENT_QUANTUM) * CURRENT_QUANTUM)
+    context_budget = max(budget - fixed - reserve, 0)
+
+    others = "\n".join(lines[:line] + lines[line + 1 :])
+    key = (path, line, context_budget, others, tuple(recent), _imports_key(view, path, line))
+    selection = caches.selections.get(key)
+    if selection is None or not selection.still_current(view, caches):
+        log.debug("choosing context for %s:%d (%s)", path, line, "new input" if selection is None else "files changed")
+        items, hood = fim_items(view, caches, path, lines, line, recent, context_budget)
+        packer = Packer(view, caches, context_budget, chat=False)
+        closest = [p for p in hood.imported if p != path]
+
+        def farther() -> list[str]:
+            rest = sorted(
+                (p for p in view.files() if p != path and p not in hood.scores and p not in hood.imported),
+                key=lambda p: (-shared_folders(p, path), p),
+            )
+            return hood.ranked([path, *closest]) + rest
+
+        pack_items(packer, [i for i in items if i.definition.path != path], closest, farther)
+        packer.plans.pop(path, None)
+        graph = hood.graph
+        selection = render_context(packer, graph)
+        log.debug(
+            "context for %s: estimated %d tokens, exactly %d, budget %d",
+            path,
+            packer.used,
+            selection.tokens,
+            context_budget,
+        )
+        while selection.tokens > context_budget and packer.plans:
+            # Rare: the estimate ran over. Drop the weakest file and render again.
+            weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
+            del packer.plans[weakest.path]
+            selection = render_context(packer, graph)
+        selection.texts = tuple(packer.texts.items())
+        caches.remember(key, selection)
+
+    current_budget = budget - fixed - selection.tokens
+    prefix, suffix = current_parts(cursor, current_budget)
+    # The body is never counted whole (a 256K-token count per keystroke): markers split it for the tokenizer,
+    # so its count is the sum of its pieces' counts, ``fixed`` holding the markers, repository name and path.
+    prefix_tokens = cursor.prefix_tokens if prefix is cursor.prefix else tokens.count(prefix)
+    suffix_tokens = cursor.suffix_tokens if suffix is cursor.suffix else tokens.count(suffix)
+    while fixed + selection.tokens + prefix_tokens + suffix_tokens > budget and prefix:
+        # Cannot happen with marker-separated counting, but the budget is a promise: shorten the prefix.
+        prefix = prefix[min(len(prefix), max(1, len(prefix) // 16)) :]
+        prefix_tokens = tokens.count(prefix)
+    total = fixed + selection.tokens + prefix_tokens + suffix_tokens
+    body = (
+        f"{head}{selection.text}{tokens.FILE_SEP}{current_header}"
+        f"{tokens.FIM_PREFIX}{prefix}{tokens.FIM_SUFFIX}{suffix}{tokens.FIM_MIDDLE}"
+    )
+    current_tokens = total - 1 - caches.tokens.count(f"{repo_name}\n") - selection.tokens
+    sections = [*selection.sections, Section(path, "current", current_tokens, "the file being edited")]
+    elapsed = (time.perf_counter() - started) * 1000
+    return Prompt(body, total, budget, sections, elapsed, prefix, suffix, path, repo_name)
+
+
+__all__ = ["build_fim_prompt"]
