@@ -1,9 +1,15 @@
 """qwen-context: the repository-context engine for Qwen3-Coder.
 
-The public API is small (in the manner of httpx): `Engine` indexes a repository and answers every question the
-servers and the command line ask of it (symbols, outlines, references, ranked prompts in Qwen3-Coder's format);
-`ModelClient` talks to any OpenAI-compatible endpoint; `FakeOpenAIServer` stands in for one on 127.0.0.1.
-Everything else lives in modules that are private to the package. Errors share one base, `QwenContextError`.
+The public API is the names below, importable from ``context`` itself: `Engine` indexes a repository and answers
+every question the servers and the command line ask of it (symbols, outlines, references, ranked prompts in
+Qwen3-Coder's format); `ModelClient` talks to any OpenAI-compatible endpoint, configured by `ModelSettings` /
+`load_settings`; `FakeOpenAIServer` stands in for one on 127.0.0.1. Errors share one base, `QwenContextError`;
+the ones a caller of the engine meets are exported, every other lives in `context.errors`.
+
+Everything else is private: the stage packages (`context.index`, `context.prompt`, `context.model`,
+`context.serve`), `context.engine`, `context.weights`, `context.secrets` and `context.cli` are the implementation.
+The command line and the two servers of this distribution import them directly; anyone else should not, as
+their names and signatures change without notice.
 
     from context import Engine
     engine = Engine("path/to/repo")
@@ -17,28 +23,42 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from context.engine import Engine, EngineConfig, IndexReport, IndexStats, OutlineNode
-    from context.errors import *
-    from context.index.symbols import Definition, Import, ParsedFile, Reference
-    from context.model.client import ChatReply, ModelClient, ToolCall
+    from context.engine import Engine, EngineConfig, IndexReport, IndexStats, OutlineNode, iter_outline
+    from context.errors import (
+        ConfigError,
+        IndexUnavailable,
+        InvalidBudget,
+        InvalidPosition,
+        ModelError,
+        PathOutsideWorkspace,
+        QwenContextError,
+        SecretPathRefused,
+        UnknownFile,
+        UsageError,
+    )
+    from context.index.symbols import Definition, Import, Reference
+    from context.model.client import ModelClient
     from context.model.fakeserver import FakeOpenAIServer
     from context.model.settings import ModelSettings, load_settings
     from context.prompt.result import Prompt, Section
 
 # Names are imported on first use (PEP 562): every `import context.x` runs this file first, and the command line
-# must not pay for pydantic, httpx and openai when it only searches the index.
+# must not pay for pydantic and the HTTP client when it only searches the index.
 _HOMES = {
-    "ModelSettings": "model.settings", "load_settings": "model.settings",
     "Engine": "engine", "EngineConfig": "engine", "IndexReport": "engine", "IndexStats": "engine",
-    "OutlineNode": "engine",
-    "FakeOpenAIServer": "model.fakeserver", "ModelClient": "model.client", "ChatReply": "model.client", "ToolCall": "model.client",
+    "OutlineNode": "engine", "iter_outline": "engine",
+    "ConfigError": "errors", "IndexUnavailable": "errors", "InvalidBudget": "errors", "InvalidPosition": "errors",
+    "ModelError": "errors", "PathOutsideWorkspace": "errors", "QwenContextError": "errors",
+    "SecretPathRefused": "errors", "UnknownFile": "errors", "UsageError": "errors",
+    "Definition": "index.symbols", "Import": "index.symbols", "Reference": "index.symbols",
+    "ModelClient": "model.client", "FakeOpenAIServer": "model.fakeserver",
+    "ModelSettings": "model.settings", "load_settings": "model.settings",
     "Prompt": "prompt.result", "Section": "prompt.result",
-    "Definition": "index.symbols", "Import": "index.symbols", "ParsedFile": "index.symbols", "Reference": "index.symbols",
 }
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name, "errors" if name in _ERRORS else None)
+    home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'context' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"context.{home}"), name)
@@ -46,47 +66,30 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-_ERRORS = frozenset({
-    "ConfigError", "FimUnsupported", "IndexUnavailable", "InvalidBudget", "InvalidPosition", "ModelAuthError",
-    "ModelError", "ModelNotConfigured", "ModelNotFound", "ModelRateLimited", "ModelResponseError", "ModelTimeout",
-    "ModelUnavailable", "PathOutsideWorkspace", "QwenContextError", "SecretPathRefused", "UnknownFile",
-    "UsageError",
-})
-
 __all__ = [
-    "ChatReply",
     "ConfigError",
     "Definition",
     "Engine",
     "EngineConfig",
     "FakeOpenAIServer",
-    "FimUnsupported",
     "Import",
     "IndexReport",
     "IndexStats",
     "IndexUnavailable",
     "InvalidBudget",
     "InvalidPosition",
-    "ModelAuthError",
     "ModelClient",
     "ModelError",
-    "ModelNotConfigured",
-    "ModelNotFound",
-    "ModelRateLimited",
-    "ModelResponseError",
     "ModelSettings",
-    "ModelTimeout",
-    "ModelUnavailable",
     "OutlineNode",
-    "ParsedFile",
     "PathOutsideWorkspace",
     "Prompt",
     "QwenContextError",
     "Reference",
     "SecretPathRefused",
     "Section",
-    "ToolCall",
     "UnknownFile",
     "UsageError",
+    "iter_outline",
     "load_settings",
 ]

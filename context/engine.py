@@ -1,13 +1,16 @@
 """The engine: the one API the CLI, the LSP server and the MCP server use to know a repository.
 
-`Engine` ties the pieces together: `context.index.scan` finds the files, `context.index.parse` extracts their symbols (in a
-process pool when there are many), `context.index.store` keeps them on disk, `context.index.snapshot` answers queries from
-memory, `context.index.resolve` and `context.index.graph` link files to each other. It keeps the index fresh — `update`
-for changed paths, `watch` for a long-running server, overlays for unsaved editor buffers — and bumps
-`Engine.version` on every change so callers can key caches on it.
+`Engine` ties the index stage together: `context.index.scan` finds the files, `context.index.pool` parses them
+(in worker processes when there are many) and `context.index.store` keeps them on disk; `context.index.snapshot`
+answers queries from memory, `context.index.links` links files to each other (resolved imports, the file graph),
+`context.index.overlay` parses unsaved editor buffers, `context.index.goto` picks the definition a name means.
+It keeps the index fresh — `update` for changed paths, a watcher (`context.index.watch`) it owns for a
+long-running server, overlays for unsaved buffers — and bumps `Engine.version` on every change so callers can key
+caches on it. Prompts are delegated to the `context.prompt.build.PromptBuilder` it holds, which reads the engine
+only through `context.index.view.IndexView`.
 
 Every path going in is relative to the root (absolute paths inside the root are accepted too) and checked by
-`scan.resolve_inside`; every path coming out is relative POSIX; every text coming out is secret-masked.
+`context.index.paths`; every path coming out is relative POSIX; every text coming out is secret-masked.
 Queries are thread-safe (one lock), so a watcher thread can update while a server thread reads.
 """
 
@@ -31,20 +34,12 @@ from context.index.languages import language_for
 from context.index.links import Links
 from context.index.overlay import overlay_entry
 from context.index.paths import checked_path, relative_path
-from context.index.pool import Job, Outcome, job_for, parse_jobs, parser_fingerprint
+from context.index.pool import Job, job_for, parse_and_store, parser_fingerprint
 from context.index.reports import IndexReport, IndexStats, OutlineNode, iter_outline, outline
 from context.index.resolve import BUILD_FILES
 from context.index.scan import read_text, scan, scan_one
-from context.index.snapshot import FileSymbols, Snapshot, paused_gc
-from context.index.store import (
-    IndexCorrupt,
-    IndexStore,
-    LoadedFile,
-    PackedFile,
-    StoredFile,
-    index_path,
-    unpack_names,
-)
+from context.index.snapshot import FileSymbols, Snapshot, loaded_entry, packed_entry, paused_gc
+from context.index.store import IndexCorrupt, IndexStore, PackedFile, StoredFile, index_path
 from context.index.symbols import DEFINITION_KINDS, Definition, Import, Reference
 from context.index.textcache import TEXT_CACHE_CHARS, TextCache
 from context.index.watch import Watcher
@@ -54,23 +49,8 @@ from context.secrets import mask_secrets
 
 logger = logging.getLogger(__name__)
 
-#: Parsed files written to the index per transaction (bounds how long another process waits for the lock).
-WRITE_BATCH_FILES = 500
 #: More paths than this in one `update` call are handled as a full `index` (a branch switch, a big checkout).
 UPDATE_MAX_PATHS = 2000
-
-
-def _entry(packed: PackedFile) -> FileSymbols:
-    """A snapshot entry from a freshly packed file."""
-    return FileSymbols(packed.path, packed.language, packed.hash, packed.package,
-                       names=unpack_names(packed.names, packed.qualnames), defs_blob=packed.defs,
-                       imports_blob=packed.imports, refs_blob=packed.refs)
-
-
-def _loaded_entry(f: LoadedFile) -> FileSymbols:
-    """A snapshot entry from a row loaded from the index (references come later, all at once)."""
-    return FileSymbols(f.path, f.language, f.hash, f.package, names=f.names, defs_blob=f.defs,
-                       imports_blob=f.imports)
 
 
 class Engine:
@@ -244,49 +224,18 @@ class Engine:
             if not stale:
                 return
             for f in self._store.load(stale):
-                self._put(f.path, _loaded_entry(f), disk=True)
+                self._put(f.path, loaded_entry(f), disk=True)
             self._version += 1
 
     def _parse_and_store(self, jobs: list[Job], progress: Callable[[int, int], None] | None,
                          ) -> tuple[list[PackedFile], int, list[str]]:
-        """Parse ``jobs`` (in a pool when there are many), writing to the index in batches.
-
-        Returns the parsed files (kept only when a loaded snapshot must be patched), how many were parsed, and
-        the paths that could not be read.
-        """
+        """Parse ``jobs`` and store them (`context.index.pool.parse_and_store`): the parsed files (kept only when a
+        loaded snapshot must be patched), how many were parsed, and the paths that could not be read."""
         keep = self._snapshot is not None
-        parsed: list[PackedFile] = []
-        gone: list[str] = []
-        pending: list[PackedFile] = []
-        touched: list[tuple[str, int, int]] = []
-        done = count = 0
-
-        def collect(outcomes: list[Outcome]) -> None:
-            nonlocal done, count, pending, touched
-            for outcome in outcomes:
-                if isinstance(outcome, PackedFile):
-                    pending.append(outcome)
-                    count += 1
-                    if keep:
-                        parsed.append(outcome)
-                elif isinstance(outcome, tuple):
-                    touched.append(outcome)
-                else:
-                    gone.append(outcome)
-            done += len(outcomes)
-            if len(pending) >= WRITE_BATCH_FILES:
-                self._store.write(pending, touched)
-                pending, touched = [], []
-            if progress is not None:
-                progress(done, len(jobs))
-
-        parse_jobs(str(self.root), jobs, max(1, self.config.workers or os.cpu_count() or 1), collect)
-        if pending or touched:
-            self._store.write(pending, touched)
+        workers = max(1, self.config.workers or os.cpu_count() or 1)
+        parsed, count, gone = parse_and_store(self._store, str(self.root), jobs, workers, keep, progress)
         if not keep:
             self._forget_snapshot_loaded_meanwhile()
-        if progress is not None and not jobs:
-            progress(0, 0)
         return parsed, count, gone
 
     def _forget_snapshot_loaded_meanwhile(self) -> None:
@@ -321,7 +270,7 @@ class Engine:
                     logger.warning("%s", exc)
                     self._store.reset()
                     loaded = []
-                snapshot = Snapshot((_loaded_entry(f) for f in loaded), self._load_references)
+                snapshot = Snapshot((loaded_entry(f) for f in loaded), self._load_references)
                 self._snapshot = snapshot
                 for path, text in self._overlays.items():
                     self._displaced[path] = snapshot.files.get(path)
@@ -346,7 +295,7 @@ class Engine:
                 self._reset_links()
                 return
             for packed in parsed:
-                self._put(packed.path, _entry(packed), disk=True)
+                self._put(packed.path, packed_entry(packed), disk=True)
             for path in removed:
                 self._put(path, None, disk=True)
 

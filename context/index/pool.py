@@ -23,7 +23,7 @@ from multiprocessing.context import BaseContext
 
 from context.index.parse import parse_source, preload
 from context.index.scan import ScannedFile
-from context.index.store import SCHEMA_VERSION, PackedFile, StoredFile, content_hash, pack
+from context.index.store import SCHEMA_VERSION, IndexStore, PackedFile, StoredFile, content_hash, pack
 from context.index.symbols import ParsedFile
 from context.secrets import mask_secrets
 
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 POOL_MIN_FILES = 200
 #: Files handed to a worker at a time.
 POOL_CHUNK_FILES = 48
+#: Parsed files written to the index per transaction (bounds how long another process waits for the lock).
+WRITE_BATCH_FILES = 500
 
 #: A file to parse: path, language, the hash it had when last parsed (None: parse unconditionally), and its
 #: size as scanned (to hand out big files first).
@@ -158,6 +160,47 @@ def parse_jobs(root: str, jobs: list[Job], workers: int, collect: Callable[[list
         in_flight = 1  # after a worker died: one file at a time, to find the one that kills it
 
 
+def parse_and_store(store: IndexStore, root: str, jobs: list[Job], workers: int, keep: bool,
+                    progress: Callable[[int, int], None] | None) -> tuple[list[PackedFile], int, list[str]]:
+    """Parse ``jobs`` (see `parse_jobs`), writing the outcomes to ``store`` in batches; ``progress(done, total)``
+    is called after each chunk.
+
+    Returns the parsed files (only when ``keep``: a loaded snapshot must be patched with them), how many were
+    parsed, and the paths that could not be read.
+    """
+    parsed: list[PackedFile] = []
+    gone: list[str] = []
+    pending: list[PackedFile] = []
+    touched: list[tuple[str, int, int]] = []
+    done = count = 0
+
+    def collect(outcomes: list[Outcome]) -> None:
+        nonlocal done, count, pending, touched
+        for outcome in outcomes:
+            if isinstance(outcome, PackedFile):
+                pending.append(outcome)
+                count += 1
+                if keep:
+                    parsed.append(outcome)
+            elif isinstance(outcome, tuple):
+                touched.append(outcome)
+            else:
+                gone.append(outcome)
+        done += len(outcomes)
+        if len(pending) >= WRITE_BATCH_FILES:
+            store.write(pending, touched)
+            pending, touched = [], []
+        if progress is not None:
+            progress(done, len(jobs))
+
+    parse_jobs(root, jobs, workers, collect)
+    if pending or touched:
+        store.write(pending, touched)
+    if progress is not None and not jobs:
+        progress(0, 0)
+    return parsed, count, gone
+
+
 def _run_pool(context: BaseContext, root: str, chunks: list[list[Job]], workers: int,
               collect: Callable[[list[Outcome]], None], in_flight: int) -> list[list[Job]]:
     """Parse ``chunks`` (taken from the end) in one pool. When a worker dies (out of memory, a crash in
@@ -187,5 +230,5 @@ def _run_pool(context: BaseContext, root: str, chunks: list[list[Job]], workers:
     return []
 
 
-__all__ = ["POOL_CHUNK_FILES", "POOL_MIN_FILES", "Job", "Outcome", "job_for", "mask_definitions", "parse_jobs",
-           "parser_fingerprint"]
+__all__ = ["POOL_CHUNK_FILES", "POOL_MIN_FILES", "WRITE_BATCH_FILES", "Job", "Outcome", "job_for",
+           "mask_definitions", "parse_and_store", "parse_jobs", "parser_fingerprint"]

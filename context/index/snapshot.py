@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterable, Iterator
 
 from context.index.store import (
     DefTuple,
+    LoadedFile,
+    PackedFile,
     RefTuple,
     definitions_from_tuples,
     unpack_definition_tuples,
     unpack_imports,
+    unpack_names,
     unpack_reference_names,
     unpack_reference_tuples,
 )
@@ -440,3 +443,16 @@ class Snapshot:
         for low, name in pairs:
             by_lower.setdefault(low, []).append(name)
         return pairs, "\n".join(by_lower), by_lower
+
+
+def packed_entry(packed: PackedFile) -> FileSymbols:
+    """A snapshot entry from a freshly parsed and packed file."""
+    return FileSymbols(packed.path, packed.language, packed.hash, packed.package,
+                       names=unpack_names(packed.names, packed.qualnames), defs_blob=packed.defs,
+                       imports_blob=packed.imports, refs_blob=packed.refs)
+
+
+def loaded_entry(f: LoadedFile) -> FileSymbols:
+    """A snapshot entry from a row loaded from the index (references come later, all at once)."""
+    return FileSymbols(f.path, f.language, f.hash, f.package, names=f.names, defs_blob=f.defs,
+                       imports_blob=f.imports)
