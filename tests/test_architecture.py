@@ -123,6 +123,27 @@ def test_the_prompt_stage_reads_the_index_through_its_view_not_the_engine() -> N
         assert "context.engine" not in graph[name], name
 
 
+#: The stages in the data's order; a module may import its own stage, the stages before it and the shared modules.
+STAGES = ("context.index", "context.prompt", "context.model", "context.serve", "context.engine", "context.cli")
+SHARED = ("context.errors", "context.secrets", "context.weights")
+
+
+def _stage(name: str) -> int | None:
+    return next((i for i, stage in enumerate(STAGES) if name == stage or name.startswith(stage + ".")), None)
+
+
+def test_each_stage_imports_only_the_stages_before_it() -> None:
+    backwards = {}
+    for name, imported in _import_graph().items():
+        own = _stage(name)
+        if own is None:
+            continue
+        later = sorted(d for d in imported if d not in SHARED and (_stage(d) if _stage(d) is not None else 99) > own)
+        if later:
+            backwards[name] = later
+    assert backwards == {}
+
+
 def test_the_engine_imports_nothing_from_the_protocol_adapters() -> None:
     offenders = {}
     for path in (ROOT / "context").rglob("*.py"):
