@@ -92,6 +92,13 @@ BM25_B = 0.75
 LEXICAL_RESULTS = 200
 #: A name defined in more files than this (none of them imported) is not looked up at all: too ambiguous.
 AMBIGUOUS_NAME_LIMIT = 12
+#: How sure the ranking is of which definition a name in the buffer means, surest first: imported from its file,
+#: defined in the same folder, defined in one file only, or chosen by the dependency graph among namesakes
+#: (`UNRESOLVED`: not looked up at all). Names are ranked by weight, then by this.
+SURE_IMPORTED, SURE_SAME_FOLDER, SURE_ONLY_DEFINER, SURE_BY_GRAPH = range(4)
+UNRESOLVED = 9
+#: A name the current file also defines is most likely its own (unless imported): that many steps less sure.
+LOCAL_NAME_DOUBT = 2
 #: Definitions taken per name when it cannot be resolved through imports.
 MAX_DEFINITIONS_PER_NAME = 3
 #: Files of the graph neighbourhood considered for "neighbour" and "lexical" candidates.

@@ -27,6 +27,7 @@ from context.weights import (
     LEXICAL_DOCUMENTS,
     LEXICAL_RESULTS,
     LEXICAL_WINDOW,
+    LOCAL_NAME_DOUBT,
     MAX_CANDIDATES,
     MAX_DEFINITIONS_PER_NAME,
     MAX_PACKAGE_SIBLINGS,
@@ -40,8 +41,13 @@ from context.weights import (
     SEED_CURRENT,
     SEED_NEAR_IDENTIFIERS,
     SEED_RECENT,
+    SURE_BY_GRAPH,
+    SURE_IMPORTED,
+    SURE_ONLY_DEFINER,
+    SURE_SAME_FOLDER,
     TOKENS_PER_CANDIDATE,
     TYPE_KINDS,
+    UNRESOLVED,
     USAGE_SHARE_ITEMS,
 )
 
@@ -161,27 +167,27 @@ def _neighbourhood(
 def _resolve_name(
     definitions: list[Definition], path: str, hood: Neighbourhood
 ) -> tuple[list[Definition], int]:
-    """The definitions a name in ``path`` most likely means, and how sure we are (0 = through an import)."""
+    """The definitions a name in ``path`` most likely means, and how sure we are (see `context.weights.SURE_IMPORTED`)."""
     others = [d for d in definitions if d.path != path]
     if not others:
-        return [], 9
+        return [], UNRESOLVED
     through_import = [d for d in others if d.path in hood.imported]
     if through_import:
-        return through_import[:MAX_DEFINITIONS_PER_NAME], 0
+        return through_import[:MAX_DEFINITIONS_PER_NAME], SURE_IMPORTED
     folder = folder_of(path)
     same_folder = [d for d in others if folder_of(d.path) == folder]
     if same_folder:
-        return same_folder[:MAX_DEFINITIONS_PER_NAME], 1
+        return same_folder[:MAX_DEFINITIONS_PER_NAME], SURE_SAME_FOLDER
     defining = {d.path for d in others}
     if len(defining) == 1:
-        return others[:MAX_DEFINITIONS_PER_NAME], 2
+        return others[:MAX_DEFINITIONS_PER_NAME], SURE_ONLY_DEFINER
     near = [d for d in others if hood.scores.get(d.path, 0.0) > 0]
     if len(defining) <= AMBIGUOUS_NAME_LIMIT and near:
         # Several files define it and none is imported: trust the dependency graph, or nothing (a guess among
         # namesakes adds a file for nothing, and the name is likely a local or a library's).
         near.sort(key=lambda d: (-hood.scores[d.path], d.path, d.line))
-        return near[:1], 3
-    return [], 9
+        return near[:1], SURE_BY_GRAPH
+    return [], UNRESOLVED
 
 
 def members_of(view: IndexView, caches: PromptCaches, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
@@ -261,8 +267,8 @@ def fim_items(
     for name, definitions in named.items():
         weight = weights[name]
         chosen, confidence = _resolve_name(definitions, path, hood)
-        if name in local and confidence > 0:
-            confidence += 2
+        if name in local and confidence > SURE_IMPORTED:
+            confidence += LOCAL_NAME_DOUBT
         for definition in chosen:
             used.append((-weight, confidence, name, definition))
     used.sort(key=lambda entry: (entry[0], entry[1], entry[2], entry[3].path, entry[3].line))

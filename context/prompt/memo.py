@@ -112,7 +112,7 @@ class FileFacts:
 
 
 class PromptCaches:
-    """Per-view memory: token counts, split lines, header ranges, per-file facts, recent selections."""
+    """Memory of one index's prompts: token counts, split lines, header ranges, per-file facts, recent selections."""
 
     def __init__(self) -> None:
         self.files: dict[str, FileFacts] = {}
@@ -133,7 +133,7 @@ class PromptCaches:
         return found
 
     def defused(self, text: str) -> str:
-        """``tokens.defuse(text)``, memoised by the identity of ``text`` (the view hands out cached
+        """``tokens.defuse(text)``, memoised by the identity of ``text`` (the index hands out cached
         strings)."""
         found = self._defused.get(id(text))
         if found is not None and found[0] is text:

@@ -28,10 +28,13 @@ from context.weights import (
     MIN_WHOLE_FILE_ROOM,
 )
 
+#: Characters of a definition's doc looked for in the lines around its header to find its doc line.
+DOC_MATCH_CHARS = 40
+
 
 def _doc_line_number(lines: Sequence[str], definition: Definition, top: int, bottom: int) -> int | None:
     """The line holding the definition's doc (the line after the header, or the comment just above it)."""
-    doc = definition.doc[:40]
+    doc = definition.doc[:DOC_MATCH_CHARS]
     if not doc:
         return None
     for number in (bottom + 1, bottom + 2, top - 1, top - 2):
