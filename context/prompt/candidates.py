@@ -62,12 +62,14 @@ class Item:
 
 
 @lru_cache(maxsize=65_536)
-def folder_of(path: str) -> str:
+def _folder_of(path: str) -> str:
+    """The folder of ``path`` (memoised: asked for every candidate of every prompt)."""
     return posixpath.dirname(path)
 
 
 def shared_folders(a: str, b: str) -> int:
-    parts_a, parts_b = folder_of(a).split("/"), folder_of(b).split("/")
+    """How many leading folders the paths ``a`` and ``b`` share."""
+    parts_a, parts_b = _folder_of(a).split("/"), _folder_of(b).split("/")
     shared = 0
     for x, y in zip(parts_a, parts_b, strict=False):
         if x != y:
@@ -76,7 +78,7 @@ def shared_folders(a: str, b: str) -> int:
     return shared
 
 
-def round_robin(
+def _round_robin(
     groups: Sequence[Sequence[Definition]], shares: Sequence[int] | None = None, limit: int | None = None
 ) -> list[Definition]:
     """Interleave ``groups``: each round takes ``shares[i]`` items (default 1) from group ``i``; at most
@@ -109,7 +111,7 @@ class Neighbourhood:
         return sorted((p for p in self.scores if p not in skip), key=lambda p: (-self.scores[p], p))
 
 
-def reverse_edges(
+def _reverse_edges(
     view: IndexView, graph: dict[str, dict[str, float]], nodes: Iterable[str]
 ) -> dict[str, dict[str, float]]:
     """Edges into ``nodes`` (dependent -> weight): PageRank walks backwards only from these few files."""
@@ -155,12 +157,12 @@ def _neighbourhood(
         if dependency != path:
             imported.setdefault(dependency, set())
     if view.language(path) in FOLDER_IS_PACKAGE:
-        folder = folder_of(path)
-        siblings = [p for p in view.files() if folder_of(p) == folder and p != path]
+        folder = _folder_of(path)
+        siblings = [p for p in view.files() if _folder_of(p) == folder and p != path]
         for sibling in siblings[:MAX_PACKAGE_SIBLINGS]:
             imported.setdefault(sibling, set())
     graph = view.file_graph()
-    scores = rank.personalized_pagerank(graph, reverse_edges(view, graph, reverse_from), seeds)
+    scores = rank.personalized_pagerank(graph, _reverse_edges(view, graph, reverse_from), seeds)
     return Neighbourhood(imported, scores, graph)
 
 
@@ -174,8 +176,8 @@ def _resolve_name(
     through_import = [d for d in others if d.path in hood.imported]
     if through_import:
         return through_import[:MAX_DEFINITIONS_PER_NAME], SURE_IMPORTED
-    folder = folder_of(path)
-    same_folder = [d for d in others if folder_of(d.path) == folder]
+    folder = _folder_of(path)
+    same_folder = [d for d in others if _folder_of(d.path) == folder]
     if same_folder:
         return same_folder[:MAX_DEFINITIONS_PER_NAME], SURE_SAME_FOLDER
     defining = {d.path for d in others}
@@ -190,7 +192,7 @@ def _resolve_name(
     return [], UNRESOLVED
 
 
-def members_of(view: IndexView, caches: PromptCaches, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
+def _members_of(view: IndexView, caches: PromptCaches, definition: Definition, wanted: dict[str, float]) -> list[Definition]:
     """Members of a type: those the buffer names first, then methods, then fields, each in source order."""
     members = list(caches.facts(view, definition.path).members.get(definition.qualname, ()))
     members.sort(
@@ -209,7 +211,7 @@ def top_level(view: IndexView, caches: PromptCaches, path: str, first: set[str])
     return [d for d in found if d.name in first] + [d for d in found if d.name not in first]
 
 
-def fuse(rankings: dict[str, list[Definition]]) -> list[tuple[Definition, float, str]]:
+def _fuse(rankings: dict[str, list[Definition]]) -> list[tuple[Definition, float, str]]:
     """Reciprocal-rank fusion of definition lists, keyed by object identity (cheaper than hashing fields)."""
     by_id = {id(d): d for ranking in rankings.values() for d in ranking}
     fused = rank.reciprocal_rank_fusion(
@@ -278,7 +280,7 @@ def fim_items(
         member
         for definition in used_definitions
         if definition.kind in TYPE_KINDS
-        for member in members_of(view, caches, definition, weights)
+        for member in _members_of(view, caches, definition, weights)
     ]
     usage = _import_usage(imports, weights)
     for entry in used:
@@ -286,13 +288,13 @@ def fim_items(
     imported_files = sorted(hood.imported, key=lambda p: (-usage.get(p, 0.0), -hood.scores.get(p, 0.0), p))
     most = max((usage.get(p, 0.0) for p in imported_files), default=0.0) or 1.0
     limit = min(max(budget // TOKENS_PER_CANDIDATE, MIN_PER_SOURCE), MAX_PER_SOURCE)
-    imported = round_robin(
+    imported = _round_robin(
         [top_level(view, caches, file, hood.imported[file]) for file in imported_files],
         [1 + round(USAGE_SHARE_ITEMS * usage.get(file, 0.0) / most) for file in imported_files],
         limit,
     )
     neighbour_files = hood.ranked([path, *imported_files])[:NEIGHBOUR_FILES]
-    neighbours = round_robin([top_level(view, caches, file, set()) for file in neighbour_files], limit=limit)
+    neighbours = _round_robin([top_level(view, caches, file, set()) for file in neighbour_files], limit=limit)
     low, high = LEXICAL_WINDOW
     window = "\n".join(
         line
@@ -308,15 +310,15 @@ def fim_items(
         "member": members[:limit],
         "imported": imported[:limit],
         "neighbour": neighbours[:limit],
-        "recent": round_robin(
+        "recent": _round_robin(
             [top_level(view, caches, file, set(weights)) for file in recent_files], limit=limit
         ),
         "lexical": lexical,
     }
     names = {id(entry[3]): entry[2] for entry in reversed(used)}
     items = [
-        Item(definition, score, reason(source, definition, names.get(id(definition))))
-        for definition, score, source in fuse(rankings)
+        Item(definition, score, _reason(source, definition, names.get(id(definition))))
+        for definition, score, source in _fuse(rankings)
     ]
     return items, hood
 
@@ -324,23 +326,23 @@ def fim_items(
 def query_items(view: IndexView, caches: PromptCaches, query: str, focus: Sequence[str]) -> list[Item]:
     """Fused candidates for a question in words: symbol search per word, BM25 over the neighbourhood."""
     words = rank.query_terms(query)
-    found = round_robin([view.search(word, limit=QUERY_HITS_PER_WORD) for word in words])
+    found = _round_robin([view.search(word, limit=QUERY_HITS_PER_WORD) for word in words])
     seeds: dict[str, float] = {}
     for file in focus:
         seeds[file] = seeds.get(file, 0.0) + SEED_CURRENT
     for definition in found[:QUERY_SEED_HITS]:
         seeds[definition.path] = seeds.get(definition.path, 0.0) + SEED_NEAR_IDENTIFIERS * QUERY_HIT_SEED_SHARE
     graph = view.file_graph()
-    scores = rank.personalized_pagerank(graph, reverse_edges(view, graph, focus), seeds) if seeds else {}
+    scores = rank.personalized_pagerank(graph, _reverse_edges(view, graph, focus), seeds) if seeds else {}
     files = sorted(scores, key=lambda p: (-scores[p], p))[:NEIGHBOUR_FILES]
     found_files = list(dict.fromkeys(d.path for d in found))
     lexical = _lexical(view, caches, [*found_files, *files], rank.subwords(" ".join(words)))
-    focused = round_robin([top_level(view, caches, file, set(words)) for file in focus])
-    neighbours = round_robin([top_level(view, caches, file, set()) for file in files if file not in focus])
+    focused = _round_robin([top_level(view, caches, file, set(words)) for file in focus])
+    neighbours = _round_robin([top_level(view, caches, file, set()) for file in files if file not in focus])
     rankings = {"query": found, "lexical": lexical, "imported": focused, "neighbour": neighbours}
     return [
-        Item(definition, score, reason(source, definition, None))
-        for definition, score, source in fuse(rankings)
+        Item(definition, score, _reason(source, definition, None))
+        for definition, score, source in _fuse(rankings)
     ]
 
 
@@ -353,7 +355,7 @@ _SOURCE_REASONS = {
 }
 
 
-def reason(source: str, definition: Definition, name: str | None) -> str:
+def _reason(source: str, definition: Definition, name: str | None) -> str:
     if source == "used":
         return f"uses {name or definition.name}"
     if source == "member":
@@ -361,5 +363,4 @@ def reason(source: str, definition: Definition, name: str | None) -> str:
     return _SOURCE_REASONS.get(source, "near in the dependency graph")
 
 
-__all__ = ["Item", "Neighbourhood", "fim_items", "folder_of", "query_items", "round_robin", "shared_folders",
-           "top_level"]
+__all__ = ["Item", "Neighbourhood", "fim_items", "query_items", "shared_folders", "top_level"]

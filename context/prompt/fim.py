@@ -38,7 +38,7 @@ from context.weights import CURRENT_MIN, CURRENT_QUANTUM, CURRENT_SHARE, CURSOR_
 log = logging.getLogger(__name__)
 
 
-def render_context(packer: Packer, graph: dict[str, dict[str, float]]) -> Selection:
+def _render_context(packer: Packer, graph: dict[str, dict[str, float]]) -> Selection:
     """The repository part of a FIM prompt, in dependency order, with exact per-section counts."""
     sections: list[Section] = []
     parts: list[str] = []
@@ -127,7 +127,7 @@ def build_fim_prompt(
         pack_items(packer, [i for i in items if i.definition.path != path], closest, farther)
         packer.plans.pop(path, None)
         graph = hood.graph
-        selection = render_context(packer, graph)
+        selection = _render_context(packer, graph)
         log.debug(
             "context for %s: estimated %d tokens, exactly %d, budget %d",
             path,
@@ -139,7 +139,7 @@ def build_fim_prompt(
             # Rare: the estimate ran over. Drop the weakest file and render again.
             weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
             del packer.plans[weakest.path]
-            selection = render_context(packer, graph)
+            selection = _render_context(packer, graph)
         selection.texts = tuple(packer.texts.items())
         caches.remember(key, selection)
 

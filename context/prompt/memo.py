@@ -94,7 +94,7 @@ class FileFacts:
     def terms(self) -> list[Counter[str]]:
         """The BM25 terms of the definitions, in their order."""
         if self.bm25_terms is None:
-            self.bm25_terms = [definition_terms(definition) for definition in self.definitions]
+            self.bm25_terms = [_definition_terms(definition) for definition in self.definitions]
         return self.bm25_terms
 
     @classmethod
@@ -163,8 +163,9 @@ class PromptCaches:
             self.selections.popitem(last=False)
 
 
-def definition_terms(definition: Definition) -> Counter[str]:
+def _definition_terms(definition: Definition) -> Counter[str]:
+    """The BM25 terms of a definition: sub-words of its qualified name, signature and doc."""
     return Counter(rank.subwords(f"{definition.qualname} {definition.signature} {definition.doc}"))
 
 
-__all__ = ["FileFacts", "IdentityMemo", "PromptCaches", "Selection", "definition_terms"]
+__all__ = ["FileFacts", "IdentityMemo", "PromptCaches", "Selection"]
