@@ -144,6 +144,27 @@ def test_each_stage_imports_only_the_stages_before_it() -> None:
     assert backwards == {}
 
 
+#: Private names of the standard library a module may use.
+STDLIB_PRIVATE = frozenset({"_exit"})
+
+
+def test_no_module_calls_into_another_modules_private_names() -> None:
+    """``engine._forget_watcher(...)`` from the watcher was such a back-call: owners call their parts, parts
+    report through what they are given."""
+    reaching = []
+    for path in _modules().values():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        own = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+        own |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                    and node.attr not in own | STDLIB_PRIVATE):
+                reaching.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert reaching == []
+
+
 def test_the_engine_imports_nothing_from_the_protocol_adapters() -> None:
     offenders = {}
     for path in (ROOT / "context").rglob("*.py"):
