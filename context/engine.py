@@ -557,12 +557,15 @@ class Engine:
 
     @contextlib.contextmanager
     def watch(self, on_update: Callable[[IndexReport], None] | None = None) -> Iterator[None]:
-        """Watch (see `start_watching`) while the context is open."""
+        """Watch (see `start_watching`) while the context is open; a watcher already running before is left
+        running after."""
+        started = not self.watching
         self.start_watching(on_update)
         try:
             yield
         finally:
-            self.stop_watching()
+            if started:
+                self.stop_watching()
 
     # --- prompts (delegating to context.prompt.build) ------------------------------------------------------
 

@@ -187,6 +187,9 @@ def test_the_engine_owns_one_watcher_and_closing_it_stops_the_watcher(repo: Path
     engine.stop_watching()
     assert not engine.watching and watcher_threads() == 0
     engine.start_watching()
+    with engine.watch():  # a context inside a running watch leaves it running
+        pass
+    assert engine.watching and watcher_threads() == 1
     engine.close()
     assert not engine.watching and watcher_threads() == 0
 
