@@ -211,8 +211,10 @@ def _run_pool(context: BaseContext, root: str, chunks: list[list[Job]], workers:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             while chunks or running:
                 while chunks and len(running) < in_flight:
-                    chunk = chunks.pop()
-                    running[pool.submit(_parse_chunk, root, chunk)] = chunk
+                    # taken off the list only once submitted: submit raises when a worker died meanwhile, and the
+                    # chunk must then be retried, not lost
+                    running[pool.submit(_parse_chunk, root, chunks[-1])] = chunks[-1]
+                    chunks.pop()
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     outcomes = future.result()
