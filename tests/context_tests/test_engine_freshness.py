@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from context.index import overlay as overlay_module
 from context.engine import Engine
 from context.errors import SecretPathRefused
+from context.index import overlay as overlay_module
 
 SERVICE = "python/app/service.py"
 MODELS = "python/app/models.py"
