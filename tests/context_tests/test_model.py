@@ -14,7 +14,7 @@ import pytest
 from context.errors import ConfigError, ModelNotConfigured
 from context.model.client import FIM_STOP, ModelClient, fim_parts, parse_xml_tool_calls
 from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply, ToolCall
-from context.model.settings import ModelSettings, load_settings, load_settings_forgiving
+from context.model.settings import ModelSettings, load_settings
 from context.prompt.build import Prompt
 
 REPO_PROMPT = ("<|repo_name|>demo\n<|file_sep|>util.py\ndef helper():\n    return 1\n"
@@ -281,13 +281,6 @@ def test_the_api_key_falls_back_to_dashscope_for_dashscope_only_then_to_openai(m
 def test_a_bad_setting_is_a_config_error_naming_the_field(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         load_settings(overrides)
-
-
-def test_a_bad_value_from_a_client_falls_back_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QWEN_PRESET", "ollama")
-    settings, messages = load_settings_forgiving({"fim_mode": "raw", "max_tokens": 99})
-    assert (settings.fim_mode, settings.max_tokens) == ("chat", 99)
-    assert len(messages) == 1 and "fim_mode" in messages[0]
 
 
 def test_a_malformed_config_file_is_a_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
