@@ -218,8 +218,8 @@ class ModelClient:
         for (port, preset), models in zip(LOCAL_PORTS, await asyncio.gather(*probes), strict=True):
             if models is not None:
                 base_url = f"http://127.0.0.1:{port}/v1"
-                # Said once per client (the endpoint is then kept), and only by commands that call the model.
-                logger.warning("no model endpoint configured; using the %s-like server at %s (serving %s)",
+                # Not a warning: the command line would print it on every call; `doctor` says it instead.
+                logger.info("no model endpoint configured; using the %s-like server at %s (serving %s)",
                                preset, base_url, ", ".join(models) or "no models")
                 update: dict[str, Any] = {"base_url": base_url, "preset": preset}
                 picked = _pick_model(models, self.settings)
@@ -367,7 +367,8 @@ class ModelClient:
             settings = await self._located()
         except ModelError as exc:
             return [Check("endpoint", False, str(exc))]
-        source = f"preset {settings.preset}" if settings.preset else "QWEN_BASE_URL"
+        source = ("nothing configured; found by probing local ports" if not self.settings.configured
+                  else f"preset {settings.preset}" if settings.preset else "QWEN_BASE_URL")
         checks.append(Check("endpoint", True, f"{settings.base_url} ({source}; FIM route {settings.fim_mode})"))
         try:
             auth_headers(settings)
