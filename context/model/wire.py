@@ -61,6 +61,7 @@ _PROBE_TIMEOUT = 0.5  # seconds per local port while autodetecting, the whole ex
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_CAP = 8.0
 _QUOTE = 120  # characters of a bad payload quoted in an error
+_DRAIN_TIMEOUT = 0.1  # seconds to read the end of a body after its last event
 
 #: Set while `doctor` runs, so that its failure lines do not advise running `doctor`.
 diagnosing: contextvars.ContextVar[bool] = contextvars.ContextVar("diagnosing", default=False)
@@ -325,7 +326,10 @@ class Wire:
                 yield delta
                 finished = finished or delta.finish_reason is not None
                 if finished and route == "infill":
-                    return  # llama.cpp sends no [DONE]: its `stop: true` event is the last one
+                    # llama.cpp sends no [DONE]: its `stop: true` event is the last. Reading the few bytes left
+                    # puts the connection back in the pool instead of closing it.
+                    await _drain(payloads)
+                    return
             if not finished:
                 raise ModelResponseError(f"{url} ended the stream before the answer was complete; try again, and "
                                          "check the server's log if it keeps happening")
@@ -399,6 +403,16 @@ class Wire:
             return ModelResponseError(f"{base} cut the answer off mid-stream ({cause}); try again, and check the "
                                       "server's log if it keeps happening")
         return ModelUnavailable(f"talking to {base} failed: {cause or exc}")
+
+
+async def _drain(payloads: AsyncGenerator[object, None]) -> None:
+    """Read what follows the last event for a moment, ignoring it (a server that keeps sending is cut off)."""
+    try:
+        async with asyncio.timeout(_DRAIN_TIMEOUT):
+            async for _ in payloads:
+                pass
+    except (TimeoutError, openai.APIError, ValueError):
+        pass
 
 
 async def _sample(events: AsyncStream[object]) -> str:

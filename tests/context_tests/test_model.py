@@ -301,7 +301,7 @@ async def test_with_nothing_configured_the_first_local_server_that_answers_is_us
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     with FakeOpenAIServer(["ok"], models=["qwen3-coder:30b"]) as server:
         monkeypatch.setattr("context.model.client.LOCAL_PORTS", ((closed_port(), "vllm"), (server.port, "ollama")))
-        caplog.set_level(logging.WARNING, logger="context.model.client")
+        caplog.set_level(logging.INFO, logger="context.model.client")
         async with ModelClient(load_settings({"no_autodetect": False})) as client:
             endpoint = await client.endpoint()
             assert await client.ask("q", "c") == "ok"

@@ -12,7 +12,8 @@ another; `requests` counts what arrived per route. Modes (both routes unless not
 - `choices-null`, `choices-string`, `choices-object`, `delta-string`: JSON events of the wrong shape;
 - `cut`: one event, then the connection closes mid-stream;
 - `empty`: a well-formed answer with no text;
-- `huge`: `size` bytes of one line, in 4 KB events, as fast as the socket takes them;
+- `huge`: `size` bytes of one line, in 4 KB events, as fast as the socket takes them; `many`: `size` events of
+  one character each;
 - `429`: rate limited with `Retry-After: 3600`; `429-date`: with an HTTP date decades ahead;
 - `500`: an internal server error.
 """
@@ -117,9 +118,9 @@ class HostileServer:
         if mode.startswith(("choices-", "delta-")):
             sock.sendall(_wrong(mode, route) + b"data: [DONE]\n\n")
             return
-        if mode == "huge":
-            piece = _event(route, "x" * 4096)
-            for _ in range(self.size // 4096):
+        if mode in ("huge", "many"):
+            piece = _event(route, "x" * 4096 if mode == "huge" else "x")
+            for _ in range(self.size // 4096 if mode == "huge" else self.size):
                 sock.sendall(piece)
             sock.sendall(_event(route, "", "stop") + b"data: [DONE]\n\n")
             return

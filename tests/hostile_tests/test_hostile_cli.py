@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from hostile_server import HostileServer
 
 #: Each limit is set well below its default, so a run that ignores it shows up as a slow test.
-LIMITS = {"QWEN_FIRST_TOKEN_TIMEOUT": "3", "QWEN_READ_TIMEOUT": "3", "QWEN_ANSWER_TIMEOUT": "4",
+LIMITS = {"QWEN_FIRST_TOKEN_TIMEOUT": "2", "QWEN_READ_TIMEOUT": "2", "QWEN_ANSWER_TIMEOUT": "3",
           "QWEN_RETRY_BACKOFF": "0.01", "QWEN_MODEL": "qwen3-coder"}
 #: Start-up, indexing and the answer deadline, on a loaded machine.
 WITHIN = 25.0
@@ -119,15 +118,6 @@ def test_a_slow_endpoint_is_given_up_on_within_the_deadline(repo: Path, command:
     assert took < WITHIN, took
     expected = {"trickle": "QWEN_ANSWER_TIMEOUT", "stall": "QWEN_READ_TIMEOUT", "silent": "QWEN_FIRST_TOKEN_TIMEOUT"}
     assert expected[mode] in line
-
-
-def test_a_trickle_is_cut_by_the_default_deadline_of_completions(repo: Path) -> None:
-    """No QWEN_ANSWER_TIMEOUT: the completion route's own default applies (a byte a second kept the old client
-    waiting for minutes)."""
-    with HostileServer(answers="trickle") as server:
-        result, took = complete(repo, server, QWEN_ANSWER_TIMEOUT="", QWEN_READ_TIMEOUT="60")
-    line = one_line_error(result, server.base_url)
-    assert "within 60s" in line and took < 90
 
 
 def test_a_trickling_model_list_is_given_up_on(repo: Path) -> None:
