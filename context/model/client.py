@@ -48,16 +48,14 @@ ASK_SYSTEM_PROMPT = (
     "relevant parts of the repository (a map of its definitions and excerpts of files), then the question. Answer "
     "from that context, cite files as path:line, and say so when the context does not hold the answer.")
 
-NOT_CONFIGURED = (
-    "no model endpoint is configured and none answered on 127.0.0.1 ports "
-    + ", ".join(str(port) for port, _ in LOCAL_PORTS)
-    + ": set QWEN_PRESET (vllm, sglang, llamacpp, ollama, lmstudio, dashscope, dashscope-cn, openrouter) or "
-    "QWEN_BASE_URL, or try `qwen-context fake-server`. Context features work without a model.")
+_CONFIGURE = ("set QWEN_PRESET (vllm, sglang, llamacpp, ollama, lmstudio, dashscope, dashscope-cn, openrouter) or "
+              "QWEN_BASE_URL, or try `qwen-context fake-server`. Context features work without a model.")
 
-NOT_CONFIGURED_NO_PROBE = (
-    "no model endpoint is configured (and QWEN_NO_AUTODETECT is set, so no local port was probed): set "
-    "QWEN_PRESET (vllm, sglang, llamacpp, ollama, lmstudio, dashscope, dashscope-cn, openrouter) or QWEN_BASE_URL, "
-    "or try `qwen-context fake-server`. Context features work without a model.")
+NOT_CONFIGURED = ("no model endpoint is configured and none answered on 127.0.0.1 ports "
+                  f"{', '.join(str(port) for port, _ in LOCAL_PORTS)}: {_CONFIGURE}")
+
+NOT_CONFIGURED_NO_PROBE = ("no model endpoint is configured (and QWEN_NO_AUTODETECT is set, so no local port was "
+                           f"probed): {_CONFIGURE}")
 
 _XML_CALL_RE = re.compile(r"(?:<tool_call>\s*)?<function=([^>\n]+)>(.*?)</function>\s*(?:</tool_call>)?", re.DOTALL)
 _XML_PARAM_RE = re.compile(r"<parameter=([^>\n]+)>\n?(.*?)\n?</parameter>", re.DOTALL)
