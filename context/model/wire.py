@@ -4,8 +4,9 @@ Everything that crosses the wire passes here and comes out bounded and checked:
 
 - time: connect, first-token and between-bytes timeouts, and a deadline on the whole request
   (`ModelSettings.deadline`: `QWEN_ANSWER_TIMEOUT`, or a per-kind default), `/models` and probes included;
-- size: an answer stops being read (and its stream is closed) past `max_tokens` text events or
-  `QWEN_MAX_ANSWER_BYTES` bytes of text, and then ends as if cut by the server (`finish_reason: "length"`);
+- size: an answer stops being read (and its stream is closed) past `max_tokens` text events, 32 bytes of text
+  per token asked for, or `QWEN_MAX_ANSWER_BYTES`, and then ends as if cut by the server
+  (`finish_reason: "length"`);
 - shape: every event is validated (pydantic) against what the route promises; anything else — HTML, random bytes,
   `choices` that is not a list of objects, a `delta` that is a string — is one `ModelError` naming the endpoint and
   quoting what it sent.
@@ -61,7 +62,10 @@ _PROBE_TIMEOUT = 0.5  # seconds per local port while autodetecting, the whole ex
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_CAP = 8.0
 _QUOTE = 120  # characters of a bad payload quoted in an error
-_DRAIN_TIMEOUT = 0.1  # seconds to read the end of a body after its last event
+_DRAIN_TIMEOUT = 0.1
+#: Bytes of text one token may stand for, on average over an answer: Qwen's tokens average about 4 bytes of code,
+#: so an answer past 32 per token asked for is not the model following `max_tokens` (one huge event, say).
+_BYTES_PER_TOKEN = 32  # seconds to read the end of a body after its last event
 
 #: Set while `doctor` runs, so that its failure lines do not advise running `doctor`.
 diagnosing: contextvars.ContextVar[bool] = contextvars.ContextVar("diagnosing", default=False)
@@ -181,22 +185,27 @@ def _shape_problem(exc: ValidationError) -> str:
 
 @dataclass
 class _Budget:
-    """What one answer may still take: text events (~tokens) and bytes; exceeded -> stop reading."""
+    """What one answer may still take: text events (~tokens) and bytes; past either, reading stops."""
 
     tokens: int
     bytes: int
     spent_tokens: int = 0
     spent_bytes: int = 0
 
-    def spend(self, delta: Delta) -> bool:
-        """Count `delta`; False once the answer has gone past its budget."""
+    def admit(self, delta: Delta) -> Delta | None:
+        """`delta` if it fits, the part of its text that fits if it does not, None once nothing more does."""
         size = len(delta.text.encode("utf-8", "surrogatepass")) + sum(
             len(piece.arguments) + len(piece.name) for piece in delta.tool_calls)
         if not size:
-            return True
+            return delta
+        room = self.bytes - self.spent_bytes
+        if self.spent_tokens >= self.tokens or room <= 0:
+            return None
         self.spent_tokens += 1
         self.spent_bytes += size
-        return self.spent_tokens <= self.tokens and self.spent_bytes <= self.bytes
+        if size <= room:
+            return delta
+        return Delta(delta.text.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore"))
 
 
 @dataclass
@@ -297,7 +306,7 @@ class Wire:
         """
         headers = auth_headers(settings)
         clock = _Clock(settings, kind)
-        budget = _Budget(max_tokens, settings.max_answer_bytes)
+        budget = _Budget(max_tokens, min(settings.max_answer_bytes, max_tokens * _BYTES_PER_TOKEN))
         events = await self._open(settings, url, body, headers, clock, route)
         # The stream's one event generator (an async generator, typed loosely by the SDK), closed below.
         payloads = cast(AsyncGenerator[object, None], events.__stream__())
@@ -318,9 +327,12 @@ class Wire:
                     raise ModelResponseError(f"{url} sent a stream event of the wrong shape "
                                              f"({_shape_problem(exc)}): {_quote(payload)}") from exc
                 first = False
-                if not budget.spend(delta):
+                admitted = budget.admit(delta)
+                if admitted is not delta:
                     logger.warning("%s: the answer passed its limit (%d events, %d bytes); stopped reading", url,
                                    budget.tokens, budget.bytes)
+                    if admitted is not None:
+                        yield admitted
                     yield Delta(finish_reason="length")
                     return
                 yield delta

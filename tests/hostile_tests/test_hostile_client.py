@@ -83,3 +83,11 @@ async def test_an_autodetected_endpoint_is_not_a_warning_and_doctor_says_where_i
     assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
     assert any("using the vllm-like server" in record.message for record in caplog.records)
     assert "found by probing local ports" in checks[0].detail and all(check.ok for check in checks)
+
+
+async def test_one_huge_event_is_held_to_the_tokens_asked_for() -> None:
+    """A 4 KB event per token asked for: far past what `max_tokens` can produce, though under the byte limit."""
+    with HostileServer(answers="huge", size=4096 * 100) as server:
+        async with ModelClient(settings_for(server)) as client:
+            reply = await client.chat(QUESTION, max_tokens=64)
+    assert (reply.content, reply.finish_reason) == ("x" * 64 * 32, "length")
