@@ -377,10 +377,12 @@ class Wire:
                 raise self.transport_error(exc, settings, route) from exc
             self.breaker.success()
             content_type = events.response.headers.get("content-type", "")
-            if "html" in content_type:
+            kind = "an HTML page" if "html" in content_type else "one JSON body" if "json" in content_type else ""
+            if kind:
                 sample = await _sample(events)
-                raise ModelResponseError(f"{url} answered with an HTML page, not an event stream (a proxy's error "
-                                         f"page?): {_quote(sample)}")
+                await events.close()
+                raise ModelResponseError(f"{url} answered with {kind}, not an event stream (a proxy's error page, "
+                                         f"or a server that does not stream?): {_quote(sample)}")
             return events
         raise AssertionError("unreachable: the last attempt returns or raises")
 

@@ -8,7 +8,7 @@ another; `requests` counts what arrived per route. Modes (both routes unless not
 - `silent`: reads the request and never answers; `stall`: one event, then nothing;
 - `trickle`: one event, then a space a second, forever (each byte resets a between-bytes timeout);
 - `html`: a proxy's 502 page with status 200; `random`: random bytes as an event stream;
-- `list`: a JSON array where an object belongs (`/v1/models`);
+- `list`: a JSON array where an object or an event stream belongs;
 - `choices-null`, `choices-string`, `choices-object`, `delta-string`: JSON events of the wrong shape;
 - `cut`: one event, then the connection closes mid-stream;
 - `empty`: a well-formed answer with no text;

@@ -73,7 +73,8 @@ def failure(repo: Path, command: str, answers: str = "ok", models: str = "ok", *
 SAYS = {
     # shapes: one line quoting what was sent, never a traceback
     "choices-null": ["wrong shape"], "choices-string": ["wrong shape"], "choices-object": ["wrong shape"],
-    "delta-string": ["wrong shape"], "html": ["HTML page"], "random": ["malformed", "ended the stream"],
+    "delta-string": ["wrong shape"], "html": ["HTML page"], "list": ["one JSON body"],
+    "random": ["malformed", "ended the stream"],
     # a well-formed empty answer is an error, not a silent success
     "empty": ["empty answer", "nothing to insert"],
     # a stream cut mid-way
