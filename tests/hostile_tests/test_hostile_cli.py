@@ -65,7 +65,6 @@ def failure(repo: Path, command: str, answers: str = "ok", models: str = "ok", *
     """Run `command` against an endpoint answering that way: (its one-line error, seconds it took)."""
     with HostileServer(answers=answers, models=models) as server:
         result, took = COMMANDS[command](repo, server, **env)
-    assert result.stdout == ""
     return one_line_error(result, server.base_url), took
 
 
