@@ -381,8 +381,10 @@ def run_context(args: argparse.Namespace) -> int:
 # a quarter of a second at start-up, which the indexing commands should not pay.
 
 
-async def _print_stream(make: Callable[[Any], Any]) -> int:
-    """Write the pieces of `make(client)` to stdout as they arrive (Ctrl-C closes the request at once)."""
+async def _print_stream(make: Callable[[Any], Any], empty: str) -> int:
+    """Write the pieces of `make(client)` to stdout as they arrive (Ctrl-C closes the request at once); an
+    answer with no text is an error saying `empty`, never a silent success."""
+    from context.errors import ModelResponseError
     from context.model.client import ModelClient
 
     wrote = ""
@@ -391,6 +393,8 @@ async def _print_stream(make: Callable[[Any], Any]) -> int:
             sys.stdout.write(piece)
             sys.stdout.flush()
             wrote = piece or wrote
+        if not wrote:
+            raise ModelResponseError(f"{(await client.endpoint()).base_url} {empty}")
     if sys.stdout.isatty() and not wrote.endswith("\n"):
         sys.stdout.write("\n")
     return EXIT_OK
@@ -405,7 +409,8 @@ def run_complete(args: argparse.Namespace) -> int:
     """Stream the model's completion at a cursor to stdout."""
     with open_engine(args) as engine:
         prompt = cursor_prompt(engine, args.target, args.budget, args.buffer)
-    return asyncio.run(_print_stream(lambda client: client.fim(prompt)))
+    return asyncio.run(_print_stream(lambda client: client.fim(prompt),
+                                     f"answered with nothing to insert at {args.target}"))
 
 
 def _ask_arguments(parser: argparse.ArgumentParser) -> None:
@@ -421,7 +426,8 @@ def run_ask(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         prompt = engine.chat_context(args.question, focus=[repo_relative(engine, p) for p in args.focus],
                                      budget=args.budget)
-    return asyncio.run(_print_stream(lambda client: client.ask_stream(args.question, prompt)))
+    return asyncio.run(_print_stream(lambda client: client.ask_stream(args.question, prompt),
+                                     "answered the question with an empty answer"))
 
 
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """One exception tree for the whole engine (modelled on httpx's `_exceptions.py`).
 
 Caller mistakes (`UsageError` and its leaves) are kept apart from runtime conditions (`ModelError`,
-`IndexUnavailable`). Errors of dependencies (sqlite3, openai, httpx, tree-sitter) are mapped to these where they
+`IndexUnavailable`). Errors of dependencies (sqlite3, openai, httpx2, tree-sitter) are mapped to these where they
 enter the engine, with ``raise X(...) from exc``, so adapters only ever catch `QwenContextError`.
 
 Every message is written for a person (or a model) to act on: it says what happened and what to do.

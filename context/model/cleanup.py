@@ -151,8 +151,7 @@ def _strip_fences(text: str, final: bool) -> tuple[str | None, bool]:
 
 def _strip_prefix_echo(text: str, prefix: str, final: bool) -> str | None:
     """`text` without a repetition of the prefix's last lines; None while it may still be one (streaming)."""
-    starts = [0] + [i + 1 for i, char in enumerate(prefix) if char == "\n"]
-    for start in starts[-_ECHO_LINES - 1:]:
+    for start in _last_line_starts(prefix, _ECHO_LINES + 1):
         echoed = prefix[start:]
         if not echoed.strip():
             continue
@@ -160,7 +159,7 @@ def _strip_prefix_echo(text: str, prefix: str, final: bool) -> str | None:
             return text[len(echoed):]
         if not final and echoed.startswith(text):
             return None
-    current = prefix[starts[-1]:].strip()
+    current = prefix[prefix.rfind("\n") + 1:].strip()
     stripped = text.lstrip(" \t")
     if current and stripped.startswith(current):
         rest = stripped[len(current):]
@@ -168,6 +167,20 @@ def _strip_prefix_echo(text: str, prefix: str, final: bool) -> str | None:
     if not final and current and current.startswith(stripped) and "\n" not in text:
         return None
     return text
+
+
+def _last_line_starts(text: str, count: int) -> list[int]:
+    """The offsets where the last `count` lines of `text` start, in order (found from the end: the prefix may be
+    a whole file, and this runs once per streamed line)."""
+    starts: list[int] = []
+    end = len(text)
+    while len(starts) < count:
+        newline = text.rfind("\n", 0, end)
+        starts.append(newline + 1)
+        if newline < 0:
+            break
+        end = newline
+    return starts[::-1]
 
 
 def _cut_dedent(text: str, shape: Shape) -> tuple[str, bool]:
@@ -237,8 +250,9 @@ def _trim_end(text: str) -> str:
 
 
 def _clean(text: str, prefix: str, suffix: str, language: str | None, max_lines: int, *, chat: bool,
-           final: bool) -> tuple[str | None, bool]:
-    """(cleaned text or None while undecided, whether the completion is complete)."""
+           final: bool, shape: Shape | None = None) -> tuple[str | None, bool]:
+    """(cleaned text or None while undecided, whether the completion is complete); `shape`: `shape_at` of the
+    cursor, when the caller already has it."""
     done = False
     special = _SPECIAL_RE.search(text)
     if special:
@@ -255,7 +269,7 @@ def _clean(text: str, prefix: str, suffix: str, language: str | None, max_lines:
         if unechoed is None:
             return None, False
         text = unechoed
-    shape = shape_at(prefix, suffix, language)
+    shape = shape or shape_at(prefix, suffix, language)
     if not shape.multiline:
         newline = text.find("\n")
         if newline >= 0:
@@ -292,20 +306,33 @@ class CompletionStream:
     Whole lines are released as they complete; the line under construction is held back, because a special
     token, a bracket or a repetition of the suffix may still cut it. `done` turns true once the rules have cut
     the completion: the caller should stop reading (and close the stream) and call `finish()`.
+
+    Linear in the answer's length: the rules only change their verdict when a line completes or a special token
+    arrives, so the text is cleaned again only then (and, before any code, not for blank lines); the cursor's
+    shape is computed once. Every rule that sets `done` does so within `max_lines` (plus the echo window) lines.
     """
 
     def __init__(self, prefix: str, suffix: str, language: str | None = None, max_lines: int = 16, *,
                  chat: bool = False) -> None:
         self._args = (prefix, suffix, language, max_lines)
         self._chat = chat
+        self._shape = shape_at(prefix, suffix, language)
         self._raw: list[str] = []
+        self._tail = ""  # the last characters received, where a special token may be split across deltas
+        self._blank = chat  # chat only: nothing but whitespace so far (a fence may still open)
         self._sent = ""
         self.done = False
 
     def feed(self, delta: str) -> str:
         """Add a delta; return the newly safe text (maybe empty)."""
         self._raw.append(delta)
-        cleaned, self.done = _clean("".join(self._raw), *self._args, chat=self._chat, final=False)
+        window = self._tail + delta
+        self._tail = window[-(_LONGEST_SPECIAL - 1):]
+        self._blank = self._chat and self._blank and not delta.strip()
+        if self._blank or ("\n" not in delta and not _SPECIAL_RE.search(window)):
+            return ""
+        cleaned, self.done = _clean("".join(self._raw), *self._args, chat=self._chat, final=False,
+                                    shape=self._shape)
         if cleaned is None or self.done:
             return ""
         # Whole lines only, and no trailing blank lines: the final clean-up may still drop those.
@@ -313,7 +340,7 @@ class CompletionStream:
 
     def finish(self) -> str:
         """The rest of the completion once the stream ended (or `done` said to stop)."""
-        cleaned, _ = _clean("".join(self._raw), *self._args, chat=self._chat, final=True)
+        cleaned, _ = _clean("".join(self._raw), *self._args, chat=self._chat, final=True, shape=self._shape)
         return self._release(cleaned or "")
 
     @property
@@ -326,6 +353,3 @@ class CompletionStream:
             return ""  # the final clean-up shortened what was already released: nothing more to add
         new, self._sent = upto[len(self._sent):], upto
         return new
-
-
-__all__ = ["SPECIAL_TOKENS", "CompletionStream", "Shape", "clean_completion", "shape_at"]

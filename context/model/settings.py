@@ -66,6 +66,11 @@ PRESETS: dict[str, Preset] = {
 }
 
 # The local ports autodetection probes, in order, and the preset each one implies.
+#: Seconds one whole request may take, by kind, unless `QWEN_ANSWER_TIMEOUT` sets one value for all: a model
+#: list is a few bytes, a completion is at most `max_tokens` (256) tokens the editor waits for, a chat answer may
+#: be thousands of tokens from a slow local model.
+ANSWER_DEADLINES: dict[str, float] = {"models": 15.0, "fim": 60.0, "chat": 600.0}
+
 LOCAL_PORTS: tuple[tuple[int, str], ...] = (
     (8000, "vllm"), (8080, "llamacpp"), (11434, "ollama"), (1234, "lmstudio"), (30000, "sglang"),
 )
@@ -105,6 +110,9 @@ class ModelSettings(BaseSettings):
     connect_timeout: float = Field(default=3.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)  # the longest silence allowed between two chunks
     first_token_timeout: float = Field(default=30.0, gt=0)
+    # The whole of one request, from sending it to its last byte; None: the route's default (ANSWER_DEADLINES).
+    answer_timeout: float | None = Field(default=None, gt=0)
+    max_answer_bytes: int = Field(default=1_048_576, ge=1024)  # of generated text per answer, whatever max_tokens
     max_tokens: int = Field(default=256, ge=1)  # per completion
     chat_max_tokens: int = Field(default=4096, ge=1)
     temperature: float = Field(default=0.0, ge=0, le=2)  # Qwen's own FIM evaluation decodes greedily
@@ -169,6 +177,10 @@ class ModelSettings(BaseSettings):
         """The named preset with `overrides` on top (environment and config file still apply in between)."""
         return load_settings({"preset": name, **overrides})
 
+    def deadline(self, kind: str) -> float:
+        """Seconds a whole request of `kind` (`models`, `fim`, `chat`) may take."""
+        return self.answer_timeout if self.answer_timeout is not None else ANSWER_DEADLINES[kind]
+
     @property
     def completion_model(self) -> str | None:
         """The model that fills in the middle."""
@@ -196,28 +208,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> ModelSettings:
         raise ConfigError(f"invalid model settings: {problems}") from exc
 
 
-def load_settings_forgiving(overrides: Mapping[str, Any] | None = None) -> tuple[ModelSettings, list[str]]:
-    """For servers: a bad value a client sent falls back to what the other sources say, with a message for the
-    user, instead of failing. Bad values in the environment or config file still raise ConfigError."""
-    kept = dict(overrides or {})
-    messages: list[str] = []
-    while True:
-        try:
-            return load_settings(kept), messages
-        except ConfigError as exc:
-            errors = exc.__cause__.errors() if isinstance(exc.__cause__, ValidationError) else []
-            bad = {str(err["loc"][0]): err for err in errors if err["loc"] and str(err["loc"][0]) in kept}
-            if not bad:
-                raise
-            for key, err in bad.items():
-                messages.append(f"ignoring the model setting {_describe(err)}")
-                del kept[key]
-
-
 def _describe(error: Any) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "value"
     return f"{where}: {error['msg']}"
 
 
-__all__ = ["LOCAL_PORTS", "PRESETS", "FimMode", "ModelSettings", "Preset", "config_path", "load_settings",
-           "load_settings_forgiving"]
+__all__ = ["ANSWER_DEADLINES", "LOCAL_PORTS", "PRESETS", "FimMode", "ModelSettings", "Preset", "config_path",
+           "load_settings"]

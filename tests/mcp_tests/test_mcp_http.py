@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -83,14 +82,14 @@ def http_server(repo: Path) -> Iterator[str]:
 
 
 def test_a_request_without_the_token_is_refused(http_server: str) -> None:
-    response = httpx.post(http_server, json=INITIALIZE, headers=MCP_HEADERS)
+    response = httpx2.post(http_server, json=INITIALIZE, headers=MCP_HEADERS)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_a_request_with_a_wrong_token_is_refused(http_server: str) -> None:
     for value in (f"Bearer {TOKEN}x", "Bearer", TOKEN, f"Basic {TOKEN}"):
-        response = httpx.post(http_server, json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": value})
+        response = httpx2.post(http_server, json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": value})
         assert response.status_code == 401, value
 
 
