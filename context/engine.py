@@ -37,9 +37,12 @@ from typing import TYPE_CHECKING, Self
 import platformdirs
 
 from context.errors import UnknownFile, UsageError
+from context.index.files import FileRefused, read_file
+from context.index.files import read_text as read_file_text
 from context.index.graph import FileGraph, language_family
 from context.index.languages import language_for
 from context.index.parse import parse_source, preload
+from context.index.workers import end_with_parent
 from context.index.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
 from context.index.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
 from context.index.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, is_test_path, paused_gc
@@ -230,21 +233,21 @@ def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
     return parsed
 
 
-def _read(root: str, path: str) -> tuple[bytes, os.stat_result] | None:
-    """A file's bytes and its stat, taken from one open handle so they agree; None when it cannot be read."""
+def _read(root: str, path: str, max_bytes: int) -> tuple[bytes, os.stat_result] | None:
+    """A file's bytes and its stat, taken from one open descriptor so they agree (`read_file`: never a symlink
+    out of the root, a FIFO or a device); None when it cannot be read."""
     try:
-        with open(os.path.join(root, path), "rb") as handle:
-            return handle.read(), os.fstat(handle.fileno())
-    except OSError as exc:
-        logger.debug("cannot read %s: %s", path, exc)
+        return read_file(root, path, max_bytes)
+    except FileRefused as exc:
+        logger.debug("%s", exc)
         return None
 
 
-def _parse_job(root: str, job: _Job) -> _Outcome:
+def _parse_job(root: str, job: _Job, max_bytes: int) -> _Outcome:
     """Parse one file, unless its content hash is the one it was last parsed with (then only its new size and
     mtime come back, for the fast pre-check of the next scan)."""
     path, language, previous, _ = job
-    read = _read(root, path)
+    read = _read(root, path, max_bytes)
     if read is None:
         return path
     data, stat = read
@@ -259,19 +262,19 @@ def _parse_job(root: str, job: _Job) -> _Outcome:
     return pack(parsed, stat.st_size, stat.st_mtime_ns, digest)
 
 
-def _unparsed(root: str, job: _Job) -> _Outcome:
+def _unparsed(root: str, job: _Job, max_bytes: int) -> _Outcome:
     """A file recorded without symbols (its parse failed), so it is not tried again until it changes."""
     path, language, _, _ = job
-    read = _read(root, path)
+    read = _read(root, path, max_bytes)
     if read is None:
         return path
     data, stat = read
     return pack(ParsedFile(path, language, has_errors=True), stat.st_size, stat.st_mtime_ns, content_hash(data))
 
 
-def _parse_chunk(root: str, jobs: list[_Job]) -> list[_Outcome]:
-    """Worker entry point: parse a chunk of files of the repository at ``root``."""
-    return [_parse_job(root, job) for job in jobs]
+def _parse_chunk(root: str, jobs: list[_Job], max_bytes: int) -> list[_Outcome]:
+    """Worker entry point: parse a chunk of files of the repository at ``root`` (none over ``max_bytes``)."""
+    return [_parse_job(root, job, max_bytes) for job in jobs]
 
 
 def _entry(packed: PackedFile) -> FileSymbols:
@@ -510,7 +513,7 @@ class Engine:
         root = str(self.root)
         if len(jobs) < POOL_MIN_FILES or self._workers() < 2:
             for start in range(0, len(jobs), POOL_CHUNK_FILES):
-                collect(_parse_chunk(root, jobs[start:start + POOL_CHUNK_FILES]))
+                collect(_parse_chunk(root, jobs[start:start + POOL_CHUNK_FILES], self.config.scan.max_file_bytes))
         else:
             self._parse_in_pool(root, jobs, collect)
         if pending or touched:
@@ -559,11 +562,12 @@ class Engine:
         files; a single file parsed alone when its worker died is indexed without symbols."""
         running: dict[Future[list[_Outcome]], list[_Job]] = {}
         try:
-            with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=self._workers(), mp_context=context, initializer=end_with_parent,
+                                     initargs=(os.getpid(),)) as pool:
                 while chunks or running:
                     while chunks and len(running) < in_flight:
                         chunk = chunks.pop()
-                        running[pool.submit(_parse_chunk, root, chunk)] = chunk
+                        running[pool.submit(_parse_chunk, root, chunk, self.config.scan.max_file_bytes)] = chunk
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         outcomes = future.result()
@@ -574,7 +578,7 @@ class Engine:
             for chunk in running.values():
                 if len(chunk) == 1 and in_flight == 1:
                     logger.warning("a parsing process died on %s; indexing it without symbols", chunk[0][0])
-                    collect([_unparsed(root, chunk[0])])
+                    collect([_unparsed(root, chunk[0], self.config.scan.max_file_bytes)])
                 else:
                     retry += [[job] for job in chunk]
             return retry
@@ -794,7 +798,7 @@ class Engine:
             cached = self._texts.get(rel, key)
             if cached is not None:
                 return cached
-        text = mask_secrets(read_text(self.root, rel))  # raises UnknownFile when unreadable
+        text = mask_secrets(read_text(self.root, rel, self.config.scan.max_file_bytes))  # UnknownFile: unreadable
         with self._lock:
             self._texts.put(rel, key, text)
         return text
@@ -997,8 +1001,8 @@ class Engine:
         for folder in sorted(candidates):
             for name in names:
                 try:
-                    text = (self.root / folder / name).read_text(encoding="utf-8", errors="replace")
-                except OSError:
+                    text = read_file_text(self.root, posixpath.join(folder, name), self.config.scan.max_file_bytes)
+                except FileRefused:
                     continue
                 yield folder, text
 
