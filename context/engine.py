@@ -42,7 +42,6 @@ from context.index.files import read_text as read_file_text
 from context.index.graph import FileGraph, language_family
 from context.index.languages import language_for
 from context.index.parse import parse_source, preload
-from context.index.workers import end_with_parent
 from context.index.resolve import BUILD_FILES, FileFacts, Resolver, TsConfig, go_module_path, ts_config
 from context.index.scan import ScanConfig, ScannedFile, read_text, resolve_inside, scan, scan_one
 from context.index.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, is_test_path, paused_gc
@@ -59,6 +58,7 @@ from context.index.store import (
     unpack_names,
 )
 from context.index.symbols import DEFINITION_KINDS, Definition, Import, ParsedFile, Reference
+from context.index.workers import end_with_parent
 from context.secrets import mask_secrets
 
 if TYPE_CHECKING:

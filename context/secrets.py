@@ -281,7 +281,8 @@ def _assignment_span(match: _Match, line: bytes) -> tuple[_Span | None, bool]:
     """The span (in ``line``) to mask for one `_ASSIGNMENT` match, and whether the value continues on the next
     line; (None, False) when the name is no secret one or the value is no secret."""
     index = _A
-    raw = next((match.group(index[key]) for key in ("dqname", "sqname", "name", "dname", "tag") if match.group(index[key])), b"")
+    raw = next((found for key in ("dqname", "sqname", "name", "dname", "tag")
+                if (found := match.group(index[key])) is not None), b"")
     name = _text(raw)
     if match.group(index["tag"]) is not None and match.group(index["tag"]) != match.group(index["endtag"]):
         return None, False
