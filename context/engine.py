@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Self
 
 import platformdirs
 
-from context.errors import UnknownFile, UsageError
+from context.errors import IndexDiskFull, UnknownFile, UsageError
 from context.index.files import FileRefused, read_file
 from context.index.files import read_text as read_file_text
 from context.index.graph import FileGraph, language_family
@@ -48,6 +48,7 @@ from context.index.snapshot import KIND_IMPORTANCE, FileSymbols, Snapshot, is_te
 from context.index.store import (
     SCHEMA_VERSION,
     IndexCorrupt,
+    IndexHealth,
     IndexStore,
     LoadedFile,
     PackedFile,
@@ -214,8 +215,10 @@ def _job(found: ScannedFile, old: StoredFile | None, fresh: bool) -> _Job | None
 
 
 def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
-    """Mask secrets in signatures and docs (the only source text the index keeps), in one `mask_secrets` pass."""
-    texts = [d.signature for d in parsed.definitions] + [d.doc for d in parsed.definitions]
+    """Mask secrets in signatures, docs and imported modules (the only source text the index keeps: an import of
+    ``https://user:pw@host/x.js`` holds a password), in one `mask_secrets` pass."""
+    texts = ([d.signature for d in parsed.definitions] + [d.doc for d in parsed.definitions]
+             + [i.module for i in parsed.imports])
     if not texts:
         return parsed
     joined = "\n".join(texts)
@@ -230,6 +233,8 @@ def _mask_definitions(parsed: ParsedFile) -> ParsedFile:
         d if (d.signature, d.doc) == (parts[i], parts[n + i]) else replace(d, signature=parts[i], doc=parts[n + i])
         for i, d in enumerate(parsed.definitions)
     ]
+    parsed.imports = [i if i.module == module else replace(i, module=module)
+                      for i, module in zip(parsed.imports, parts[2 * n:], strict=True)]
     return parsed
 
 
@@ -329,6 +334,9 @@ class Engine:
         self._texts = _TextCache(TEXT_CACHE_CHARS)
         self._version = 0
         self._watchers: list[contextlib.AbstractContextManager[object]] = []
+        #: Damage a query found while an index run held the lock (that run rebuilds when it ends).
+        self._damaged: IndexCorrupt | None = None
+        self._health = IndexHealth("ready", "")
 
     def __enter__(self) -> Self:
         return self
@@ -366,15 +374,47 @@ class Engine:
 
     def _rebuilding_on_damage(self, run: Callable[[], IndexReport], progress: Callable[[int, int], None] | None,
                               started: float) -> IndexReport:
-        """``run()`` under the indexing lock; when it finds the index damaged, recreate the index and run a full
-        `index` instead (a damaged index is a cache to rebuild, never an error for the caller)."""
+        """``run()`` under the indexing lock; when it (or a query meanwhile) finds the index damaged, rebuild it
+        (a damaged index is a cache to rebuild, never an error for the caller). A full disk is an error for the
+        caller (`IndexDiskFull`), and the index stays as it was."""
         with self._index_lock:
             try:
-                return run()
+                report = run()
             except IndexCorrupt as exc:
-                logger.warning("%s", exc)
-                self._recover()
-                return self._index(progress, started)
+                return self._rebuild(exc, progress, started)
+            except IndexDiskFull as exc:
+                self._health = IndexHealth("disk_full", str(exc))
+                raise
+            if self._damaged is not None:
+                return self._rebuild(self._damaged, progress, started)
+            if self._health.state == "disk_full":
+                self._health = IndexHealth("ready", "")
+            return report
+
+    def _rebuild(self, damage: IndexCorrupt, progress: Callable[[int, int], None] | None,
+                 started: float) -> IndexReport:
+        """Rebuild the damaged index (under the indexing lock). Across processes one rebuilds: one that waited
+        for another's rebuild only brings the rebuilt index up to date."""
+        logger.warning("%s", damage)
+        self._health = IndexHealth("rebuilding", str(damage))
+        with self._store.rebuilding() as ours:
+            if ours:
+                self._store.reset()
+            with self._lock:
+                self._snapshot = None
+                self._damaged = None
+                self._reset_links()
+                self._version += 1
+            report = self._index(progress, started)
+        self._health = IndexHealth("ready", f"rebuilt after damage: {damage}")
+        return report
+
+    def health(self) -> IndexHealth:
+        """The index's state for servers to report: ``ready``, ``rebuilding`` (damage was found and the index is
+        being rebuilt) or ``disk_full`` (the index is kept and answers from what it holds), with a message."""
+        if self._health.state == "ready" and self._store.read_only:
+            return IndexHealth("disk_full", self._store.read_only)
+        return self._health
 
     def _index(self, progress: Callable[[int, int], None] | None, started: float) -> IndexReport:
         result = scan(self.root, self.config.scan)
@@ -584,14 +624,6 @@ class Engine:
             return retry
         return []
 
-    def _recover(self) -> None:
-        """The index file is damaged: start a fresh one and forget everything loaded from it."""
-        self._store.reset()
-        with self._lock:
-            self._snapshot = None
-            self._reset_links()
-            self._version += 1
-
     # --- the snapshot --------------------------------------------------------------------------------------
 
     def _snap(self) -> Snapshot:
@@ -601,12 +633,7 @@ class Engine:
             return snapshot
         with self._lock, paused_gc():
             if self._snapshot is None:
-                try:
-                    loaded = self._store.load()
-                except IndexCorrupt as exc:
-                    logger.warning("%s", exc)
-                    self._store.reset()
-                    loaded = []
+                loaded = self._stored_files()
                 snapshot = Snapshot((_loaded_entry(f) for f in loaded), self._load_references)
                 self._snapshot = snapshot
                 for path, text in self._overlays.items():
@@ -614,12 +641,36 @@ class Engine:
                     self._put(path, self._overlay_entry(path, text, self._displaced[path]))
             return self._snapshot
 
+    def _stored_files(self) -> list[LoadedFile]:
+        """Every file of the index, rebuilding it first when it is damaged (found now or by an earlier query).
+
+        A running index holds the indexing lock: then the damage is left to it (it rebuilds when it ends) and
+        `IndexCorrupt` tells the caller, rather than an empty index answering as if nothing were indexed.
+        """
+        damage = self._damaged
+        if damage is None:
+            try:
+                return self._store.load()
+            except IndexCorrupt as exc:
+                damage = exc
+        if not self._index_lock.acquire(blocking=False):
+            self._damaged = damage
+            self._health = IndexHealth("rebuilding", str(damage))
+            raise damage
+        try:
+            self._rebuild(damage, None, time.perf_counter())
+        finally:
+            self._index_lock.release()
+        return self._store.load()
+
     def _load_references(self) -> dict[str, bytes]:
         try:
             return self._store.load_references()
-        except IndexCorrupt as exc:  # the next index() rebuilds; until then answer without references
-            logger.warning("%s", exc)
-            return {}
+        except IndexCorrupt as exc:  # the next query loads the index again, which rebuilds it
+            with self._lock:
+                self._damaged = exc
+                self._snapshot = None
+            raise
 
     def _apply(self, parsed: list[PackedFile], removed: list[str], changed: int) -> None:
         """Patch the snapshot (when loaded) with freshly parsed and removed files; ``changed`` counts the files
@@ -747,7 +798,9 @@ class Engine:
         """``path`` relative and safe (raises `PathOutsideWorkspace` or `SecretPathRefused` otherwise)."""
         rel = self._relpath(path)
         resolve_inside(self.root, rel if rel is not None else path)
-        assert rel is not None
+        if rel is None:  # inside the root but no file in it: the root itself (".", "src/..")
+            raise UnknownFile(f"{path!r} is the workspace folder, not a file: give a file path relative to it, "
+                              "e.g. src/app.py")
         return rel
 
     def _known(self, path: str) -> tuple[str, FileSymbols | None]:
