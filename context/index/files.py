@@ -110,6 +110,8 @@ def open_file(root: str | Path, rel: str) -> int:
     descriptor (the caller closes it). Raises `FileRefused` for anything but a regular file inside the root."""
     top = str(root)
     parts = _components(rel)
+    if "\0" in rel:
+        raise FileRefused(repr(rel), "unreadable", "the path holds a NUL byte")
     if not parts:
         raise FileRefused(rel or ".", "not_regular", "it is the workspace folder, not a file")
     try:
