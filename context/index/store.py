@@ -297,7 +297,9 @@ class IndexStore:
 
     # --- opening and recovery ------------------------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, repair: bool = True) -> sqlite3.Connection:
+        """Connect to the index file, creating it; a damaged file is moved aside and replaced by an empty index
+        when ``repair``, else `IndexCorrupt` is raised (the engine then rebuilds it)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -312,8 +314,12 @@ class IndexStore:
         except sqlite3.DatabaseError as exc:
             if _primary_error(exc) in _NOT_DAMAGE or _is_disk_full(exc, self.path.parent):
                 return self._open_without_writing(exc)
+            if not repair:
+                raise IndexCorrupt(f"the index {self.path} is unreadable ({exc}); it will be rebuilt") from exc
             logger.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
         else:
+            if not repair:
+                raise IndexCorrupt(f"the index {self.path} is from another version or damaged; it will be rebuilt")
             logger.warning("index %s is from another version or damaged; rebuilding it", self.path)
         self._discard()
         try:
@@ -327,7 +333,7 @@ class IndexStore:
         """Open the index read-only when opening it for writing failed for lack of space; raise otherwise."""
         if not _is_disk_full(exc, self.path.parent) or not self.path.exists():
             raise self._error("open", exc) from exc
-        logger.warning("%s", disk_full_error(self.path.parent))
+        logger.info("%s", disk_full_error(self.path.parent))
         try:
             conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro&immutable=1", uri=True, isolation_level=None,
                                    check_same_thread=False)
@@ -342,9 +348,10 @@ class IndexStore:
         says nothing about the file (busy, locked, permissions), or damage."""
         if _is_disk_full(exc, self.path.parent):
             return disk_full_error(self.path.parent)
+        detail = str(exc)[:200]  # some errors quote the unreadable data
         if isinstance(exc, sqlite3.DatabaseError) and _primary_error(exc) not in _NOT_DAMAGE:
-            return IndexCorrupt(f"the index {self.path} is damaged ({exc}); it will be rebuilt")
-        return IndexUnavailable(f"cannot {action} the index {self.path}: {exc}")
+            return IndexCorrupt(f"the index {self.path} is damaged ({detail}); it will be rebuilt")
+        return IndexUnavailable(f"cannot {action} the index {self.path}: {detail}")
 
     def _file_identity(self) -> tuple[int, int] | None:
         """Device and inode of the index file (None when it is missing): tells when another process replaced it."""
@@ -361,7 +368,10 @@ class IndexStore:
         with self._flock(fcntl.LOCK_EX):
             replaced = self._file_identity() != self._identity
             if replaced:
-                self._reopen()
+                try:
+                    self._reopen()
+                except IndexCorrupt:  # replaced by something damaged, not by a rebuild
+                    replaced = False
             yield not replaced
 
     @contextmanager
@@ -378,12 +388,13 @@ class IndexStore:
             os.close(handle)  # closing releases the lock
 
     def _reopen(self) -> None:
-        """Connect again to the file now at `path` (another process rebuilt the index)."""
+        """Connect again to the file now at `path` (another process rebuilt the index); `IndexCorrupt` when the
+        file found there is damaged."""
         with self._lock:
             self.close()
             self.read_only = ""
-            self._conn = self._open()
             self._identity = self._file_identity()
+            self._conn = self._open(repair=False)
 
     def _follow_replacement(self) -> None:
         """Reopen the index when another process replaced the file, once its rebuild is done (shared lock)."""
