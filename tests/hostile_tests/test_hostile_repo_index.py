@@ -32,52 +32,63 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def test_an_index_damaged_before_the_first_query_is_rebuilt_not_served_empty(tmp_path: Path) -> None:
+#: Python code damaging the index file of ``engine`` the way a disk does: once another process has moved the WAL
+#: into the file, the middle of the file is overwritten (pages the engine has not cached).
+DAMAGE = """
+import sqlite3
+def damage(path):
+    with sqlite3.connect(path) as other:
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = path.stat().st_size
+    with open(path, "r+b") as handle:
+        handle.seek(size // 4)
+        handle.write(b"\\xa5" * (size // 2))
+"""
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> Path:
+    """A repository whose index is larger than SQLite's page cache."""
     root = tmp_path / "big"
     for n in range(150):
         write(root, f"module_{n}.py", _module(n))
-    code = textwrap.dedent(f"""
-        import sqlite3
+    return root
+
+
+def test_an_index_damaged_before_the_first_query_is_rebuilt_not_served_empty(big: Path) -> None:
+    code = DAMAGE + textwrap.dedent(f"""
         from context.engine import Engine
-        with Engine({str(root)!r}) as engine:
+        with Engine({str(big)!r}) as engine:
             engine.index()  # a server's start-up index: no snapshot loaded yet
-            path = engine.index_path
-            with sqlite3.connect(path) as other:  # another process moves the WAL into the file
-                other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            size = path.stat().st_size
-            with open(path, "r+b") as handle:  # then the middle of the file is damaged
-                handle.seek(size // 4)
-                handle.write(b"\\xa5" * (size // 2))
+            damage(engine.index_path)
             print(sorted({{d.path for d in engine.search("function_7_3")}})[:1])
             print(engine.health().state, "|", engine.health().detail[:28])
     """)
-    done = script(code, cwd=root)
+    done = script(code, cwd=big)
     assert done.returncode == 0, done.stderr
     found, health = done.stdout.splitlines()
     assert found == "['module_7.py']"
     assert health.startswith("ready | rebuilt after damage")
 
 
-def test_a_damaged_index_is_rebuilt_once_and_another_process_picks_it_up(repo: Path) -> None:
-    code = textwrap.dedent(f"""
+def test_a_damaged_index_is_rebuilt_once_and_another_process_picks_it_up(big: Path) -> None:
+    code = DAMAGE + textwrap.dedent(f"""
         import subprocess, sys
         from context.engine import Engine
-        with Engine({str(repo)!r}) as engine:
+        with Engine({str(big)!r}) as engine:
             engine.index()
             before = engine.index_path.stat().st_ino
-            engine.index_path.write_bytes(b"this is no database" * 500)
-            for side in ("-wal", "-shm"):
-                engine.index_path.with_name(engine.index_path.name + side).unlink(missing_ok=True)
-            other = subprocess.run([sys.executable, "-m", "context.cli", "index", {str(repo)!r}, "--json"],
+            damage(engine.index_path)
+            other = subprocess.run([sys.executable, "-m", "context.cli", "index", {str(big)!r}, "--json"],
                                    capture_output=True, text=True, check=True)
             print(other.stdout.strip())
             report = engine.index()  # this process finds the rebuilt file and only brings it up to date
             print(report.parsed, engine.index_path.stat().st_ino != before)
     """)
-    done = script(code, cwd=repo)
+    done = script(code, cwd=big)
     assert done.returncode == 0, done.stderr
     other, ours = done.stdout.splitlines()
-    assert json.loads(other)["parsed"] == 2
+    assert json.loads(other)["parsed"] == 150
     assert ours == "0 True"
 
 
