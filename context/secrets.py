@@ -158,14 +158,14 @@ _SECRET_NAME = re2.compile(
 )
 
 #: A value assigned to a name, in the syntax of code and configuration: ``name = v``, ``name := v``, ``name: v``,
-#: ``"name": v``, ``name => v``, ``define('NAME', v)`` (a comma only after a quoted name, checked in code),
-#: optionally after a type annotation (``API_KEY: str = v``, ``const K: &str = v``, ``apiKey?: string``); the
+#: ``"name": v``, ``config["name"] = v``, ``name => v``, ``define('NAME', v)`` (a comma only after a quoted name,
+#: checked in code), optionally after a type annotation (``API_KEY: str = v``, ``const K: &str = v``, ``apiKey?: string``); the
 #: value is a one-line string literal (with a ``b``/``r``/``u``/``f`` prefix), a bare word running to the end of
 #: the line or statement (checked in code), or nothing but ``(`` or ``\`` (the value is on the next line). Also
 #: ``#define NAME "v"`` and ``<name>v</name>``. Whether the name is a secret one is decided from `_SECRET_NAME`.
 _ASSIGNMENT = re2.compile(
     r"(?m)(?:^|[^\w.-])(?:\"(?P<dqname>" + _NAME + r")\"|'(?P<sqname>" + _NAME + r")'|(?P<name>" + _NAME + r"))"
-    r"[ \t]*\??[ \t]*(?::[ \t]*[A-Za-z_&][\w\[\]., |&<>'*?]*?[ \t]*)?(?P<sep>=>|==?|:=|::?|,)[ \t]*"
+    r"\]?[ \t]*\??[ \t]*(?::[ \t]*[A-Za-z_&][\w\[\]., |&<>'*?]*?[ \t]*)?(?P<sep>=>|==?|:=|::?|,)[ \t]*"
     r"(?:[bBrRuUfF]{0,2}\"(?P<dq>[^\"\\\n]*(?:\\.[^\"\\\n]*)*)\""
     r"|[bBrRuUfF]{0,2}'(?P<sq>[^'\\\n]*(?:\\.[^'\\\n]*)*)'"
     r"|`(?P<bq>[^`\\\n]*)`"
