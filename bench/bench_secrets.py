@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     recall, count, fp_rate, changed = recall_and_false_positives()
     print(f"recall: {recall:.3f} of {count} secrets (target >= 0.95)")
     print(f"false positives: {fp_rate:.3f} of {len(_look_alike_samples())} look-alike lines")
-    for line in sorted(set(line.strip() for line in changed)):
+    for line in sorted({line.strip() for line in changed}):
         print(f"  changed: {line}")
 
     texts = code_corpus(args.code_mb)
