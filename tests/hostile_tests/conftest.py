@@ -39,3 +39,12 @@ def write(root: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A two-file Python repository: ``handler`` in app.py calls ``helper`` in util.py."""
+    root = tmp_path / "repo"
+    write(root, "app.py", "def handler():\n    return helper()\n")
+    write(root, "util.py", "def helper():\n    return 2\n")
+    return root

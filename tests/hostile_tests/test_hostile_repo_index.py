@@ -24,14 +24,6 @@ def _module(index: int) -> str:
     return f'"""Module {index}."""\n\n' + functions
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    write(root, "app.py", "def handler():\n    return helper()\n")
-    write(root, "util.py", "def helper():\n    return 2\n")
-    return root
-
-
 #: Python code damaging the index file of ``engine`` the way a disk does: once another process has moved the WAL
 #: into the file, the middle of the file is overwritten (pages the engine has not cached).
 DAMAGE = """

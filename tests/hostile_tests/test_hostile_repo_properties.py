@@ -47,15 +47,24 @@ PATHS = st.one_of(
 )
 
 
-@SETTINGS
-@given(PATHS)
-def test_resolving_any_path_returns_a_path_inside_the_root_or_a_clear_error(tmp_path: Path, rel: str) -> None:
+def _root(tmp_path: Path) -> Path:
+    """A root holding src/a.py, a symlink out of it, a symlink to a file outside, and a symlink loop (made once
+    per test: hypothesis calls the test many times with the same ``tmp_path``)."""
     root = tmp_path / "root"
     if not root.exists():
         (root / "src").mkdir(parents=True)
         (root / "src" / "a.py").write_text("A = 1\n")
         (root / "link").symlink_to(tmp_path)
         (root / "loop").symlink_to(root / "loop")
+        (root / "outside.py").symlink_to(tmp_path / "secret.txt")
+        (tmp_path / "secret.txt").write_text("OUTSIDE\n")
+    return root
+
+
+@SETTINGS
+@given(PATHS)
+def test_resolving_any_path_returns_a_path_inside_the_root_or_a_clear_error(tmp_path: Path, rel: str) -> None:
+    root = _root(tmp_path)
     try:
         resolved = resolve_inside(root, rel)
     except QwenContextError:
@@ -67,13 +76,7 @@ def test_resolving_any_path_returns_a_path_inside_the_root_or_a_clear_error(tmp_
 @SETTINGS
 @given(PATHS)
 def test_reading_any_path_reads_a_file_inside_the_root_or_refuses(tmp_path: Path, rel: str) -> None:
-    root = tmp_path / "root"
-    if not root.exists():
-        (root / "src").mkdir(parents=True)
-        (root / "src" / "a.py").write_text("A = 1\n")
-        (root / "link").symlink_to(tmp_path)
-        (root / "outside.py").symlink_to(tmp_path / "secret.txt")
-        (tmp_path / "secret.txt").write_text("OUTSIDE\n")
+    root = _root(tmp_path)
     try:
         data = read_file(str(root.resolve()), rel, 1 << 20).data
     except FileRefused:

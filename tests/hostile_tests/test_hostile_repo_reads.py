@@ -65,14 +65,6 @@ def test_the_checker_sees_every_way_of_opening_a_file() -> None:
     assert [line for _, line in _opens(ast.parse(code))] == [2, 3, 4, 5]
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    write(root, "app.py", "def handler():\n    return 1\n")
-    write(root, "util.py", "def helper():\n    return 2\n")
-    return root
-
-
 def test_a_fifo_as_an_ignore_file_does_not_block_indexing(repo: Path) -> None:
     os.mkfifo(repo / ".gitignore")
     done = cli("index", str(repo), "--json", cwd=repo)
