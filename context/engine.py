@@ -300,8 +300,8 @@ def parser_fingerprint() -> str:
     """Identity of the code that produced stored symbols: a changed parser or query re-parses every file."""
     digest = hashlib.blake2b(digest_size=12)
     digest.update(str(SCHEMA_VERSION).encode())
-    for module in ("index/parse", "index/languages", "index/symbols", "secrets"):
-        digest.update(importlib.resources.files("context").joinpath(f"{module}.py").read_bytes())
+    for name in ("index/parse.py", "index/languages.py", "index/symbols.py", "secrets.py", "secret_rules.toml"):
+        digest.update(importlib.resources.files("context").joinpath(name).read_bytes())
     for query in sorted(importlib.resources.files("context.index.queries").iterdir(), key=lambda q: q.name):
         if query.name.endswith(".scm"):
             digest.update(query.name.encode() + query.read_bytes())
