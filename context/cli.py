@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from context.engine import Engine, EngineConfig, IndexReport, OutlineNode, iter_outline
-from context.errors import QwenContextError, UsageError
+from context.errors import IndexDiskFull, QwenContextError, UsageError
 from context.index.symbols import Definition
 from context.prompt.result import Prompt
 
@@ -86,7 +86,10 @@ def open_engine(args: argparse.Namespace, *, index: bool = True) -> Engine:
         config = replace(config, scan=replace(config.scan, max_file_bytes=args.max_file_bytes))
     engine = Engine(args.repo, config)
     if index:
-        engine.index(progress=progress_bar("indexing"))
+        try:
+            engine.index(progress=progress_bar("indexing"))
+        except IndexDiskFull as exc:  # answer from what is indexed, and say why it may be out of date
+            print(f"qwen-context: warning: {exc}", file=sys.stderr)
     return engine
 
 

@@ -12,6 +12,9 @@ only through `context.index.view.IndexView`.
 Every path going in is relative to the root (absolute paths inside the root are accepted too) and checked by
 `context.index.paths`; every path coming out is relative POSIX; every text coming out is secret-masked.
 Queries are thread-safe (one lock), so a watcher thread can update while a server thread reads.
+
+Long on purpose: the index's health (damage found by any query, one rebuild across processes, a full disk)
+lives here beside the two locks it must hold; moving it out would hand those locks to another module.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Self
 
-from context.errors import UnknownFile, UsageError
+from context.errors import IndexDiskFull, UnknownFile, UsageError
 from context.index.config import EngineConfig, default_cache_dir, default_scan_config
 from context.index.goto import best_definition, identifier_at
 from context.index.languages import language_for
@@ -39,7 +42,15 @@ from context.index.reports import IndexReport, IndexStats, OutlineNode, iter_out
 from context.index.resolve import BUILD_FILES
 from context.index.scan import read_text, scan, scan_one
 from context.index.snapshot import FileSymbols, Snapshot, loaded_entry, packed_entry, paused_gc
-from context.index.store import IndexCorrupt, IndexStore, PackedFile, StoredFile, index_path
+from context.index.store import (
+    IndexCorrupt,
+    IndexHealth,
+    IndexStore,
+    LoadedFile,
+    PackedFile,
+    StoredFile,
+    index_path,
+)
 from context.index.symbols import DEFINITION_KINDS, Definition, Import, Reference
 from context.index.textcache import TEXT_CACHE_CHARS, TextCache
 from context.index.watch import Watcher
@@ -77,6 +88,9 @@ class Engine:
         self._files_sorted: list[str] | None = None
         self._texts = TextCache(TEXT_CACHE_CHARS)
         self._version = 0
+        #: Damage a query found while an index run held the lock (that run rebuilds when it ends).
+        self._damaged: IndexCorrupt | None = None
+        self._health = IndexHealth("ready", "")
         #: The file watcher, when watching (owned here: started and stopped only by this engine).
         self._watcher: Watcher | None = None
         #: Prompt assembly over this engine, with the caches it keeps between prompts.
@@ -116,15 +130,47 @@ class Engine:
 
     def _rebuilding_on_damage(self, run: Callable[[], IndexReport], progress: Callable[[int, int], None] | None,
                               started: float) -> IndexReport:
-        """``run()`` under the indexing lock; when it finds the index damaged, recreate the index and run a full
-        `index` instead (a damaged index is a cache to rebuild, never an error for the caller)."""
+        """``run()`` under the indexing lock; when it (or a query meanwhile) finds the index damaged, rebuild it
+        (a damaged index is a cache to rebuild, never an error for the caller). A full disk is an error for the
+        caller (`IndexDiskFull`), and the index stays as it was."""
         with self._index_lock:
             try:
-                return run()
+                report = run()
             except IndexCorrupt as exc:
-                logger.warning("%s", exc)
-                self._recover()
-                return self._index(progress, started)
+                return self._rebuild(exc, progress, started)
+            except IndexDiskFull as exc:
+                self._health = IndexHealth("disk_full", str(exc))
+                raise
+            if self._damaged is not None:
+                return self._rebuild(self._damaged, progress, started)
+            if self._health.state == "disk_full":
+                self._health = IndexHealth("ready", "")
+            return report
+
+    def _rebuild(self, damage: IndexCorrupt, progress: Callable[[int, int], None] | None,
+                 started: float) -> IndexReport:
+        """Rebuild the damaged index (under the indexing lock). Across processes one rebuilds: one that waited
+        for another's rebuild only brings the rebuilt index up to date."""
+        logger.warning("%s", damage)
+        self._health = IndexHealth("rebuilding", str(damage))
+        with self._store.rebuilding() as ours:
+            if ours:
+                self._store.reset()
+            with self._lock:
+                self._snapshot = None
+                self._damaged = None
+                self._reset_links()
+                self._version += 1
+            report = self._index(progress, started)
+        self._health = IndexHealth("ready", f"rebuilt after damage: {damage}")
+        return report
+
+    def health(self) -> IndexHealth:
+        """The index's state for servers to report: ``ready``, ``rebuilding`` (damage was found and the index is
+        being rebuilt) or ``disk_full`` (the index is kept and answers from what it holds), with a message."""
+        if self._health.state == "ready" and self._store.read_only:
+            return IndexHealth("disk_full", self._store.read_only)
+        return self._health
 
     def _index(self, progress: Callable[[int, int], None] | None, started: float) -> IndexReport:
         result = scan(self.root, self.config.scan)
@@ -233,7 +279,8 @@ class Engine:
         loaded snapshot must be patched), how many were parsed, and the paths that could not be read."""
         keep = self._snapshot is not None
         workers = max(1, self.config.workers or os.cpu_count() or 1)
-        parsed, count, gone = parse_and_store(self._store, str(self.root), jobs, workers, keep, progress)
+        parsed, count, gone = parse_and_store(self._store, str(self.root), jobs, workers, keep, progress,
+                                              self.config.scan.max_file_bytes)
         if not keep:
             self._forget_snapshot_loaded_meanwhile()
         return parsed, count, gone
@@ -247,14 +294,6 @@ class Engine:
                 self._displaced.clear()
                 self._reset_links()
 
-    def _recover(self) -> None:
-        """The index file is damaged: start a fresh one and forget everything loaded from it."""
-        self._store.reset()
-        with self._lock:
-            self._snapshot = None
-            self._reset_links()
-            self._version += 1
-
     # --- the snapshot --------------------------------------------------------------------------------------
 
     def _snap(self) -> Snapshot:
@@ -264,12 +303,7 @@ class Engine:
             return snapshot
         with self._lock, paused_gc():
             if self._snapshot is None:
-                try:
-                    loaded = self._store.load()
-                except IndexCorrupt as exc:
-                    logger.warning("%s", exc)
-                    self._store.reset()
-                    loaded = []
+                loaded = self._stored_files()
                 snapshot = Snapshot((loaded_entry(f) for f in loaded), self._load_references)
                 self._snapshot = snapshot
                 for path, text in self._overlays.items():
@@ -277,12 +311,36 @@ class Engine:
                     self._put(path, overlay_entry(path, text, self._displaced[path]))
             return self._snapshot
 
+    def _stored_files(self) -> list[LoadedFile]:
+        """Every file of the index, rebuilding it first when it is damaged (found now or by an earlier query).
+
+        A running index holds the indexing lock: then the damage is left to it (it rebuilds when it ends) and
+        `IndexCorrupt` tells the caller, rather than an empty index answering as if nothing were indexed.
+        """
+        damage = self._damaged
+        if damage is None:
+            try:
+                return self._store.load()
+            except IndexCorrupt as exc:
+                damage = exc
+        if not self._index_lock.acquire(blocking=False):
+            self._damaged = damage
+            self._health = IndexHealth("rebuilding", str(damage))
+            raise damage
+        try:
+            self._rebuild(damage, None, time.perf_counter())
+        finally:
+            self._index_lock.release()
+        return self._store.load()
+
     def _load_references(self) -> dict[str, bytes]:
         try:
             return self._store.load_references()
-        except IndexCorrupt as exc:  # the next index() rebuilds; until then answer without references
-            logger.warning("%s", exc)
-            return {}
+        except IndexCorrupt as exc:  # the next query loads the index again, which rebuilds it
+            with self._lock:
+                self._damaged = exc
+                self._snapshot = None
+            raise
 
     def _apply(self, parsed: list[PackedFile], removed: list[str], changed: int) -> None:
         """Patch the snapshot (when loaded) with freshly parsed and removed files; ``changed`` counts the files
@@ -406,7 +464,7 @@ class Engine:
             cached = self._texts.get(rel, key)
             if cached is not None:
                 return cached
-        text = mask_secrets(read_text(self.root, rel))  # raises UnknownFile when unreadable
+        text = mask_secrets(read_text(self.root, rel, self.config.scan.max_file_bytes))  # UnknownFile: unreadable
         with self._lock:
             self._texts.put(rel, key, text)
         return text

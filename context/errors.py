@@ -52,6 +52,10 @@ class IndexUnavailable(QwenContextError):
     """The on-disk index cannot be opened or written (permissions, full disk, another version locked it)."""
 
 
+class IndexDiskFull(IndexUnavailable):
+    """The disk holding the index cache is full: the index is kept as it was and still answers from what it holds."""
+
+
 class ModelError(QwenContextError):
     """Base class of everything that goes wrong between us and the model endpoint."""
 
@@ -91,6 +95,7 @@ class ModelResponseError(ModelError):
 __all__ = [
     "ConfigError",
     "FimUnsupported",
+    "IndexDiskFull",
     "IndexUnavailable",
     "InvalidBudget",
     "InvalidPosition",

@@ -10,8 +10,11 @@ import posixpath
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from context.index.files import FileRefused
+from context.index.files import read_text as read_file_text
 from context.index.graph import FileGraph
 from context.index.resolve import FileFacts, Resolver, TsConfig, go_module_path, ts_config
+from context.index.scan import ScanConfig
 from context.index.snapshot import FileSymbols, Snapshot
 
 
@@ -113,8 +116,8 @@ class Links:
         for folder in sorted(candidates):
             for name in names:
                 try:
-                    text = (self._root / folder / name).read_text(encoding="utf-8", errors="replace")
-                except OSError:
+                    text = read_file_text(self._root, posixpath.join(folder, name), ScanConfig.max_file_bytes)
+                except FileRefused:
                     continue
                 yield folder, text
 

@@ -65,6 +65,10 @@ QUERY_FILES: dict[str, tuple[str, ...]] = {
 
 #: Longest signature kept, in characters.
 MAX_SIGNATURE = 300
+#: Longest doc line kept, and how much of a comment or docstring is looked at to find it (a hostile file's
+#: one-megabyte docstring costs no more than a short one, in parsing and in secret masking).
+MAX_DOC = 300
+MAX_DOC_SCAN = 4096
 
 #: Definition kinds inside which a function is a method.
 _METHOD_CONTAINERS = frozenset({"class", "struct", "interface", "trait", "enum", "scope"})
@@ -280,8 +284,9 @@ def _signature(text: _Text, outer: Node, body: Node | None, kind: str, name: str
 
 
 def _doc_line(raw: str) -> str:
-    """The first non-empty line of a comment or docstring, without comment markers or quotes."""
-    for line in raw.splitlines():
+    """The first non-empty line of a comment or docstring, without comment markers or quotes (at most `MAX_DOC`
+    characters, found in the first `MAX_DOC_SCAN`)."""
+    for line in raw[:MAX_DOC_SCAN].splitlines():
         line = line.strip()
         for marker in _COMMENT_MARKERS:
             if line.startswith(marker):
@@ -296,7 +301,7 @@ def _doc_line(raw: str) -> str:
             line = line.removesuffix(end)
         line = line.rstrip(_QUOTES).strip()
         if line:
-            return line
+            return line[:MAX_DOC]
     return ""
 
 

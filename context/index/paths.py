@@ -6,6 +6,7 @@ import os
 import posixpath
 from pathlib import Path
 
+from context.errors import UnknownFile
 from context.index.scan import resolve_inside
 
 
@@ -30,7 +31,9 @@ def checked_path(root: Path, path: str) -> str:
     `SecretPathRefused` otherwise."""
     rel = relative_path(root, path)
     resolve_inside(root, rel if rel is not None else path)
-    assert rel is not None
+    if rel is None:  # inside the root but no file in it: the root itself (".", "src/..")
+        raise UnknownFile(f"{path!r} is the workspace folder, not a file: give a file path relative to it, "
+                          "e.g. src/app.py")
     return rel
 
 

@@ -21,10 +21,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing.context import BaseContext
 
+from context.index.files import FileRefused, read_file
 from context.index.parse import parse_source, preload
 from context.index.scan import ScannedFile
 from context.index.store import SCHEMA_VERSION, IndexStore, PackedFile, StoredFile, content_hash, pack
 from context.index.symbols import ParsedFile
+from context.index.workers import end_with_parent
 from context.secrets import mask_secrets
 
 logger = logging.getLogger(__name__)
@@ -58,8 +60,10 @@ def job_for(found: ScannedFile, old: StoredFile | None, fresh: bool) -> Job | No
 
 
 def mask_definitions(parsed: ParsedFile) -> ParsedFile:
-    """Mask secrets in signatures and docs (the only source text the index keeps), in one `mask_secrets` pass."""
-    texts = [d.signature for d in parsed.definitions] + [d.doc for d in parsed.definitions]
+    """Mask secrets in signatures, docs and imported modules (the only source text the index keeps: an import of
+    ``https://user:pw@host/x.js`` holds a password), in one `mask_secrets` pass."""
+    texts = ([d.signature for d in parsed.definitions] + [d.doc for d in parsed.definitions]
+             + [i.module for i in parsed.imports])
     if not texts:
         return parsed
     joined = "\n".join(texts)
@@ -74,24 +78,26 @@ def mask_definitions(parsed: ParsedFile) -> ParsedFile:
         d if (d.signature, d.doc) == (parts[i], parts[n + i]) else replace(d, signature=parts[i], doc=parts[n + i])
         for i, d in enumerate(parsed.definitions)
     ]
+    parsed.imports = [i if i.module == module else replace(i, module=module)
+                      for i, module in zip(parsed.imports, parts[2 * n:], strict=True)]
     return parsed
 
 
-def _read(root: str, path: str) -> tuple[bytes, os.stat_result] | None:
-    """A file's bytes and its stat, taken from one open handle so they agree; None when it cannot be read."""
+def _read(root: str, path: str, max_bytes: int) -> tuple[bytes, os.stat_result] | None:
+    """A file's bytes and its stat, taken from one open descriptor so they agree (`read_file`: never a symlink
+    out of the root, a FIFO or a device); None when it cannot be read."""
     try:
-        with open(os.path.join(root, path), "rb") as handle:
-            return handle.read(), os.fstat(handle.fileno())
-    except OSError as exc:
-        logger.debug("cannot read %s: %s", path, exc)
+        return read_file(root, path, max_bytes)
+    except FileRefused as exc:
+        logger.debug("%s", exc)
         return None
 
 
-def _parse_job(root: str, job: Job) -> Outcome:
+def _parse_job(root: str, job: Job, max_bytes: int) -> Outcome:
     """Parse one file, unless its content hash is the one it was last parsed with (then only its new size and
     mtime come back, for the fast pre-check of the next scan)."""
     path, language, previous, _ = job
-    read = _read(root, path)
+    read = _read(root, path, max_bytes)
     if read is None:
         return path
     data, stat = read
@@ -106,19 +112,19 @@ def _parse_job(root: str, job: Job) -> Outcome:
     return pack(parsed, stat.st_size, stat.st_mtime_ns, digest)
 
 
-def _unparsed(root: str, job: Job) -> Outcome:
+def _unparsed(root: str, job: Job, max_bytes: int) -> Outcome:
     """A file recorded without symbols (its parse failed), so it is not tried again until it changes."""
     path, language, _, _ = job
-    read = _read(root, path)
+    read = _read(root, path, max_bytes)
     if read is None:
         return path
     data, stat = read
     return pack(ParsedFile(path, language, has_errors=True), stat.st_size, stat.st_mtime_ns, content_hash(data))
 
 
-def _parse_chunk(root: str, jobs: list[Job]) -> list[Outcome]:
-    """Worker entry point: parse a chunk of files of the repository at ``root``."""
-    return [_parse_job(root, job) for job in jobs]
+def _parse_chunk(root: str, jobs: list[Job], max_bytes: int) -> list[Outcome]:
+    """Worker entry point: parse a chunk of files of the repository at ``root`` (none over ``max_bytes``)."""
+    return [_parse_job(root, job, max_bytes) for job in jobs]
 
 
 @functools.cache
@@ -126,20 +132,21 @@ def parser_fingerprint() -> str:
     """Identity of the code that produced stored symbols: a changed parser or query re-parses every file."""
     digest = hashlib.blake2b(digest_size=12)
     digest.update(str(SCHEMA_VERSION).encode())
-    for module in ("index/parse", "index/languages", "index/symbols", "secrets"):
-        digest.update(importlib.resources.files("context").joinpath(f"{module}.py").read_bytes())
+    for name in ("index/parse.py", "index/languages.py", "index/symbols.py", "secrets.py", "secret_rules.toml"):
+        digest.update(importlib.resources.files("context").joinpath(name).read_bytes())
     for query in sorted(importlib.resources.files("context.index.queries").iterdir(), key=lambda q: q.name):
         if query.name.endswith(".scm"):
             digest.update(query.name.encode() + query.read_bytes())
     return digest.hexdigest()
 
 
-def parse_jobs(root: str, jobs: list[Job], workers: int, collect: Callable[[list[Outcome]], None]) -> None:
+def parse_jobs(root: str, jobs: list[Job], workers: int, collect: Callable[[list[Outcome]], None],
+               max_bytes: int) -> None:
     """Parse ``jobs``, handing each chunk's outcomes to ``collect`` as they come: in this process when there are
     few jobs or one worker, else in a pool of ``workers`` processes."""
     if len(jobs) < POOL_MIN_FILES or workers < 2:
         for start in range(0, len(jobs), POOL_CHUNK_FILES):
-            collect(_parse_chunk(root, jobs[start:start + POOL_CHUNK_FILES]))
+            collect(_parse_chunk(root, jobs[start:start + POOL_CHUNK_FILES], max_bytes))
         return
     # Big files first so the last chunks are small and the workers finish together.
     ordered = sorted(jobs, key=lambda job: -job[3])
@@ -156,12 +163,13 @@ def parse_jobs(root: str, jobs: list[Job], workers: int, collect: Callable[[list
     chunks.reverse()  # pop() from the end hands out the biggest files first
     in_flight = 2 * workers  # a little queued work per worker
     while chunks:
-        chunks = _run_pool(context, root, chunks, workers, collect, in_flight)
+        chunks = _run_pool(context, root, chunks, workers, collect, in_flight, max_bytes)
         in_flight = 1  # after a worker died: one file at a time, to find the one that kills it
 
 
 def parse_and_store(store: IndexStore, root: str, jobs: list[Job], workers: int, keep: bool,
-                    progress: Callable[[int, int], None] | None) -> tuple[list[PackedFile], int, list[str]]:
+                    progress: Callable[[int, int], None] | None,
+                    max_bytes: int) -> tuple[list[PackedFile], int, list[str]]:
     """Parse ``jobs`` (see `parse_jobs`), writing the outcomes to ``store`` in batches; ``progress(done, total)``
     is called after each chunk.
 
@@ -193,7 +201,7 @@ def parse_and_store(store: IndexStore, root: str, jobs: list[Job], workers: int,
         if progress is not None:
             progress(done, len(jobs))
 
-    parse_jobs(root, jobs, workers, collect)
+    parse_jobs(root, jobs, workers, collect, max_bytes)
     if pending or touched:
         store.write(pending, touched)
     if progress is not None and not jobs:
@@ -202,18 +210,19 @@ def parse_and_store(store: IndexStore, root: str, jobs: list[Job], workers: int,
 
 
 def _run_pool(context: BaseContext, root: str, chunks: list[list[Job]], workers: int,
-              collect: Callable[[list[Outcome]], None], in_flight: int) -> list[list[Job]]:
+              collect: Callable[[list[Outcome]], None], in_flight: int, max_bytes: int) -> list[list[Job]]:
     """Parse ``chunks`` (taken from the end) in one pool. When a worker dies (out of memory, a crash in
     native code) returns what is left to retry, the chunks it may have been parsing split into single
     files; a single file parsed alone when its worker died is indexed without symbols."""
     running: dict[Future[list[Outcome]], list[Job]] = {}
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=end_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             while chunks or running:
                 while chunks and len(running) < in_flight:
                     # taken off the list only once submitted: submit raises when a worker died meanwhile, and the
                     # chunk must then be retried, not lost
-                    running[pool.submit(_parse_chunk, root, chunks[-1])] = chunks[-1]
+                    running[pool.submit(_parse_chunk, root, chunks[-1], max_bytes)] = chunks[-1]
                     chunks.pop()
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -225,7 +234,7 @@ def _run_pool(context: BaseContext, root: str, chunks: list[list[Job]], workers:
         for chunk in running.values():
             if len(chunk) == 1 and in_flight == 1:
                 logger.warning("a parsing process died on %s; indexing it without symbols", chunk[0][0])
-                collect([_unparsed(root, chunk[0])])
+                collect([_unparsed(root, chunk[0], max_bytes)])
             else:
                 retry += [[job] for job in chunk]
         return retry

@@ -36,6 +36,7 @@ from typing import NamedTuple
 from pathspec import GitIgnoreSpec
 
 from context.errors import PathOutsideWorkspace, SecretPathRefused, UnknownFile, UsageError
+from context.index.files import FileRefused, read_file
 from context.index.languages import language_for
 from context.secrets import is_secret_path
 
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 #: How much of a file is read to tell text from binary and normal from minified or generated code.
 HEAD_BYTES = 8192
+
+#: The largest ignore file read (a bigger one is a trick or a mistake, and is skipped with a warning).
+IGNORE_FILE_BYTES = 4 * 1024 * 1024
 
 #: Ignore files read in every folder, in increasing priority.
 IGNORE_FILES = (".gitignore", ".qwenignore")
@@ -124,15 +128,14 @@ class _Layer(NamedTuple):
     spec: GitIgnoreSpec
 
 
-def _read_layer(path: str, base: str) -> _Layer | None:
-    """Read the ignore file at ``path`` as rules for paths under ``base``; None when it is missing or empty."""
+def _read_layer(root: str, path: str, base: str) -> _Layer | None:
+    """Read the ignore file ``path`` (relative to ``root``) as rules for paths under ``base``; None when it is
+    missing, empty or not a regular file."""
     try:
-        with open(path, "rb") as handle:
-            lines = handle.read().decode("utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        logger.warning("cannot read ignore file %s: %s", path, exc)
+        lines = read_file(root, path, IGNORE_FILE_BYTES).data.decode("utf-8", errors="replace").splitlines()
+    except FileRefused as exc:
+        if exc.reason != "missing":
+            logger.warning("cannot read ignore file %s: %s", path, exc)
         return None
     try:
         spec = GitIgnoreSpec.from_lines(lines)
@@ -151,9 +154,10 @@ def _valid_pattern(line: str, path: str) -> bool:
     return True
 
 
-def _folder_layers(folder: str, base: str, present: Container[str] = IGNORE_FILES) -> list[_Layer]:
-    """The ignore files of one folder, lowest priority first (only those named in ``present`` are tried)."""
-    layers = [_read_layer(os.path.join(folder, name), base) for name in IGNORE_FILES if name in present]
+def _folder_layers(root: str, base: str, present: Container[str] = IGNORE_FILES) -> list[_Layer]:
+    """The ignore files of the folder ``base`` (``""`` or ``"dir/sub/"``) under ``root``, lowest priority first
+    (only those named in ``present`` are tried)."""
+    layers = [_read_layer(root, base + name, base) for name in IGNORE_FILES if name in present]
     return [layer for layer in layers if layer is not None]
 
 
@@ -168,7 +172,7 @@ def _is_ignored(layers: list[_Layer], rel: str, is_dir: bool) -> bool:
 
 def _root_layers(root: str) -> list[_Layer]:
     """``.git/info/exclude`` and the root folder's ignore files."""
-    exclude = _read_layer(os.path.join(root, ".git", "info", "exclude"), "")
+    exclude = _read_layer(root, ".git/info/exclude", "")
     return ([exclude] if exclude is not None else []) + _folder_layers(root, "")
 
 
@@ -202,11 +206,15 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root + os.sep)
 
 
-def _check_file(path: str, rel: str, config: ScanConfig, *, follow: bool) -> ScannedFile | str:
-    """Decide whether the file at ``path`` is indexed: its `ScannedFile`, or the reason it is skipped.
+#: Skip reasons for the reasons `read_file` refuses a file.
+_REFUSAL_SKIPS = {"too_large": "too_large", "outside": "symlink_outside", "symlink_loop": "symlink_loop"}
 
-    Opens the file non-blocking (a FIFO never hangs us) and without following a symlink unless ``follow``;
-    ``stat`` on the open descriptor decides size and type before a single byte is read.
+
+def _check_file(root: str, rel: str, config: ScanConfig) -> ScannedFile | str:
+    """Decide whether the file ``rel`` under ``root`` is indexed: its `ScannedFile`, or the reason it is skipped.
+
+    Reads its first bytes with `read_file` (no symlink leaving the root, no FIFO or device, size decided from
+    ``fstat`` before a single byte is read).
     """
     if is_secret_path(rel):
         return "secret"
@@ -221,22 +229,10 @@ def _check_file(path: str, rel: str, config: ScanConfig, *, follow: bool) -> Sca
     lowered = rel.lower()
     if lowered.endswith(_GENERATED_SUFFIXES) or ".generated." in lowered:
         return "generated"
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        return "symlink_loop" if exc.errno == errno.ELOOP and follow else "unreadable"
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return "unreadable"
-        if info.st_size > config.max_file_bytes:
-            return "too_large"
-        head = os.read(fd, HEAD_BYTES)
-    except OSError:
-        return "unreadable"
-    finally:
-        os.close(fd)
+        head, info = read_file(root, rel, config.max_file_bytes, head=HEAD_BYTES)
+    except FileRefused as exc:
+        return _REFUSAL_SKIPS.get(exc.reason, "unreadable")
     if b"\0" in head:
         return "binary"
     if b"generated" in head[:_MARKER_BYTES].lower() and _is_generated(head[:_MARKER_BYTES]):
@@ -259,7 +255,7 @@ def _check_symlink(path: str, rel: str, folder_real: str, root: str, config: Sca
         return "symlink_loop" if _inside(folder_real, target) else None
     if is_secret_path(os.path.relpath(target, root)):
         return "secret"
-    return _check_file(path, rel, config, follow=True)
+    return _check_file(root, rel, config)
 
 
 def _root_dir(root: Path | str) -> str:
@@ -288,7 +284,7 @@ def scan(root: Path | str, config: ScanConfig = ScanConfig()) -> ScanResult:
     """
     top = _root_dir(root)
     result = ScanResult()
-    exclude = _read_layer(os.path.join(top, ".git", "info", "exclude"), "")
+    exclude = _read_layer(top, ".git/info/exclude", "")
     pending: list[tuple[str, str, list[_Layer]]] = [(top, "", [exclude] if exclude is not None else [])]
     while pending:
         folder, prefix, layers = pending.pop()
@@ -298,7 +294,7 @@ def scan(root: Path | str, config: ScanConfig = ScanConfig()) -> ScanResult:
             continue
         names = {entry.name for entry in listing}
         if not names.isdisjoint(IGNORE_FILES):
-            layers = layers + _folder_layers(folder, prefix, names)
+            layers = layers + _folder_layers(top, prefix, names)
         for entry in listing:
             name = entry.name
             if name == ".git":
@@ -318,7 +314,7 @@ def scan(root: Path | str, config: ScanConfig = ScanConfig()) -> ScanResult:
             found = (
                 _check_symlink(entry.path, rel, folder, top, config)
                 if is_link
-                else _check_file(entry.path, rel, config, follow=False)
+                else _check_file(top, rel, config)
             )
             if isinstance(found, ScannedFile):
                 result.files.append(found)
@@ -357,7 +353,7 @@ def scan_one(root: Path | str, rel: str, config: ScanConfig = ScanConfig()) -> S
         prefix = "/".join(parts[: depth + 1])
         if os.path.islink(folder) or _is_ignored(layers, prefix, True):
             return "ignored"
-        layers = layers + _folder_layers(folder, prefix + "/")
+        layers = layers + _folder_layers(top, prefix + "/")
     path = os.path.join(top, *parts)
     if not os.path.lexists(path) or os.path.isdir(path) and not os.path.islink(path):
         return "missing"
@@ -365,19 +361,18 @@ def scan_one(root: Path | str, rel: str, config: ScanConfig = ScanConfig()) -> S
         return "ignored"
     if os.path.islink(path):
         return _check_symlink(path, rel, os.path.dirname(path), top, config) or "ignored"
-    return _check_file(path, rel, config, follow=False)
+    return _check_file(top, rel, config)
 
 
-def read_text(root: Path | str, rel: str) -> str:
-    """Read the file ``rel`` under ``root`` as text: UTF-8, invalid bytes replaced (U+FFFD), never refused.
+def read_text(root: Path | str, rel: str, max_bytes: int = ScanConfig.max_file_bytes) -> str:
+    """Read the file ``rel`` under ``root`` as text: UTF-8, invalid bytes replaced (U+FFFD).
 
-    The path is checked with `resolve_inside` first; raises `UnknownFile` when it cannot be read.
+    The path is checked with `resolve_inside` first and read with `read_file`; raises `UnknownFile` when it
+    cannot be read (missing, not a regular file, larger than ``max_bytes``).
     """
-    path = resolve_inside(root, rel)
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise UnknownFile(f"cannot read {rel}: {exc.strerror or exc}; list the indexed files to pick one") from exc
+    resolve_inside(root, rel)
+    top = os.path.realpath(root)
+    return read_file(top, posixpath.normpath(rel.replace("\\", "/")), max_bytes).data.decode("utf-8", "replace")
 
 
 def resolve_inside(root: Path | str, rel: str) -> Path:

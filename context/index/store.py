@@ -10,10 +10,20 @@ The file lives outside the repository (``<cache>/<sha1(root)[:16]>/index.sqlite`
 timeout, so the LSP and MCP servers of one user can read and write it at the same time. ``PRAGMA user_version``
 holds `SCHEMA_VERSION`; a file that is corrupt, truncated or of another version is moved aside and rebuilt with
 a warning — an index is a cache, so losing it only costs a re-index.
+
+Faults are told apart from damage. A full disk (``SQLITE_FULL``, ``ENOSPC``, and the ``disk I/O error`` and ``cannot rollback``
+that follow it while the disk is full) is `IndexDiskFull`, which keeps the index as it is: a failed write rolls
+back, and when even opening needs space, the file is opened read-only. Busy, locked, read-only or forbidden files
+are `IndexUnavailable`; other SQLite errors and unreadable blobs are damage (`IndexCorrupt`), which rebuilds.
+One process at a time rebuilds a damaged index (`IndexStore.rebuilding`, a lock file beside it); the others see
+that the file was replaced and reopen it once the rebuild is done.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import logging
@@ -29,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from context.errors import IndexUnavailable
+from context.errors import IndexDiskFull, IndexUnavailable
 from context.index.symbols import REFERENCE_KINDS, Definition, Import, ParsedFile
 
 logger = logging.getLogger(__name__)
@@ -73,11 +83,55 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITH
 #: SQLite error names (without ``SQLITE_``) that say nothing about the file's health: never rebuild for them.
 _NOT_DAMAGE = frozenset({"BUSY", "LOCKED", "CANTOPEN", "PERM", "READONLY", "FULL", "NOMEM", "AUTH"})
 
+#: Below this much free space, an I/O error from SQLite is taken for a full disk (a write needs room for its
+#: pages and the WAL; the error a full disk gives is often a plain ``disk I/O error``).
+_LOW_SPACE_BYTES = 16 * 1024 * 1024
+
 
 def _primary_error(exc: sqlite3.Error) -> str:
     """``BUSY`` for ``SQLITE_BUSY`` and ``SQLITE_BUSY_SNAPSHOT``: the primary result code's name."""
     parts = (getattr(exc, "sqlite_errorname", "") or "").split("_")
     return parts[1] if len(parts) > 1 else ""
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Free bytes on the file system holding ``folder`` (as this user may use them), None when unknown."""
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return None
+    blocks = info.f_bfree if os.geteuid() == 0 else info.f_bavail
+    return blocks * info.f_frsize
+
+
+def disk_full_error(folder: Path) -> IndexDiskFull:
+    """The error saying that the disk holding the index cache ``folder`` is full, and what to do."""
+    return IndexDiskFull(
+        f"the disk holding the index cache ({folder}) is full: free some space there, or set "
+        "QWEN_CONTEXT_CACHE_DIR to a folder on another disk; the index is kept and answers from what it holds"
+    )
+
+
+def _is_disk_full(exc: BaseException, folder: Path) -> bool:
+    """Tell a full disk from ``exc``: ``SQLITE_FULL`` or ``ENOSPC``, or the I/O error or failed rollback that
+    follow them, met while the disk holding ``folder`` has (nearly) no space left."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    if isinstance(exc, sqlite3.Error) and _primary_error(exc) == "FULL" or "disk is full" in str(exc):
+        return True
+    symptom = isinstance(exc, OSError) or isinstance(exc, sqlite3.Error) and (
+        _primary_error(exc) == "IOERR" or "cannot rollback" in str(exc))
+    free = _free_bytes(folder) if symptom else None
+    return free is not None and free < _LOW_SPACE_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class IndexHealth:
+    """The state of an index for servers to report (`Engine.health`): ``ready``, ``rebuilding`` or ``disk_full``,
+    and a message for a person ("" when ready and nothing happened)."""
+
+    state: str
+    detail: str
 
 
 class IndexCorrupt(IndexUnavailable):
@@ -236,14 +290,21 @@ class IndexStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
+        #: Why the index is open read-only (a full disk), or "".
+        self.read_only = ""
         self._conn = self._open()
+        self._identity = self._file_identity()
 
     # --- opening and recovery ------------------------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, repair: bool = True) -> sqlite3.Connection:
+        """Connect to the index file, creating it; a damaged file is moved aside and replaced by an empty index
+        when ``repair``, else `IndexCorrupt` is raised (the engine then rebuilds it)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            if _is_disk_full(exc, self.path.parent):
+                raise disk_full_error(self.path.parent) from exc
             raise IndexUnavailable(f"cannot create the index folder {self.path.parent}: {exc}") from exc
         try:
             conn = self._connect()
@@ -251,18 +312,98 @@ class IndexStore:
                 return conn
             conn.close()
         except sqlite3.DatabaseError as exc:
-            if _primary_error(exc) in _NOT_DAMAGE:
-                raise IndexUnavailable(f"cannot open the index {self.path}: {exc}") from exc
+            if _primary_error(exc) in _NOT_DAMAGE or _is_disk_full(exc, self.path.parent):
+                return self._open_without_writing(exc)
+            if not repair:
+                raise IndexCorrupt(f"the index {self.path} is unreadable ({exc}); it will be rebuilt") from exc
             logger.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
         else:
+            if not repair:
+                raise IndexCorrupt(f"the index {self.path} is from another version or damaged; it will be rebuilt")
             logger.warning("index %s is from another version or damaged; rebuilding it", self.path)
         self._discard()
         try:
             conn = self._connect()
             self._create(conn)
         except sqlite3.Error as exc:
-            raise IndexUnavailable(f"cannot create the index {self.path}: {exc}") from exc
+            raise self._error("create", exc) from exc
         return conn
+
+    def _open_without_writing(self, exc: sqlite3.Error) -> sqlite3.Connection:
+        """Open the index read-only when opening it for writing failed for lack of space; raise otherwise."""
+        if not _is_disk_full(exc, self.path.parent) or not self.path.exists():
+            raise self._error("open", exc) from exc
+        logger.info("%s", disk_full_error(self.path.parent))
+        try:
+            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro&immutable=1", uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("SELECT count(*) FROM files").fetchone()
+        except sqlite3.Error as again:
+            raise disk_full_error(self.path.parent) from again
+        self.read_only = str(disk_full_error(self.path.parent))
+        return conn
+
+    def _error(self, action: str, exc: BaseException) -> IndexUnavailable:
+        """The error to raise for ``exc`` met while trying to ``action`` the index: a full disk, a condition that
+        says nothing about the file (busy, locked, permissions), or damage."""
+        if _is_disk_full(exc, self.path.parent):
+            return disk_full_error(self.path.parent)
+        detail = str(exc)[:200]  # some errors quote the unreadable data
+        if isinstance(exc, sqlite3.DatabaseError) and _primary_error(exc) not in _NOT_DAMAGE:
+            return IndexCorrupt(f"the index {self.path} is damaged ({detail}); it will be rebuilt")
+        return IndexUnavailable(f"cannot {action} the index {self.path}: {detail}")
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """Device and inode of the index file (None when it is missing): tells when another process replaced it."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[bool]:
+        """Hold the rebuild lock (one process rebuilds a damaged index at a time); yields whether this store must
+        rebuild: False when another process replaced the file meanwhile (this store then reopened it)."""
+        with self._flock(fcntl.LOCK_EX):
+            replaced = self._file_identity() != self._identity
+            if replaced:
+                try:
+                    self._reopen()
+                except IndexCorrupt:  # replaced by something damaged, not by a rebuild
+                    replaced = False
+            yield not replaced
+
+    @contextmanager
+    def _flock(self, kind: int) -> Iterator[None]:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            handle = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            raise self._error("lock", exc) from exc
+        try:
+            fcntl.flock(handle, kind)
+            yield
+        finally:
+            os.close(handle)  # closing releases the lock
+
+    def _reopen(self) -> None:
+        """Connect again to the file now at `path` (another process rebuilt the index); `IndexCorrupt` when the
+        file found there is damaged."""
+        with self._lock:
+            self.close()
+            self.read_only = ""
+            self._identity = self._file_identity()
+            self._conn = self._open(repair=False)
+
+    def _follow_replacement(self) -> None:
+        """Reopen the index when another process replaced the file, once its rebuild is done (shared lock)."""
+        if self._file_identity() == self._identity:
+            return
+        with self._flock(fcntl.LOCK_SH):
+            if self._file_identity() != self._identity:
+                logger.info("the index %s was rebuilt by another process; reopening it", self.path)
+                self._reopen()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
@@ -325,7 +466,9 @@ class IndexStore:
                 self._conn = self._connect()
                 self._create(self._conn)
             except sqlite3.Error as exc:
-                raise IndexUnavailable(f"cannot create the index {self.path}: {exc}") from exc
+                raise self._error("create", exc) from exc
+            self.read_only = ""
+            self._identity = self._file_identity()
 
     def close(self) -> None:
         """Close the connection (safe to call twice)."""
@@ -404,6 +547,8 @@ class IndexStore:
         and set meta values — all in one transaction."""
         rows = [(f.path, f.language, f.size, f.mtime_ns, f.hash, f.package, int(f.has_errors), f.n_defs,
                  f.n_refs, f.names, f.qualnames, f.defs, f.refs, f.imports) for f in files]
+        if self.read_only:
+            raise IndexDiskFull(self.read_only)
         with self._errors("write"), self._transaction() as conn:
             if rows:
                 conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
@@ -429,18 +574,22 @@ class IndexStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk): a second ROLLBACK would fail with "cannot
+            # rollback - no transaction is active" and hide the real error.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        """Serialise use of the connection across threads and map sqlite3 errors to ours."""
+        """Serialise use of the connection across threads, follow a rebuild done by another process, and map
+        sqlite3 errors to ours (`_error`)."""
         try:
             with self._lock:
+                self._follow_replacement()
                 yield
-        except sqlite3.DatabaseError as exc:
-            if _primary_error(exc) in _NOT_DAMAGE:
-                raise IndexUnavailable(f"cannot {action} the index {self.path}: {exc}") from exc
-            raise IndexCorrupt(f"the index {self.path} is damaged ({exc}); it will be rebuilt") from exc
+        except sqlite3.Error as exc:
+            raise self._error(action, exc) from exc

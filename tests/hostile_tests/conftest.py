@@ -1,0 +1,50 @@
+"""Helpers of the hostile-repository suite: run the real ``qwen-context`` CLI (or a short Python script driving
+the engine the way a server does) in a subprocess, with a deadline, so a hang fails the test instead of the run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+#: Seconds a command may take before the test calls it a hang (generous: the machine may be loaded).
+DEADLINE_S = 60
+
+
+def run(argv: list[str], cwd: Path, timeout: float = DEADLINE_S) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with this test's environment; a command still running after ``timeout`` fails the test."""
+    try:
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=dict(os.environ),
+                              stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{argv[2:]} did not finish within {timeout} s (a hang)")
+
+
+def cli(*args: str, cwd: Path, timeout: float = DEADLINE_S) -> subprocess.CompletedProcess[str]:
+    """Run ``qwen-context ARGS`` in ``cwd``."""
+    return run([sys.executable, "-m", "context.cli", *args], cwd, timeout)
+
+
+def script(code: str, cwd: Path, timeout: float = DEADLINE_S) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` (which drives `context.engine.Engine` like a server) in ``cwd``."""
+    return run([sys.executable, "-c", code], cwd, timeout)
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    """Write ``text`` to ``root/rel``, creating folders."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A two-file Python repository: ``handler`` in app.py calls ``helper`` in util.py."""
+    root = tmp_path / "repo"
+    write(root, "app.py", "def handler():\n    return helper()\n")
+    write(root, "util.py", "def helper():\n    return 2\n")
+    return root
