@@ -20,7 +20,7 @@ OUTSIDE = re.compile(r"\.\./shared|/work/(?:shared|main|wt)\b")
 #: `pip install ...` / `pipx install ...` as users are told to run it (up to the end of the command).
 INSTALL = re.compile(r"\bpipx? install [^\n`;&|)]*")
 #: What a hint may install: the checkout it is run in, the checkout by its path, or pip itself.
-CHECKOUT_TARGETS = {".", ".[test]", "/path/to/qwen-context", "pip"}
+CHECKOUT_TARGETS = {".", ".[test]", "/path/to/qwen-context", "pip", "pipx"}
 #: The only skip allowed outside the helper: a scan test that needs root to drop privileges, not a client.
 ALLOWED_SKIPS = {"tests/conftest.py", "tests/context_tests/test_scan.py"}
 

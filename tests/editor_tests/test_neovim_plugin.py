@@ -9,6 +9,7 @@ screenshot).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -282,7 +283,7 @@ def test_setup_explains_how_to_install_a_missing_server(
     assert editor.lua("vim.g.qwen_setup") is False
     messages = editor.lua("vim.api.nvim_exec2('messages', { output = true }).output")
     assert "qwen-lsp-not-installed not found" in messages
-    assert "pip install qwen-context" in messages
+    assert "pipx install /path/to/qwen-context" in messages
 
 
 def test_a_model_error_is_one_line_that_never_blocks_insert_mode(
@@ -316,3 +317,44 @@ def error_message(editor: Neovim) -> str:
     """The line of `:messages` saying the model cannot be reached ('' until it arrives)."""
     messages: str = editor.lua("vim.api.nvim_exec2('messages', { output = true }).output")
     return next((line for line in messages.splitlines() if "cannot connect" in line), "")
+
+
+def _lua_block_after(markdown: str, heading: str) -> str:
+    """The first ```lua block after ``heading`` in a Markdown text."""
+    rest = markdown[markdown.index(heading):]
+    start = rest.index("```lua\n") + len("```lua\n")
+    return rest[start : rest.index("```", start)]
+
+
+def test_the_plain_route_accepts_a_suggestion_with_the_documented_keymap(
+    start_neovim: Callable[..., Neovim], tmp_path: Path
+) -> None:
+    documented = _lua_block_after((EDITORS / "neovim" / "README.md").read_text(), "## Without the plugin")
+    assert "require('qwen')" not in documented
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text('[project]\nname = "plain"\n')
+    (repo / "geometry.py").write_text(GEOMETRY)
+    (repo / "main.py").write_text(MAIN)
+    (repo / "init.lua").write_text(documented.replace("/path/to/qwen-context", str(EDITORS.parent)))
+    with FakeOpenAIServer(_reply) as model:
+        env = isolated_env(tmp_path / "home") | {"QWEN_BASE_URL": model.base_url, "QWEN_MODEL": "qwen3-coder"}
+        editor = start_neovim(repo, "-u", "init.lua", "main.py", env=env)
+        editor.wait_until(lambda: editor.lua("#vim.lsp.get_clients({ name = 'qwen', bufnr = 0 })"), "qwen-lsp")
+        editor.keys("GAsum(")
+        editor.wait_until(lambda: _ghost_text(editor) == COMPLETION, "the inline suggestion")
+        editor.keys("<Tab>")
+        editor.wait_until(lambda: _lines(editor)[-1] == TYPED + COMPLETION, "the suggestion in the buffer")
+        editor.keys("<Esc>o<Tab>x<Esc>")  # with no suggestion shown, <Tab> is an ordinary <Tab>
+        editor.wait_until(lambda: _lines(editor)[-1].strip() == "x" != _lines(editor)[-1], "a plain <Tab>")
+
+
+def test_the_readme_neovim_snippets_point_at_the_port_of_the_documented_stand_in_model() -> None:
+    from context.cli import COMMANDS
+
+    parser = argparse.ArgumentParser()
+    COMMANDS["fake-server"].arguments(parser)
+    port = parser.parse_args([]).port
+    for readme in (EDITORS.parent / "README.md", EDITORS / "README.md"):
+        snippet = _lua_block_after(readme.read_text(), "### Neovim")
+        assert f"base_url = 'http://127.0.0.1:{port}/v1'" in snippet, readme
