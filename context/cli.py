@@ -21,7 +21,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,6 +29,7 @@ from context.errors import InvalidPosition, QwenContextError, UsageError
 from context.index.store import index_path
 from context.index.symbols import Definition
 from context.prompt.build import Prompt, check_budget
+from context.version import package_version
 
 logger = logging.getLogger(__name__)
 
@@ -541,14 +541,6 @@ def run_fake_server(args: argparse.Namespace) -> int:
 
 
 # --- the entry point ------------------------------------------------------------------------------------------
-
-
-def package_version() -> str:
-    """The installed qwen-context's version ("unknown" when run from a tree that was never installed)."""
-    try:
-        return version("qwen-context")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:

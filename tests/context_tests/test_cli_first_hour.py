@@ -111,9 +111,11 @@ def test_map_refuses_a_budget_too_small_with_the_same_words_as_prompt(repo: Path
     assert map_error.stderr == qwen_context("prompt", "main.py:1:1", "--budget", "10", cwd=repo).stderr
 
 
-def test_version_names_the_installed_package(repo: Path) -> None:
-    done = qwen_context("--version", cwd=repo)
-    assert done.returncode == 0 and done.stdout.startswith("qwen-context 0."), done.stdout
+@pytest.mark.parametrize("program", ["qwen-context", "qwen-lsp", "qwen-mcp"])
+def test_every_entry_point_prints_the_installed_version(program: str, tmp_path: Path) -> None:
+    done = subprocess.run([str(Path(sys.executable).with_name(program)), "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.startswith(f"{program} 0."), done.stdout + done.stderr
 
 
 def test_from_a_subfolder_the_commands_work_on_the_git_top_level(repo: Path) -> None:
