@@ -5,8 +5,10 @@ and returning an exit status, registered with the `command` decorator together w
 arguments. Commands of each area live in their own section below (indexing here; prompts, model and servers in
 theirs), so adding one is adding a section, never touching the others.
 
-Output goes to stdout (``--json`` for tools), logs and errors to stderr. An engine error prints one line
-``qwen-context: error: <message>`` and exits with status 2; there are no tracebacks for expected failures.
+Output goes to stdout (``--json`` for tools), logs and errors to stderr. An engine error, or a file or port the
+command cannot use, prints one line ``qwen-context: error: <message>`` and exits with status 2; there are no
+tracebacks for expected failures. Without ``--repo`` a command works on the repository around the current
+folder (`find_repo_root`), so running it from a subfolder never builds a second index of that subfolder.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from context.engine import Engine, EngineConfig, IndexReport, OutlineNode, iter_outline
-from context.errors import IndexDiskFull, QwenContextError, UsageError
+from context.engine import Engine, EngineConfig, IndexReport, OutlineNode, default_cache_dir, iter_outline
+from context.errors import IndexDiskFull, InvalidPosition, QwenContextError, UsageError
+from context.index.store import index_path
 from context.index.symbols import Definition
+from context.prompt.budget import check_budget
 from context.prompt.result import Prompt
+from context.version import package_version
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +69,34 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
 
 
 def add_repo_argument(parser: argparse.ArgumentParser) -> None:
-    """``--repo R``: the repository to work on (default: the current folder), and how to index it."""
-    parser.add_argument("--repo", default=".", metavar="R", help="repository root (default: the current folder)")
+    """``--repo R``: the repository to work on (default: the one around the current folder), and how to index it."""
+    parser.add_argument("--repo", metavar="R",
+                        help="repository root (default: the git top level or indexed folder around the current one)")
     add_max_file_bytes_argument(parser)
+
+
+def find_repo_root(start: Path) -> Path:
+    """The repository a command run in ``start`` works on: the nearest folder at or above ``start`` that already
+    has an index or is a git work tree's top level (holds ``.git``); ``start`` itself when there is none."""
+    start = start.resolve()
+    cache = default_cache_dir()
+    for folder in (start, *start.parents):
+        if index_path(cache, folder).exists() or (folder / ".git").exists():
+            if folder != start:
+                logger.info("working on the repository at %s", folder)
+            return folder
+    return start
+
+
+def open_input(path: str, what: str) -> TextIO:
+    """The text file ``path`` (``-``: stdin) opened for reading; a file that cannot be opened is a one-line
+    `UsageError` naming ``what`` it was given as."""
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8", errors="replace")  # the caller closes it
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
 def add_max_file_bytes_argument(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +114,7 @@ def open_engine(args: argparse.Namespace, *, index: bool = True) -> Engine:
         if args.max_file_bytes <= 0:
             raise UsageError(f"--max-file-bytes must be a positive number of bytes, got {args.max_file_bytes}")
         config = replace(config, scan=replace(config.scan, max_file_bytes=args.max_file_bytes))
-    engine = Engine(args.repo, config)
+    engine = Engine(args.repo if args.repo is not None else find_repo_root(Path.cwd()), config)
     if index:
         try:
             engine.index(progress=progress_bar("indexing"))
@@ -110,6 +140,28 @@ def add_budget_argument(parser: argparse.ArgumentParser, default: int) -> None:
 def add_focus_argument(parser: argparse.ArgumentParser, about: str) -> None:
     """``--focus PATH ...``: files the command ranks toward; ``about`` says how, for the help text."""
     parser.add_argument("--focus", nargs="+", default=[], metavar="PATH", help=about)
+
+
+def take_words_after_focus(args: argparse.Namespace, name: str) -> str:
+    """The positional ``name`` (``QUESTION``) of a command that also takes ``--focus PATH ...``.
+
+    ``ask --focus app.py "why?"`` hands the question to ``--focus`` (it takes one or more paths), so when the
+    positional is missing the last word after ``--focus`` is it."""
+    value: str | None = getattr(args, name)
+    if value is None and len(args.focus) > 1:
+        value = args.focus.pop()
+    if value is None:
+        raise UsageError(f"the {name.upper()} is missing (put it before --focus, or after its paths)")
+    return value
+
+
+def focus_paths(engine: Engine, paths: Sequence[str]) -> list[str]:
+    """The ``--focus`` files relative to the repository; a file that is not in the index is an error, since
+    ranking toward it would silently rank toward nothing."""
+    relative = [repo_relative(engine, path) for path in paths]
+    for path in relative:
+        engine.text(path)  # raises UnknownFile for a missing, ignored or secret file
+    return relative
 
 
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
@@ -165,14 +217,18 @@ def definition_json(d: Definition) -> dict[str, Any]:
 
 
 def _index_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("repo", nargs="?", default=".", metavar="REPO", help="repository root (default: .)")
-    add_max_file_bytes_argument(parser)
+    parser.add_argument("folder", nargs="?", metavar="REPO", help="repository root (the same as --repo R)")
+    add_repo_argument(parser)
     add_json_argument(parser)
 
 
 @command("index", "build or update the index of a repository", _index_arguments)
 def run_index(args: argparse.Namespace) -> int:
     """Index the repository and print what was parsed, removed and skipped."""
+    if args.folder is not None:
+        if args.repo is not None and Path(args.repo).resolve() != Path(args.folder).resolve():
+            raise UsageError(f"two repositories given: {args.folder} and --repo {args.repo}")
+        args.repo = args.folder
     with open_engine(args, index=False) as engine:
         report: IndexReport = engine.index(progress=progress_bar("indexing"))
         if args.json:
@@ -197,15 +253,18 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("search", "find definitions by name (exact, prefix, fuzzy)", _search_arguments)
 def run_search(args: argparse.Namespace) -> int:
-    """Print the definitions best matching the query; exit 1 when there are none."""
+    """Print the definitions best matching the query; exit 1 (saying so on stderr) when there are none."""
     with open_engine(args) as engine:
         found = engine.search(args.query, kind=args.kind, limit=args.limit)
     if args.json:
         print_json([definition_json(d) for d in found])
-    else:
-        for d in found:
-            print(f"{d.path}:{d.line + 1}: {d.kind} {d.signature or d.qualname}")
-    return EXIT_OK if found or args.json else EXIT_FAILURE
+        return EXIT_OK
+    for d in found:
+        print(f"{d.path}:{d.line + 1}: {d.kind} {d.signature or d.qualname}")
+    if not found:
+        kind = f" of kind {args.kind}" if args.kind else ""
+        sys.stderr.write(f"{PROG}: no definition{kind} matches {args.query!r}\n")
+    return EXIT_OK if found else EXIT_FAILURE
 
 
 def _outline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -294,12 +353,19 @@ def fim_prompt_with_buffer(engine: Engine, path: str, line: int, character: int,
 
 def cursor_prompt(engine: Engine, target: str, budget: int, buffer_file: str | None) -> Prompt:
     """The FIM prompt at ``PATH:LINE:COL`` (1-based, ``PATH`` as `repo_relative` takes it), with the content of
-    ``buffer_file`` (when given) standing in for the file on disk."""
+    ``buffer_file`` (when given) standing in for the file on disk. A line past the end is reported 1-based,
+    as it was given."""
     path, line, column = parse_cursor(target)
     buffer = None
     if buffer_file is not None:
-        buffer = Path(buffer_file).read_text(encoding="utf-8", errors="replace")
-    return fim_prompt_with_buffer(engine, repo_relative(engine, path), line, column, budget, buffer)
+        with open_input(buffer_file, "--buffer") as handle:
+            buffer = handle.read()
+    path = repo_relative(engine, path)
+    try:
+        return fim_prompt_with_buffer(engine, path, line, column, budget, buffer)
+    except InvalidPosition:
+        lines = len((engine.text(path) if buffer is None else buffer).split("\n"))
+        raise InvalidPosition(f"line {line + 1} is outside {path}, which has lines 1..{lines}") from None
 
 
 def _prompt_arguments(parser: argparse.ArgumentParser) -> None:
@@ -310,8 +376,7 @@ def _prompt_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _batch_prompts(engine: Engine, source: str, default_budget: int) -> None:
-    handle = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
-    with handle:
+    with open_input(source, "--batch") as handle:
         for raw in handle:
             if not raw.strip():
                 continue
@@ -351,15 +416,16 @@ def _map_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("map", "print the ranked repository map", _map_arguments)
 def run_map(args: argparse.Namespace) -> int:
-    """Print the repository map, ranked toward the focus files."""
+    """Print the repository map, ranked toward the focus files, within the budget ``prompt`` allows too."""
+    check_budget(args.budget)
     with open_engine(args) as engine:
-        text = engine.repo_map(focus=[repo_relative(engine, p) for p in args.focus], budget=args.budget)
+        text = engine.repo_map(focus=focus_paths(engine, args.focus), budget=args.budget)
     sys.stdout.write(text)
     return EXIT_OK
 
 
 def _context_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", metavar="QUERY", help="the task, in words")
+    parser.add_argument("query", nargs="?", metavar="QUERY", help="the task, in words")
     add_repo_argument(parser)
     add_focus_argument(parser, "files the task is about")
     add_budget_argument(parser, 16384)
@@ -369,9 +435,9 @@ def _context_arguments(parser: argparse.ArgumentParser) -> None:
 @command("context", "print the repository context for a task (Markdown, for chat and agents)", _context_arguments)
 def run_context(args: argparse.Namespace) -> int:
     """Print the Markdown context a chat model gets for a task."""
+    query = take_words_after_focus(args, "query")
     with open_engine(args) as engine:
-        prompt = engine.chat_context(args.query, focus=[repo_relative(engine, p) for p in args.focus],
-                                     budget=args.budget)
+        prompt = engine.chat_context(query, focus=focus_paths(engine, args.focus), budget=args.budget)
     if args.json:
         print_json(prompt.to_dict())
     else:
@@ -398,7 +464,7 @@ async def _print_stream(make: Callable[[Any], Any], empty: str) -> int:
             wrote = piece or wrote
         if not wrote:
             raise ModelResponseError(f"{(await client.endpoint()).base_url} {empty}")
-    if sys.stdout.isatty() and not wrote.endswith("\n"):
+    if not wrote.endswith("\n"):  # a shell prompt or the next line of a script starts on a line of its own
         sys.stdout.write("\n")
     return EXIT_OK
 
@@ -417,7 +483,7 @@ def run_complete(args: argparse.Namespace) -> int:
 
 
 def _ask_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("question", metavar="QUESTION", help="the question, in words")
+    parser.add_argument("question", nargs="?", metavar="QUESTION", help="the question, in words")
     add_repo_argument(parser)
     add_focus_argument(parser, "files the question is about")
     add_budget_argument(parser, 16384)
@@ -426,14 +492,15 @@ def _ask_arguments(parser: argparse.ArgumentParser) -> None:
 @command("ask", "answer a question about the repository with the model", _ask_arguments)
 def run_ask(args: argparse.Namespace) -> int:
     """Stream the model's answer to a question about the repository to stdout."""
+    question = take_words_after_focus(args, "question")
     with open_engine(args) as engine:
-        prompt = engine.chat_context(args.question, focus=[repo_relative(engine, p) for p in args.focus],
-                                     budget=args.budget)
-    return asyncio.run(_print_stream(lambda client: client.ask_stream(args.question, prompt),
+        prompt = engine.chat_context(question, focus=focus_paths(engine, args.focus), budget=args.budget)
+    return asyncio.run(_print_stream(lambda client: client.ask_stream(question, prompt),
                                      "answered the question with an empty answer"))
 
 
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    add_repo_argument(parser)  # accepted like every command's; the model settings do not depend on it
     add_json_argument(parser)
 
 
@@ -468,7 +535,11 @@ def run_fake_server(args: argparse.Namespace) -> int:
     """Serve the fake OpenAI-compatible model until Ctrl-C."""
     from context.model.fakeserver import FakeOpenAIServer
 
-    server = FakeOpenAIServer(reply=args.reply, token=args.token, models=args.model, port=args.port)
+    try:
+        server = FakeOpenAIServer(reply=args.reply, token=args.token, models=args.model, port=args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc} "
+                         "(another server is there? --port N picks another, --port 0 any free one)") from None
     print(f"fake model endpoint on {server.base_url} (Ctrl-C stops it); try:\n"
           f"  QWEN_BASE_URL={server.base_url} QWEN_MODEL={args.model[0]}"
           f"{' QWEN_API_KEY=' + args.token if args.token else ''} qwen-context doctor", flush=True)
@@ -485,6 +556,7 @@ def run_fake_server(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered command."""
     parser = argparse.ArgumentParser(prog=PROG, description="Repository context for Qwen3-Coder.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS.values():
@@ -509,6 +581,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `qwen-context search x | head`
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:  # a file or port the command could not use: say which, in one line
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"{PROG}: error: {exc.strerror or exc}{where}\n")
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

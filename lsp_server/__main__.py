@@ -10,6 +10,8 @@ import socket
 import sys
 from collections.abc import Sequence
 
+from context.version import package_version
+
 
 def _loopback(host: str) -> bool:
     """Whether every address ``host`` resolves to is a loopback address."""
@@ -23,6 +25,7 @@ def _loopback(host: str) -> bool:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwen-lsp", description="Repository-level Qwen3-Coder completions and code actions over LSP.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
     parser.add_argument("--tcp", metavar="HOST:PORT",
                         help="listen on a loopback TCP port instead (debugging)")

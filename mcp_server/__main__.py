@@ -21,6 +21,7 @@ from typing import NoReturn
 import anyio
 
 from context.errors import ConfigError, QwenContextError
+from context.version import package_version
 from mcp_server.http import TOKEN_ENV, parse_loopback, serve_http
 from mcp_server.server import build_server
 from mcp_server.workspace import DEFAULT_MAX_OUTPUT_TOKENS, ServerSettings
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="qwen-mcp",
         description="Serve repository context and Qwen3-Coder over the Model Context Protocol.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--root", help="the workspace (repository) root; default: the current directory")
     parser.add_argument(
         "--http",

@@ -1,30 +1,36 @@
 ;;; qwen.el --- Qwen3-Coder completions and code actions through qwen-lsp  -*- lexical-binding: t; -*-
 
 ;; Version: 0.1.0
-;; Package-Requires: ((emacs "27.1") (lsp-mode "9.0.1"))
+;; Package-Requires: ((emacs "28.1") (lsp-mode "9.0.1"))
 ;; Keywords: languages, tools
 ;; SPDX-License-Identifier: Apache-2.0
 
 ;;; Commentary:
 
-;; Registers qwen-lsp (`pip install qwen-context') with lsp-mode as an add-on server: it runs beside
+;; Registers qwen-lsp (`pipx install /path/to/qwen-context' from a checkout puts it on PATH) with
+;; lsp-mode as an add-on server: it runs beside
 ;; each language's own server and adds repository-level inline completions (lsp-mode's
 ;; `lsp-inline-completion-mode', which lsp-mode turns on by itself for servers that offer it) and code
 ;; actions (explain, docstring, refactor, fix, tests).
 ;;
 ;;   (add-to-list 'load-path "/path/to/qwen-context/editors/emacs")
 ;;   (require 'qwen)
-;;   (setq qwen-base-url "http://127.0.0.1:8080/v1")   ; or qwen-preset, or ~/.config/qwen-context/config.toml
+;;   (setq qwen-base-url "http://127.0.0.1:8000/v1")   ; or qwen-preset, or ~/.config/qwen-context/config.toml
 ;;   (add-hook 'python-mode-hook #'lsp-deferred)
 ;;
-;; While a suggestion is shown, TAB (`qwen-accept-key') or C-<return> accepts it, C-n / C-p cycle,
-;; C-g dismisses.
+;; While a suggestion is shown, TAB or C-c C-c (`qwen-accept-keys', both typable in `emacs -nw') accepts
+;; it, C-n / C-p cycle, C-g dismisses.
 ;; `M-x qwen-code-action' picks one of qwen-lsp's code actions.
+;;
+;; Inline completion needs lsp-mode 9.0.1 or newer (`lsp-inline-completion'); with an older lsp-mode
+;; (Debian 12 ships 8.0.0) use qwen-eglot.el instead.
 
 ;;; Code:
 
 (require 'lsp-mode)
-(require 'lsp-inline-completion)
+(unless (require 'lsp-inline-completion nil t)
+  (error (concat "qwen.el needs lsp-mode 9.0.1 or newer, which has lsp-inline-completion; the lsp-mode"
+                 " found has none: update it from MELPA, or use qwen-eglot.el with Eglot")))
 
 (defgroup qwen nil
   "Qwen3-Coder through the qwen-lsp language server."
@@ -67,9 +73,11 @@
   "Whether qwen-lsp offers its code actions."
   :type 'boolean)
 
-(defcustom qwen-accept-key "<tab>"
-  "Key accepting the shown suggestion, added to `lsp-inline-completion-active-map'; nil adds none."
-  :type '(choice (const :tag "None" nil) string))
+(defcustom qwen-accept-keys '("TAB" "<tab>" "C-c C-c")
+  "Keys accepting the shown suggestion, added to `lsp-inline-completion-active-map' (`kbd' syntax).
+A terminal sends TAB for the tab key and a graphical Emacs <tab>, so both are bound; C-c C-c works
+everywhere (lsp-mode's own C-<return> cannot be typed in a terminal)."
+  :type '(repeat string))
 
 (defconst qwen--major-modes
   '(python-mode python-ts-mode js-mode js-ts-mode js-jsx-mode typescript-mode typescript-ts-mode tsx-ts-mode
@@ -104,8 +112,8 @@
   :server-id 'qwen-lsp
   :initialization-options #'qwen--initialization-options))
 
-(when qwen-accept-key
-  (define-key lsp-inline-completion-active-map (kbd qwen-accept-key) #'lsp-inline-completion-accept))
+(dolist (key qwen-accept-keys)
+  (define-key lsp-inline-completion-active-map (kbd key) #'lsp-inline-completion-accept))
 
 (defun qwen-code-action ()
   "Pick one of qwen-lsp's code actions for point or the region (their titles start with \"Qwen:\")."

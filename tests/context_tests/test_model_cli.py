@@ -38,7 +38,7 @@ def run_cli(*args: str, server: FakeOpenAIServer) -> subprocess.CompletedProcess
 def test_complete_streams_the_cleaned_completion_for_a_cursor(repo: Path) -> None:
     with FakeOpenAIServer([Reply(chunks=["helper", "(1, 2)", "\n", "    print(x)\n"])]) as server:
         result = run_cli("complete", "main.py:5:9", "--repo", str(repo), server=server)
-    assert (result.returncode, result.stdout) == (0, "helper(1, 2)"), result.stderr
+    assert (result.returncode, result.stdout) == (0, "helper(1, 2)\n"), result.stderr
     (request,) = server.requests_to("completions")
     prompt = request.body["prompt"]
     assert "<|file_sep|>util.py\n" in prompt
@@ -51,7 +51,7 @@ def test_complete_uses_the_unsaved_buffer(repo: Path, tmp_path: Path) -> None:
     buffer.write_text("from util import helper\n\n\ndef run():\n    total = \n")
     with FakeOpenAIServer(["helper(3, 4)"]) as server:
         result = run_cli("complete", "main.py:5:13", "--repo", str(repo), "--buffer", str(buffer), server=server)
-    assert (result.returncode, result.stdout) == (0, "helper(3, 4)"), result.stderr
+    assert (result.returncode, result.stdout) == (0, "helper(3, 4)\n"), result.stderr
     (request,) = server.requests_to("completions")
     assert "    total = <|fim_suffix|>" in request.body["prompt"]
 
@@ -59,7 +59,7 @@ def test_complete_uses_the_unsaved_buffer(repo: Path, tmp_path: Path) -> None:
 def test_ask_answers_with_the_repository_context(repo: Path) -> None:
     with FakeOpenAIServer(["`helper` is defined in util.py:1."]) as server:
         result = run_cli("ask", "Where is helper defined?", "--repo", str(repo), "--focus", "main.py", server=server)
-    assert (result.returncode, result.stdout) == (0, "`helper` is defined in util.py:1."), result.stderr
+    assert (result.returncode, result.stdout) == (0, "`helper` is defined in util.py:1.\n"), result.stderr
     (request,) = server.requests_to("chat")
     question = request.body["messages"][-1]["content"]
     assert "def helper(a, b)" in question and question.endswith("Where is helper defined?")

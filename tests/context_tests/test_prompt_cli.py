@@ -113,7 +113,7 @@ def test_a_malformed_cursor_is_a_usage_error(repo: Path) -> None:
 
 
 def test_map_prints_the_ranked_repository_map(repo: Path) -> None:
-    result = qwen_context("map", "--repo", str(repo), "--budget", "512", "--focus", "shop/checkout.py")
+    result = qwen_context("map", "--repo", str(repo), "--budget", "1024", "--focus", "shop/checkout.py")
     assert result.returncode == 0, result.stderr
     assert "shop/models.py:\n" in result.stdout
     assert tokens.count(result.stdout) <= 512

@@ -6,13 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from neovim_driver import Neovim, find_nvim, isolated_env
-
-
-@pytest.fixture(scope="session")
-def nvim() -> str:
-    """The Neovim 0.12 executable."""
-    return find_nvim()
+from neovim_driver import Neovim, isolated_env
 
 
 @pytest.fixture

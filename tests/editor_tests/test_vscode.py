@@ -11,11 +11,12 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from neovim_driver import EDITORS, required_tool
+from neovim_driver import EDITORS
 
 from lsp_server.options import parse_options
 
@@ -24,10 +25,10 @@ BIN = VSCODE / "node_modules" / ".bin"
 
 
 @pytest.fixture(scope="module")
-def compiled() -> Path:
+def compiled(client: Callable[[str | None, str, str], str]) -> Path:
     """The extension compiled with tsc (out/), once for this module."""
-    required_tool(shutil.which("node"), "node", "install Node.js 20+")
-    required_tool(
+    client(shutil.which("node"), "node", "install Node.js 20+")
+    client(
         str(BIN / "tsc") if (BIN / "tsc").exists() else None,
         "the extension's npm packages",
         "run `npm ci` in editors/vscode (.ci/run does this)",

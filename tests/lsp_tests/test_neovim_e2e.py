@@ -8,7 +8,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
 from lsp_helpers import QWEN_LSP
 
 from context.model.fakeserver import FakeOpenAIServer
@@ -18,20 +17,7 @@ DOCSTRING_SCRIPT = Path(__file__).with_name("neovim_docstring.lua")
 CHECKOUT = "from shop.pricing import apply_discount\n\nsubtotal = 100.0\n"
 
 
-def neovim() -> str:
-    """The Neovim 0.12 binary from ``QWEN_TEST_NVIM`` (``.ci/run`` fetches it); in CI its absence fails."""
-    path = os.environ.get("QWEN_TEST_NVIM")
-    if not path:
-        message = ("QWEN_TEST_NVIM is not set: run `bash ../shared/tools/fetch-neovim .cache/neovim-0.12` "
-                   "and export QWEN_TEST_NVIM=<the path it prints> (.ci/run does both)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-def test_neovim_shows_accepts_and_writes_the_inline_completion(repo: Path, tmp_path: Path) -> None:
-    nvim = neovim()
+def test_neovim_shows_accepts_and_writes_the_inline_completion(repo: Path, tmp_path: Path, nvim: str) -> None:
     checkout = repo / "shop" / "checkout.py"
     checkout.write_text(CHECKOUT)
     log = tmp_path / "e2e.log"
@@ -48,8 +34,7 @@ def test_neovim_shows_accepts_and_writes_the_inline_completion(repo: Path, tmp_p
 
 
 def test_neovim_adds_no_empty_line_when_documenting_the_last_function_of_a_file_without_a_final_newline(
-        repo: Path, tmp_path: Path) -> None:
-    nvim = neovim()
+        repo: Path, tmp_path: Path, nvim: str) -> None:
     pricing = repo / "shop" / "pricing.py"
     text = pricing.read_text().rstrip("\n")
     pricing.write_text(text)

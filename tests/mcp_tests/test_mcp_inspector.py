@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,15 @@ import pytest
 HERE = Path(__file__).resolve().parent
 QWEN_MCP = str(Path(sys.executable).with_name("qwen-mcp"))
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("npx") is None
-    or not (HERE / "node_modules" / "@modelcontextprotocol" / "inspector").is_dir(),
-    reason="needs node and `npm ci` in tests/mcp_tests (.ci/run does it)",
-)
+INSPECTOR = HERE / "node_modules" / "@modelcontextprotocol" / "inspector"
+
+
+@pytest.fixture(autouse=True)
+def inspector_installed(client: Callable[[str | None, str, str], str]) -> None:
+    """node's npx and the pinned MCP Inspector (skipped without them, failed under CI=true)."""
+    client(shutil.which("npx"), "node's npx", "install Node.js 20+")
+    client(str(INSPECTOR) if INSPECTOR.is_dir() else None, "MCP Inspector",
+           "run `npm ci` in tests/mcp_tests (.ci/run does it)")
 
 
 def inspector(root: Path, *method: str) -> dict:

@@ -9,8 +9,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-/** The command that installs the server, shown to the user when it is missing. */
-export const INSTALL_COMMAND = "pip install qwen-context";
+/**
+ * The command that puts the server on PATH, shown to the user when it is missing: it installs from a checkout of
+ * qwen-context (no package of that name is published).
+ */
+export const INSTALL_COMMAND = "pipx install /path/to/qwen-context";
 
 function isExecutableFile(file: string): boolean {
   try {

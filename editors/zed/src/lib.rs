@@ -4,7 +4,8 @@
 use zed_extension_api::{self as zed, settings::LspSettings, LanguageServerId, Result, Worktree};
 
 const SERVER: &str = "qwen-lsp";
-const INSTALL: &str = "pip install qwen-context";
+/// Puts qwen-lsp on PATH from a checkout of qwen-context (no package of that name is published).
+const INSTALL: &str = "pipx install /path/to/qwen-context";
 
 struct QwenExtension;
 

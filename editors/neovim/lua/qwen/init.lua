@@ -36,7 +36,8 @@ local SERVER_FIELDS = { 'cmd', 'filetypes', 'root_markers' }
 --- What `:QwenActions {name}` matches in an action's title, for command-line completion.
 local ACTION_NAMES = { 'explain', 'docstring', 'refactor', 'fix', 'tests' }
 
-local INSTALL = 'pip install qwen-context'
+-- From a checkout of qwen-context: no package of that name is published.
+local INSTALL = 'pipx install /path/to/qwen-context'
 
 ---@param client vim.lsp.Client?
 local function is_qwen(client)

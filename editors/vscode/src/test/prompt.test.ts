@@ -8,8 +8,8 @@ import { cliBeside, promptArguments } from "../prompt";
 
 test("the cursor becomes a 1-based PATH:LINE:COL relative to the workspace folder", () => {
   const args = promptArguments({
-    root: "/work/repo",
-    file: "/work/repo/src/app.py",
+    root: "/home/user/repo",
+    file: "/home/user/repo/src/app.py",
     line: 4,
     lineText: "    return sum(",
     character: 15,
@@ -19,7 +19,7 @@ test("the cursor becomes a 1-based PATH:LINE:COL relative to the workspace folde
   assert.deepEqual(args, [
     "prompt",
     "--repo",
-    "/work/repo",
+    "/home/user/repo",
     "--budget",
     "4096",
     "--buffer",
