@@ -105,6 +105,7 @@ async def test_a_slow_call_does_not_delay_index_status_or_search_symbols(repo: P
         assert status["state"] == "ready" and found["symbols"][0]["path"] == "app/models.py"
         assert status_seconds < 2 and search_seconds < 2, (status_seconds, search_seconds)
         slow.cancel()
+        await asyncio.gather(slow, return_exceptions=True)
 
 
 async def test_a_call_past_its_deadline_is_stopped_with_a_clear_error(repo: Path, model: FakeOpenAIServer) -> None:
