@@ -18,7 +18,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
-from context.engine import default_cache_dir
+from context.engine import Engine, default_cache_dir
 from context.index.store import index_path
 from context.model.fakeserver import FakeOpenAIServer, Reply
 from context.prompt import tokens
@@ -132,6 +132,8 @@ async def test_a_cancelled_model_call_closes_the_model_stream(repo: Path, model:
 
 
 async def test_a_damaged_index_under_a_running_server_is_reported_and_rebuilt(repo: Path) -> None:
+    with Engine(repo) as engine:  # a warm index: the server then finds nothing to parse and loads nothing yet
+        engine.index()
     database = index_path(default_cache_dir(), repo.resolve())
     async with qwen_mcp(repo) as client:
         size = database.stat().st_size
