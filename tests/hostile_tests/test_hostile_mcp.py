@@ -188,3 +188,23 @@ async def test_ask_qwen_caps_an_answer_without_newlines(repo: Path, model: FakeO
         answer = await structured(client, "ask_qwen", {"question": "Say y a lot."})
     assert answer["truncated"] is True
     assert 0 < len(answer["answer"]) < 1_000_000 and tokens.count(answer["answer"]) <= 4096
+
+
+async def test_a_call_waiting_for_a_cold_index_hears_how_far_it_got(tmp_path: Path) -> None:
+    for n in range(3000):
+        folder = tmp_path / f"pkg{n // 100}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"mod{n}.py").write_text(f"def function_{n}(x):\n    return helper_{n}(x) + {n}\n" * 20)
+    heard: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        heard.append((done, total, message))
+
+    env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+    params = StdioServerParameters(command=QWEN_MCP, args=["--root", str(tmp_path), "--no-watch"], env=env)
+    async with Client(params, read_timeout_seconds=90) as client:
+        await client.call_tool("search_symbols", {"query": "function_1"}, progress_callback=progress)
+    assert heard, "no progress while the index was built"
+    for _, total, message in heard:  # every report says how far it got: files with their total, or time
+        assert message and "s so far" in message, message
+        assert total or "files parsed" not in message, message
