@@ -120,54 +120,47 @@ class Workspace:
 
     def start(self) -> None:
         """Open and index the engine on the index thread; returns at once."""
-        self._writer.submit(self._open_and_index)
+        self._writer.submit(lambda: self._indexing(self._open_and_index, "indexing"))
 
-    def _open_and_index(self) -> None:
+    def _indexing(self, work: Callable[[], None], doing: str) -> None:
+        """Run ``work`` (on the index thread); a failure becomes the `failed` state with a client-safe error."""
         started = time.perf_counter()
         try:
-            # Imported here, on the index thread: the engine's modules (parsers, pathspec) then load while
-            # the event loop already answers `initialize` and `tools/list`.
-            from context.engine import Engine
-
-            engine = Engine(self.root)
-            self.files_before = _indexed_files(engine)
-            self._set_state("indexing")
-            self._engine = engine
-            self._index(engine)
-            if self.settings.watch:
-                self._watcher = engine.watch()
-                self._watcher.__enter__()
+            work()
             self._set_state("ready")
         except QwenContextError as exc:
             self._failed(str(exc))
-            logger.error("indexing %s failed: %s", self.root, exc)
+            logger.error("%s %s failed: %s", doing, self.root, exc)
         except Exception:
-            self._failed("internal error while indexing; the server log has the details")
-            logger.exception("indexing %s failed", self.root)
+            self._failed(f"internal error while {doing}; the server log has the details")
+            logger.exception("%s %s failed", doing, self.root)
         finally:
             self._ready.set()
-            logger.debug("workspace ready in %.2f s (state %s)", time.perf_counter() - started, self.state)
+            logger.debug("%s took %.2f s (state %s)", doing, time.perf_counter() - started, self.state)
+
+    def _open_and_index(self) -> None:
+        # Imported here, on the index thread: the engine's modules (parsers, pathspec) then load while the
+        # event loop already answers `initialize` and `tools/list`.
+        from context.engine import Engine
+
+        engine = Engine(self.root)
+        self.files_before = _indexed_files(engine)
+        self._set_state("indexing")
+        self._engine = engine
+        self._index(engine)
+        if self.settings.watch:
+            self._watcher = engine.watch()
+            self._watcher.__enter__()
 
     def _index(self, engine: Engine) -> None:
         report = engine.index(progress=self._on_progress)
         self._index_file = _identity(engine.index_path)
         logger.info("indexed %d files (%d parsed) in %.1f s", report.files, report.parsed, report.seconds)
 
-    def _rebuild(self) -> None:
-        """Index again after the index file was found damaged or replaced (on the index thread)."""
-        engine = self._engine
-        try:
-            if engine is not None:
-                self._index(engine)
-                self._set_state("ready")
-        except QwenContextError as exc:
-            self._failed(str(exc))
-            logger.error("re-indexing %s failed: %s", self.root, exc)
-        except Exception:
-            self._failed("internal error while re-indexing; the server log has the details")
-            logger.exception("re-indexing %s failed", self.root)
-        finally:
-            self._ready.set()
+    def _reindex(self) -> None:
+        """Index again after the index file was found damaged or replaced."""
+        if self._engine is not None:
+            self._index(self._engine)
 
     def _set_state(self, state: IndexState) -> None:
         self.state = state
@@ -202,7 +195,7 @@ class Workspace:
         self._ready.clear()
         self.files_done = self.files_total = 0
         self._set_state("rebuilding")
-        self._writer.submit(self._rebuild)
+        self._writer.submit(lambda: self._indexing(self._reindex, "re-indexing"))
 
     def check_index(self) -> None:
         """Raise `IndexUnavailable` (and start a rebuild) when the index file is no longer the one indexed:
