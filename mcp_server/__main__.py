@@ -21,8 +21,9 @@ from typing import NoReturn
 import anyio
 
 from context.errors import ConfigError, QwenContextError
+from context.version import package_version
 from mcp_server.http import TOKEN_ENV, parse_loopback, serve_http
-from mcp_server.server import build_server, package_version
+from mcp_server.server import build_server
 from mcp_server.stdio import serve_stdio
 from mcp_server.workspace import DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_TOOL_TIMEOUT_SECONDS, ServerSettings
 
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="qwen-mcp",
         description="Serve repository context and Qwen3-Coder over the Model Context Protocol.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--root", help="the workspace (repository) root; default: the current directory")
     parser.add_argument(
         "--http",
@@ -80,7 +82,6 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get(TOOL_TIMEOUT_ENV, str(DEFAULT_TOOL_TIMEOUT_SECONDS)),
         help=f"deadline of one tool call (default {DEFAULT_TOOL_TIMEOUT_SECONDS:g}; env {TOOL_TIMEOUT_ENV})",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument(
         "--no-watch", action="store_true", help="do not re-index files when they change on disk"
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from context.version import package_version
 from mcp_server.access import WorkspaceSlot
 from mcp_server.boundary import Boundary, explain_not_initialized
 from mcp_server.prompts import add_prompts
@@ -22,23 +22,12 @@ from mcp_server.resources import add_resources
 from mcp_server.tools import CALLS_MODEL, MODEL_TOOLS, READ_ONLY, READ_ONLY_TOOLS
 from mcp_server.workspace import ServerSettings, Workspace
 
-#: The distribution whose version the server reports.
-PACKAGE = "qwen-context"
-
 INSTRUCTIONS = """\
 Code intelligence for the repository at the workspace root, from a local tree-sitter index, plus Qwen3-Coder.
 Paths are relative to the root; lines and columns are 1-based. Start with repo_map or search_symbols, then
 get_definition / find_references / read_code; build_context gives ranked context for a task. complete_code and
 ask_qwen call the configured Qwen3-Coder endpoint. Long results are paginated: pass the returned offset or
 next_start_line to continue."""
-
-
-def package_version() -> str:
-    """The installed qwen-context version ("0+unknown" when run from a tree that is not installed)."""
-    try:
-        return version(PACKAGE)
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def build_server(settings: ServerSettings) -> MCPServer[Workspace]:
