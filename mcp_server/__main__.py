@@ -24,7 +24,8 @@ from context.errors import ConfigError, QwenContextError
 from context.version import package_version
 from mcp_server.http import TOKEN_ENV, parse_loopback, serve_http
 from mcp_server.server import build_server
-from mcp_server.workspace import DEFAULT_MAX_OUTPUT_TOKENS, ServerSettings
+from mcp_server.stdio import serve_stdio
+from mcp_server.workspace import DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_TOOL_TIMEOUT_SECONDS, ServerSettings
 
 logger = logging.getLogger("mcp_server")
 
@@ -32,6 +33,8 @@ logger = logging.getLogger("mcp_server")
 MAX_OUTPUT_ENV = "QWEN_MCP_MAX_OUTPUT_TOKENS"
 #: The smallest output cap accepted: smaller ones could not hold one page of anything.
 MIN_OUTPUT_TOKENS = 2048
+#: The environment variable that sets the deadline of a call when --tool-timeout is not given.
+TOOL_TIMEOUT_ENV = "QWEN_MCP_TOOL_TIMEOUT"
 
 
 def _output_cap(text: str) -> int:
@@ -41,6 +44,16 @@ def _output_cap(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number of tokens: {text!r}") from None
     if not MIN_OUTPUT_TOKENS <= value <= 1_000_000:
         raise argparse.ArgumentTypeError(f"must be between {MIN_OUTPUT_TOKENS} and 1,000,000 tokens")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 86,400 seconds")
     return value
 
 
@@ -61,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_output_cap,
         default=os.environ.get(MAX_OUTPUT_ENV, str(DEFAULT_MAX_OUTPUT_TOKENS)),
         help=f"cap of a tool result in tokens (default {DEFAULT_MAX_OUTPUT_TOKENS}; env {MAX_OUTPUT_ENV})",
+    )
+    parser.add_argument(
+        "--tool-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        default=os.environ.get(TOOL_TIMEOUT_ENV, str(DEFAULT_TOOL_TIMEOUT_SECONDS)),
+        help=f"deadline of one tool call (default {DEFAULT_TOOL_TIMEOUT_SECONDS:g}; env {TOOL_TIMEOUT_ENV})",
     )
     parser.add_argument(
         "--no-watch", action="store_true", help="do not re-index files when they change on disk"
@@ -106,10 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         root = _workspace_root(args.root)
         cap, watch = args.max_output_tokens, not args.no_watch
-        settings = ServerSettings(root=root, max_output_tokens=cap, watch=watch)
+        settings = ServerSettings(
+            root=root, max_output_tokens=cap, watch=watch, tool_timeout_seconds=args.tool_timeout
+        )
         server = build_server(settings)
         if args.http is None:
-            server.run()
+            anyio.run(serve_stdio, server)
             _exit_promptly(0)
         host, port = parse_loopback(args.http)
         token = os.environ.get(TOKEN_ENV)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-IndexState = Literal["starting", "indexing", "ready", "failed"]
+IndexState = Literal["starting", "indexing", "ready", "rebuilding", "failed"]
 
 
 class Symbol(BaseModel):
@@ -157,8 +157,11 @@ class Answer(BaseModel):
 class IndexStatus(BaseModel):
     """The state of the index: what is known, how fresh it is, what was skipped and why."""
 
-    state: IndexState
-    root: str = Field(description="Absolute path of the workspace root; tool paths are relative to it.")
+    state: IndexState = Field(
+        description="starting, indexing, ready, rebuilding (the index file was found damaged) or failed."
+    )
+    message: str = Field(default="", description="Where indexing stands, in words, with counts.")
+    root: str = Field(description="Name of the workspace root folder; tool paths are relative to it.")
     files_done: int = Field(description="Files processed so far by the running or last indexing pass.")
     files_total: int = Field(description="Files the running or last indexing pass had to process.")
     files: int

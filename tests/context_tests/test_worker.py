@@ -1,4 +1,4 @@
-"""The serial worker runs the servers' blocking engine calls in order, off their event loop."""
+"""The workers run the servers' blocking engine calls off their event loop: one thread in order, or a pool."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from context.serve.worker import SerialWorker
+from context.serve.worker import SerialWorker, WorkerPool
 
 
 async def test_jobs_run_in_order_on_one_daemon_thread_off_the_event_loop() -> None:
@@ -59,3 +59,37 @@ def test_stopping_lets_the_queued_jobs_finish() -> None:
     futures = [worker.submit(lambda n=n: n) for n in range(3)]
     worker.stop()
     assert [future.result(timeout=5) for future in futures] == [0, 1, 2]
+
+
+async def test_a_pool_runs_calls_side_by_side_and_a_spare_stands_in_for_an_abandoned_call() -> None:
+    pool = WorkerPool("test-pool", 2, spares=1)
+    release = threading.Event()
+    started = threading.Barrier(3)
+
+    def block() -> bool:
+        started.wait(5)
+        return release.wait(10)
+
+    stuck = [asyncio.create_task(pool.run(block)) for _ in range(2)]
+    await asyncio.to_thread(started.wait, 5)  # both threads are busy at once
+    for task in stuck:
+        task.cancel()
+    await asyncio.gather(*stuck, return_exceptions=True)
+    assert await asyncio.wait_for(pool.run(lambda: "served by the spare"), 5) == "served by the spare"
+    release.set()
+    pool.stop()
+
+
+async def test_cancelling_a_queued_call_skips_it() -> None:
+    pool = WorkerPool("test-pool", 1)
+    release, ran = threading.Event(), threading.Event()
+    first = asyncio.create_task(pool.run(lambda: release.wait(10)))
+    second = asyncio.create_task(pool.run(ran.set))
+    await asyncio.sleep(0.1)
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
+    release.set()
+    assert await first is True
+    await asyncio.sleep(0.1)
+    assert not ran.is_set()
+    pool.stop()

@@ -26,15 +26,20 @@ def inspector_installed(client: Callable[[str | None, str, str], str]) -> None:
            "run `npm ci` in tests/mcp_tests (.ci/run does it)")
 
 
-def inspector(root: Path, *method: str) -> dict:
-    """Run `npx mcp-inspector --cli qwen-mcp --root ROOT ...` (with the test's cache); its JSON output."""
+def run_inspector(root: Path, *method: str) -> subprocess.CompletedProcess[str]:
+    """Run `npx mcp-inspector --cli qwen-mcp --root ROOT ...` (with the test's cache)."""
     cache = f"QWEN_CONTEXT_CACHE_DIR={os.environ['QWEN_CONTEXT_CACHE_DIR']}"
     server = [QWEN_MCP, "--root", str(root), "--no-watch"]
     command = ["npx", "--no-install", "mcp-inspector", "--cli", "-e", cache, *server]
     env = {**os.environ, "NODE_NO_WARNINGS": "1"}
-    done = subprocess.run(
+    return subprocess.run(
         [*command, *method], cwd=HERE, env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def inspector(root: Path, *method: str) -> dict:
+    """The JSON output of an Inspector call that must succeed."""
+    done = run_inspector(root, *method)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -67,3 +72,12 @@ def test_the_inspector_calls_search_symbols_and_read_code(repo: Path) -> None:
         "end_line=18",
     )
     assert code["structuredContent"]["text"] == "def make_user(name: str) -> User:"
+
+
+def test_the_inspector_reads_the_refusal_of_a_path_out_of_the_root_in_a_prompt(repo: Path) -> None:
+    done = run_inspector(
+        repo, "--method", "prompts/get", "--prompt-name", "explain", "--prompt-args", "path=../outside/x.py"
+    )
+    assert done.returncode != 0
+    said = done.stdout + done.stderr  # the Inspector prints a failed call's error on stderr
+    assert "leads out of the workspace" in said and "Internal" not in said, said[-2000:]

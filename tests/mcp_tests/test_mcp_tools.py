@@ -22,7 +22,7 @@ from mcp_support import (
 from context.engine import Engine
 from context.index.symbols import DEFINITION_KINDS
 from context.model.fakeserver import FakeOpenAIServer, Reply
-from mcp_server.server import SymbolKind
+from mcp_server.tools import SymbolKind
 
 TOOLS = {
     "repo_map",

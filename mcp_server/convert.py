@@ -1,0 +1,96 @@
+"""Conversions between the engine's results and the MCP tools' typed results.
+
+The engine counts lines and columns from 0; the tools' results and arguments count them from 1, as editors,
+diffs and `read_code` do. This module is the one place where the two meet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from context.index.symbols import Definition, Reference
+from mcp_server.paging import fit_lines, split_lines
+from mcp_server.schemas import ContextSection, DefinitionWithCode, OutlineItem, ReferenceHit, Symbol
+
+if TYPE_CHECKING:
+    from context.engine import Engine, OutlineNode
+    from context.prompt.result import Prompt
+
+#: Longest source line quoted in a reference hit.
+MAX_SOURCE_CHARS = 240
+
+
+def symbol(definition: Definition) -> Symbol:
+    """A definition as a tool result."""
+    return Symbol(
+        name=definition.name,
+        kind=definition.kind,
+        qualname=definition.qualname,
+        path=definition.path,
+        line=definition.line + 1,
+        end_line=definition.end_line + 1,
+        column=definition.column + 1,
+        signature=definition.signature,
+        doc=definition.doc,
+    )
+
+
+def outline_item(node: OutlineNode) -> OutlineItem:
+    """An outline node and the nodes nested in it."""
+    definition = node.definition
+    return OutlineItem(
+        name=definition.name,
+        kind=definition.kind,
+        line=definition.line + 1,
+        end_line=definition.end_line + 1,
+        signature=definition.signature,
+        children=[outline_item(child) for child in node.children],
+    )
+
+
+def sections(prompt: Prompt) -> list[ContextSection]:
+    """What a prompt holds, section by section."""
+    return [
+        ContextSection(path=section.path, kind=section.kind, tokens=section.tokens, reason=section.reason)
+        for section in prompt.sections
+    ]
+
+
+def first_word_column(engine: Engine, path: str, line: int) -> int | None:
+    """The 1-based column of the first word of a 1-based line; None past the end of the file."""
+    lines = split_lines(engine.text(path))
+    if line > len(lines):
+        return None
+    text = lines[line - 1]
+    return len(text) - len(text.lstrip()) + 1
+
+
+def with_code(engine: Engine, definition: Definition, budget: int) -> DefinitionWithCode:
+    """A definition with as much of its code as fits ``budget`` tokens."""
+    lines = split_lines(engine.text(definition.path))[definition.line : definition.end_line + 1]
+    shown = fit_lines(lines, budget)
+    return DefinitionWithCode(
+        **symbol(definition).model_dump(), code="\n".join(lines[:shown]), code_truncated=shown < len(lines)
+    )
+
+
+def hits(engine: Engine, references: Sequence[Reference]) -> list[ReferenceHit]:
+    """References with their source lines (each file read once)."""
+    files: dict[str, list[str]] = {}
+    found: list[ReferenceHit] = []
+    for reference in references:
+        if reference.path not in files:
+            files[reference.path] = split_lines(engine.text(reference.path))
+        lines = files[reference.path]
+        source = lines[reference.line].strip() if reference.line < len(lines) else ""
+        found.append(
+            ReferenceHit(
+                path=reference.path,
+                line=reference.line + 1,
+                column=reference.column + 1,
+                kind=reference.kind,
+                source=source[:MAX_SOURCE_CHARS],
+            )
+        )
+    return found
