@@ -130,13 +130,20 @@ class QwenProtocol(LanguageServerProtocol):
             message = self.structure_message(raw)
         except JsonRpcException as exc:
             if "id" in raw and "method" in raw:
-                self.send_error(raw["id"], JsonRpcInvalidParams(
-                    f"qwen-lsp: invalid params for {raw['method']}") if self._initialize_seen or raw[
-                        "method"] == types.INITIALIZE else JsonRpcServerNotInitialized(
-                        "qwen-lsp: the server is not initialized; send initialize first"))
+                self.send_error(raw["id"], self._refusal(str(raw["method"])))
             logger.warning("dropped a malformed %s: %s", raw.get("method", "message"), exc)
             return
         self.handle_message(message)
+
+
+    def _refusal(self, method: str) -> JsonRpcException:
+        """The error for a request whose params do not fit its method: the lifecycle's error when the
+        lifecycle refuses it anyway, else InvalidParams."""
+        if self._shutdown:
+            return JsonRpcInvalidRequest("qwen-lsp: the server is shut down")
+        if not self._initialize_seen and method != types.INITIALIZE:
+            return JsonRpcServerNotInitialized("qwen-lsp: the server is not initialized; send initialize first")
+        return JsonRpcInvalidParams(f"qwen-lsp: invalid params for {method}")
 
 
 class _Reader:
