@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the arguments and serve until the client says ``exit``."""
+    """Parse the arguments and serve until the client says ``exit``; the exit code follows LSP (0 after
+    ``shutdown``, else 1)."""
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level,
@@ -58,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.tcp is not None:
         SERVER.start_tcp(host, int(port))
-    else:
-        SERVER.start_io()
-    return 0
+        return 0
+    SERVER.start_io()
+    return SERVER.lsp.exit_code  # 1 when the client ended the session without `shutdown`
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from context.prompt.alone import line_start
+
 _LINES = re.compile(r"[^\n]*\n|[^\n]+$")
 
 #: Bytes per code unit of each LSP position encoding; UTF-32 units are code points.
@@ -67,6 +69,17 @@ def line_at(lines: Sequence[str], line: int) -> str:
 def engine_position(lines: Sequence[str], position: types.Position, encoding: str) -> tuple[int, int]:
     """An LSP position as the engine's ``(line, code-point column)``."""
     return position.line, to_code_points(line_at(lines, position.line), position.character, encoding)
+
+
+def locate(text: str, position: types.Position, encoding: str) -> tuple[int, int, int]:
+    """An LSP position in ``text`` as the engine's ``(line, code-point column)`` and the code-point offset into
+    ``text``, reading only the lines up to it (a huge buffer is not split per keystroke). Past the end of a
+    line the column is clamped; past the last line it is the end of ``text``."""
+    start = line_start(text, position.line)
+    end = text.find("\n", start)
+    line = text[start : len(text) if end < 0 else end].rstrip("\r")
+    column = to_code_points(line, position.character, encoding)
+    return position.line, column, start + column
 
 
 def lsp_position(lines: Sequence[str], line: int, column: int, encoding: str) -> types.Position:
@@ -139,20 +152,39 @@ def snippet_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("$", "\\$").replace("}", "\\}")
 
 
-def completion_list(texts: Sequence[str], replace: types.Range, accept_command: str, uri: str, *,
-                    snippets: bool = False) -> types.CompletionList:
+#: The identifier being typed at the end of the text before a cursor (what an editor filters completions by).
+_TYPED_WORD = re.compile(r"[\w$]+\Z")
+
+
+def typed_word(before: str) -> str:
+    """The word being typed before the cursor: the identifier characters that end ``before``."""
+    match = _TYPED_WORD.search(before[-256:])
+    return match.group() if match is not None else ""
+
+
+def completion_list(texts: Sequence[str], typed: str, position: types.Position, accept_command: str, uri: str,
+                    encoding: str, *, snippets: bool = False) -> types.CompletionList:
     """Completion items for editors without inline completion: first line as label, whole text as edit.
 
-    With ``snippets`` (the client supports them) the edit is an escaped snippet: some clients (Neovim 0.11)
-    insert only the first word of a plain-text edit. The list is incomplete so the editor asks again as the
-    user types on.
+    Editors filter items by the word being typed (``typed``, ending at ``position``): each item's edit
+    replaces that word with the word plus the suggestion, and its label and filter text start with the word,
+    so the item survives the filtering of VS Code, Neovim, Helix, Emacs and Zed (all prefix or fuzzy matches
+    of the typed word against the filter text). With ``snippets`` (the client supports them) the edit is an
+    escaped snippet: some clients (Neovim 0.11) insert only the first word of a plain-text edit. The list is
+    incomplete so the editor asks again as the user types on.
     """
     text_format = types.InsertTextFormat.Snippet if snippets else types.InsertTextFormat.PlainText
-    return types.CompletionList(is_incomplete=True, items=[
-        types.CompletionItem(
-            label=text.strip().splitlines()[0], kind=types.CompletionItemKind.Text, detail="Qwen",
-            sort_text="0", filter_text=text, insert_text_format=text_format,
-            text_edit=types.TextEdit(range=replace, new_text=snippet_text(text) if snippets else text),
-            command=_accepted(accept_command, uri, text))
-        for text in texts
-    ])
+    start = types.Position(line=position.line,
+                           character=max(position.character - from_code_points(typed, len(typed), encoding), 0))
+    items = []
+    for text in texts:
+        whole = typed + text
+        first = whole.split("\n")[0]
+        label = first if first.strip() else whole.strip().splitlines()[0]
+        items.append(types.CompletionItem(
+            label=label, kind=types.CompletionItemKind.Text, detail="Qwen", sort_text="0", filter_text=whole,
+            insert_text_format=text_format,
+            text_edit=types.TextEdit(range=types.Range(start, position),
+                                     new_text=snippet_text(whole) if snippets else whole),
+            command=_accepted(accept_command, uri, text)))
+    return types.CompletionList(is_incomplete=True, items=items)

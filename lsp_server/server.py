@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 from lsprotocol import types
 from lsprotocol.converters import get_converter
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
@@ -30,39 +34,28 @@ from context.errors import ConfigError, ModelError, QwenContextError
 from context.index.languages import language_for
 from context.model.client import ModelClient
 from context.model.settings import ModelSettings, load_settings
-from context.serve import tasks
-from context.serve.tasks import Target, Task
+from context.prompt.alone import buffer_fim_prompt
+from context.prompt.build import Prompt
 from lsp_server import actions, convert
+from lsp_server.actions import APPLY, EXPLAIN, REFACTOR, TESTS, CodeActions
 from lsp_server.inline import Latest, SuggestionCache
 from lsp_server.options import ModelOptions, ServerOptions, merge, parse_options
-from lsp_server.workspaces import Folder, Workspaces
+from lsp_server.protocol import QwenProtocol, read_messages
+from lsp_server.workspaces import Folder, Workspaces, max_document_chars
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 ACCEPTED = "qwen.accepted"
-EXPLAIN = "qwen.explain"
-REFACTOR = "qwen.refactor"
-APPLY = "qwen.apply"
+#: Characters after which an editor without inline completion (Helix) asks for completions by itself.
+TRIGGER_CHARACTERS = [".", "(", "[", ",", "=", ":"]
 
 #: How much warmer each further suggestion of an invoked completion is asked than the one before (the first
 #: at the configured temperature, 0 by default): at one temperature the model would repeat itself.
 TEMPERATURE_STEP = 0.4
-#: Files that mark a project root, for documents opened outside every workspace folder.
-_ROOT_MARKERS = (".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml", "pom.xml", "build.gradle")
 _CONVERTER = get_converter()
 
-
-def _project_root(path: Path) -> Path | None:
-    """The folder to index for a file opened outside every workspace folder: the nearest ancestor holding a
-    project marker (``.git``, ``pyproject.toml``, ...) below the home folder, else the file's own folder;
-    never the home folder or the filesystem root."""
-    home = Path.home()
-    for parent in path.parents:
-        if parent in (home, Path(parent.anchor)):
-            break
-        if any((parent / marker).exists() for marker in _ROOT_MARKERS):
-            return parent
-    return path.parent if path.parent not in (home, Path(path.parent.anchor)) else None
 
 
 def _temperature(n: int) -> float | None:
@@ -81,13 +74,13 @@ def _version() -> str:
 class Cursor:
     """Where a completion is asked for, as the engine sees it (code points) and as the client sees it (range).
 
-    With a ``selectedCompletionInfo`` the buffer is taken with the selected text applied, ``lead`` is that
+    Without a ``folder`` the prompt comes from the buffer alone. With a ``selectedCompletionInfo`` the buffer is taken with the selected text applied, ``lead`` is that
     text (every item starts with it) and ``replace`` is its range; otherwise ``replace`` is empty at the
     cursor.
     """
 
     uri: str
-    folder: Folder
+    folder: Folder | None  # None: completed from the buffer alone (outside the workspace, or too big)
     path: str
     line: int
     column: int
@@ -105,10 +98,12 @@ class FailureNotice:
         self._server = server
         self._shown: set[str] = set()
 
-    def failed(self, exc: QwenContextError) -> None:
+    def failed(self, exc: QwenContextError, *, always: bool = False) -> None:
+        """Log a failure; show it unless its kind was shown since the model last answered (``always``: an
+        action the user asked for, which must not fail silently)."""
         kind = type(exc).__name__
         logger.warning("model request failed (%s): %s", kind, exc)
-        if kind not in self._shown:
+        if always or kind not in self._shown:
             self._shown.add(kind)
             self._server.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Error, message=f"qwen-lsp: {exc}"))
@@ -121,8 +116,8 @@ class QwenLanguageServer(LanguageServer):
     """The state the handlers share: options, engines per folder, the model client, completion caches."""
 
     def __init__(self) -> None:
-        super().__init__("qwen-lsp", _version(),
-                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("qwen-lsp", _version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=QwenProtocol)
         self.options = ServerOptions()
         self.raw_options: dict[str, Any] = {}
         self.workspaces = Workspaces()
@@ -133,6 +128,32 @@ class QwenLanguageServer(LanguageServer):
         self.recent: deque[tuple[Path, str]] = deque(maxlen=8)
         self.accepted = 0
         self.background: set[asyncio.Task[None]] = set()
+        self.actions = CodeActions(self)
+        self.max_document = max_document_chars()
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio through `lsp_server.protocol.read_messages` (the lifecycle and size limits)."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(read_messages(stdin or sys.stdin.buffer, self.lsp, self._stop_event))
+        except BrokenPipeError:
+            logger.error("the client closed the connection")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    @property
+    def lsp(self) -> QwenProtocol:
+        """The protocol, as its own type."""
+        assert isinstance(self.protocol, QwenProtocol)
+        return self.protocol
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Errors outside a request (a failing notification handler) go to stderr only: the client waits for
+        no answer, and a message box per keystroke helps nobody."""
+        logger.error("%s: %s", getattr(source, "__name__", source), error)
 
     # ---- configuration ------------------------------------------------------------------------------------
 
@@ -198,15 +219,51 @@ class QwenLanguageServer(LanguageServer):
     # ---- workspace folders and indexing -------------------------------------------------------------------
 
     def folder_of(self, uri: str) -> tuple[Folder, str] | None:
-        """The workspace folder of a source file and its path relative to it. A file outside every folder gets
-        its project's folder (see `_project_root`), indexed on first use; None for anything else."""
+        """The workspace folder of a source file and its path relative to it; None outside every folder the
+        client named (such a document is served from its own buffer, and nothing beside it is read)."""
         path = convert.uri_to_path(uri)
         if path is None or language_for(path.name) is None:
             return None
-        if (found := self.workspaces.locate(path)) is None and (root := _project_root(path)) is not None:
-            self.start_indexing(self.workspaces.add(root))
-            found = self.workspaces.locate(path)
-        return found
+        return self.workspaces.locate(path)
+
+    def is_open(self, uri: str) -> bool:
+        """Whether the editor has ``uri`` open (its buffer, not the disk, is the truth)."""
+        return uri in self.workspace.text_documents
+
+    def serves_actions(self, uri: str) -> bool:
+        """Whether code actions are offered in ``uri``: on, a known language, and not too big to index."""
+        path = convert.uri_to_path(uri)
+        if not self.options.actions or path is None or language_for(path.name) is None:
+            return False
+        try:
+            return len(self.document(uri).source) <= self.max_document
+        except OSError:
+            return False
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """Run blocking work that needs no engine (parsing a buffer alone) off the event loop."""
+        return await asyncio.to_thread(work)
+
+    async def open_in_editor(self, uri: str, position: types.Position, message: str) -> None:
+        """Show ``uri`` to the user at ``position`` (``window/showDocument``), else say ``message``."""
+        window = self.client_capabilities.window
+        if window is not None and window.show_document is not None and window.show_document.support:
+            result = await self.window_show_document_async(types.ShowDocumentParams(
+                uri=uri, take_focus=True, selection=types.Range(position, position)))
+            if result.success:
+                return
+        self.show(message)
+
+    def add_folder(self, uri: str) -> Folder | None:
+        """Open the engine of a workspace folder the client named; a folder that is never indexed (the home
+        folder, a system folder, ...) is refused with a warning."""
+        if (path := convert.uri_to_path(uri)) is None:
+            return None
+        try:
+            return self.workspaces.add(path)
+        except QwenContextError as exc:
+            self.show(str(exc), types.MessageType.Warning)
+            return None
 
     def start_indexing(self, folder: Folder) -> None:
         """Index a folder in the background, reporting ``$/progress`` when the client supports it."""
@@ -274,27 +331,30 @@ class QwenLanguageServer(LanguageServer):
 
     def cursor(self, uri: str, position: types.Position,
                selected: types.SelectedCompletionInfo | None = None) -> Cursor | None:
-        """Where to complete, or None when this document is not served (unknown language, off, no file)."""
-        found = self.folder_of(uri)
-        if found is None or not self.options.serves(language_for(found[1])):
+        """Where to complete, or None when this document is not served (unknown language, off, no file).
+
+        A document outside every workspace folder, or bigger than the engine indexes, gets a cursor without
+        a folder: it is completed from its own buffer alone."""
+        path = convert.uri_to_path(uri)
+        language = language_for(path.name) if path is not None else None
+        if path is None or language is None or not self.options.serves(language):
             return None
         try:
             buffer = self.document(uri).source
         except OSError:  # neither open in the editor nor readable on disk
             return None
-        lines, encoding = convert.split_lines(buffer), self.encoding
-        line, column = convert.engine_position(lines, position, encoding)
-        lead, replace = "", types.Range(position, position)
-        start = end = convert.offset_of(lines, line, column)
+        found = self.folder_of(uri) if len(buffer) <= self.max_document else None
+        folder, rel = found if found is not None else (None, path.name)
+        encoding = self.encoding
+        line, column, start = convert.locate(buffer, position, encoding)
+        lead, replace, end = "", types.Range(position, position), start
         if selected is not None and selected.range.start.line == selected.range.end.line == position.line:
-            line, first = convert.engine_position(lines, selected.range.start, encoding)
-            start = convert.offset_of(lines, line, first)
-            end = convert.offset_of(lines, *convert.engine_position(lines, selected.range.end, encoding))
+            line, first, start = convert.locate(buffer, selected.range.start, encoding)
+            end = convert.locate(buffer, selected.range.end, encoding)[2]
             lead, replace, column = selected.text, selected.range, first + len(selected.text)
         buffer = buffer[:start] + lead + buffer[end:]
         split = start + len(lead)
-        return Cursor(uri, found[0], found[1], line, column, buffer, buffer[:split], buffer[split:], lead,
-                      replace)
+        return Cursor(uri, folder, rel, line, column, buffer, buffer[:split], buffer[split:], lead, replace)
 
     async def suggest(self, cursor: Cursor, count: int, *, debounce: bool) -> list[str]:
         """Suggestions for the cursor: from the cache when typing follows a shown one, else from the model."""
@@ -308,13 +368,10 @@ class QwenLanguageServer(LanguageServer):
     async def _complete(self, cursor: Cursor, count: int, debounce: bool) -> list[str]:
         if debounce and self.options.debounce_ms:
             await asyncio.sleep(self.options.debounce_ms / 1000)
-        await self.wait_for_index(cursor.folder)
         started = time.perf_counter()
         try:
-            prompt = await self.workspaces.call(cursor.folder, lambda engine: engine.fim_prompt(
-                cursor.path, cursor.line, cursor.column, budget=self.options.budget, buffer=cursor.buffer,
-                recent=self.recent_in(cursor.folder)))
-            model = self._require_model()
+            prompt = await self._prompt(cursor)
+            model = self.require_model()
             sent = time.perf_counter()
             texts = await asyncio.gather(*(model.fim_text(prompt, temperature=_temperature(n))
                                            for n in range(count)))
@@ -329,7 +386,19 @@ class QwenLanguageServer(LanguageServer):
                      prompt.tokens, (time.perf_counter() - sent) * 1000)
         return [text for text in dict.fromkeys(texts) if text.strip()]
 
-    def _require_model(self) -> ModelClient:
+    async def _prompt(self, cursor: Cursor) -> Prompt:
+        """The FIM prompt of a cursor: repository-level in a workspace folder, else from the buffer alone."""
+        folder = cursor.folder
+        if folder is None:
+            return await self.off_loop(lambda: buffer_fim_prompt(
+                cursor.path, cursor.buffer, cursor.line, cursor.column, budget=self.options.budget))
+        await self.wait_for_index(folder)
+        return await self.workspaces.call(folder, lambda engine: engine.fim_prompt(
+            cursor.path, cursor.line, cursor.column, budget=self.options.budget, buffer=cursor.buffer,
+            recent=self.recent_in(folder)))
+
+    def require_model(self) -> ModelClient:
+        """The model client, or a ConfigError saying which settings to fix."""
         if self.model is None:
             self.model = self._model_client(self.options.model)
         if self.model is None:
@@ -355,110 +424,6 @@ class QwenLanguageServer(LanguageServer):
         self.touch(uri)
         logger.info("suggestion accepted in %s (%d chars; %d accepted so far)", uri, len(text), self.accepted)
 
-    # ---- code actions -------------------------------------------------------------------------------------
-
-    async def list_actions(self, uri: str, selection: types.Range,
-                           diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
-        """The actions offered at ``selection``; nothing is asked of the model until one is resolved."""
-        found = self.folder_of(uri)
-        if found is None or language_for(found[1]) is None:
-            return []
-        folder, path = found
-        await self.wait_for_index(folder)
-        try:
-            definitions = await self.workspaces.call(folder, lambda engine: engine.definitions(path))
-        except QwenContextError as exc:  # not indexed (yet): offer only what needs no definitions
-            logger.info("no definitions for %s: %s", path, exc)
-            definitions = []
-        data: dict[str, object] = {"uri": uri, "range": _CONVERTER.unstructure(selection)}
-        apply_command = None if self.resolves_edits else APPLY
-        listed: list[types.CodeAction] = []
-        if selection.start != selection.end:
-            listed.append(actions.run_command("Qwen: explain the selection", actions.EXPLAIN_KIND, EXPLAIN,
-                                              data))
-            listed.append(actions.run_command("Qwen: refactor the selection…",
-                                              types.CodeActionKind.RefactorRewrite, REFACTOR, data))
-        if documented := tasks.definition_around(definitions, selection.start.line, Task.DOCSTRING):
-            title = f"Qwen: add or fix the docstring of {documented.name}"
-            listed.append(actions.listed(Task.DOCSTRING, title, types.CodeActionKind.RefactorRewrite, data,
-                                         apply_command))
-        if diagnostics:
-            problems = {**data, "problems": [d.message for d in diagnostics]}
-            listed.append(actions.listed(Task.FIX, f"Qwen: fix {diagnostics[0].message.splitlines()[0]}",
-                                         types.CodeActionKind.QuickFix, problems, apply_command, diagnostics))
-        if function := tasks.definition_around(definitions, selection.start.line, Task.TESTS):
-            listed.append(actions.listed(Task.TESTS, f"Qwen: generate tests for {function.name}",
-                                         actions.SOURCE_TESTS, data, apply_command))
-        return listed
-
-    async def target(self, task: Task, uri: str, selection: types.Range) -> Target:
-        """The code an action works on, in whole lines (see `context.serve.tasks.target_at`)."""
-        found = self.folder_of(uri)
-        if found is None:
-            raise QwenContextError(f"{uri} is not a local file in the workspace")
-        folder, path = found
-        await self.wait_for_index(folder)
-        definitions = await self.workspaces.call(folder, lambda engine: engine.definitions(path))
-        first, last = selection.start.line, selection.end.line
-        if selection.end.character == 0 and last > first:  # the selection ends at the start of a line
-            last -= 1
-        return tasks.target_at(task, path, self.document(uri).source, definitions, first, last,
-                               cursor=selection.start == selection.end)
-
-    async def ask(self, task: Task, target: Target, uri: str, detail: str = "") -> str:
-        """Ask the model about ``target`` with the repository context of the engine's chat context."""
-        folder = self.folder_of(uri)
-        assert folder is not None
-        context = await self.workspaces.call(folder[0], lambda engine: engine.chat_context(
-            target.query, focus=(target.path,)))
-        try:
-            answer = await self._require_model().ask(tasks.task_prompt(task, target, detail), context)
-        except ModelError as exc:
-            self.notice.failed(exc)
-            raise
-        self.notice.recovered()
-        return answer
-
-    async def action_edit(self, data: dict[str, Any]) -> types.WorkspaceEdit:
-        """The WorkspaceEdit of a listed action (``data`` as listed), computed with one model question."""
-        task, uri = Task(data["action"]), str(data["uri"])
-        selection = _CONVERTER.structure(data["range"], types.Range)
-        target = await self.target(task, uri, selection)
-        lines = convert.split_lines(self.document(uri).source)
-        if task is Task.TESTS:
-            return await self._tests_edit(target, uri)
-        detail = tasks.problems_detail(data.get("problems", ())) or str(data.get("instruction"))
-        reply = await self.ask(task, target, uri, detail)
-        code = tasks.reindent(tasks.code_from_reply(reply, target.language), target.code)
-        return convert.replace_lines(uri, lines, target.first, target.last, code, self.encoding)
-
-    async def apply_action(self, data: dict[str, Any]) -> None:
-        """Compute a listed action's edit and ask the client to apply it."""
-        edit = await self.action_edit(data)
-        await self.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label="Qwen"))
-
-    async def choose_instruction(self) -> str | None:
-        """Let the user pick a refactoring from a short list (``window/showMessageRequest``)."""
-        choice = await self.window_show_message_request_async(types.ShowMessageRequestParams(
-            type=types.MessageType.Info, message="Qwen: how should the selection be refactored?",
-            actions=[types.MessageActionItem(title=title) for title in tasks.REFACTOR_CHOICES]))
-        return choice.title if choice is not None else None
-
-    async def _tests_edit(self, target: Target, uri: str) -> types.WorkspaceEdit:
-        found = self.folder_of(uri)
-        assert found is not None
-        folder = found[0]
-        await self.wait_for_index(folder)  # the project's layout is only known once its files are
-        files = await self.workspaces.call(folder, lambda engine: engine.files())
-        destination = tasks.test_path_for(files, target.path)
-        code = tasks.code_from_reply(await self.ask(Task.TESTS, target, uri, destination), target.language)
-        existing = (folder.root / destination).read_text(errors="replace") if destination in files else ""
-        end = existing.split("\n")
-        position = types.Position(line=len(end) - 1, character=len(end[-1].encode("utf-16-le")) // 2)
-        separator = ("\n\n" if existing.endswith("\n") else "\n\n\n") if existing.strip() else ""
-        return convert.create_and_insert(convert.path_to_uri(folder.root / destination), position,
-                                         separator + code)
-
 
 SERVER = QwenLanguageServer()
 
@@ -470,11 +435,9 @@ SERVER = QwenLanguageServer()
 def initialize(ls: QwenLanguageServer, params: types.InitializeParams) -> None:
     """Read ``initializationOptions``; open an engine per workspace folder (indexed once initialized)."""
     ls.configure(params.initialization_options)
-    for folder in params.workspace_folders or []:
-        if (path := convert.uri_to_path(folder.uri)) is not None:
-            ls.workspaces.add(path)
-    if not params.workspace_folders and params.root_uri and (root := convert.uri_to_path(params.root_uri)):
-        ls.workspaces.add(root)
+    roots = [folder.uri for folder in params.workspace_folders or []] or [params.root_uri or ""]
+    for root in roots:
+        ls.add_folder(root)
 
 
 @SERVER.feature(types.INITIALIZED)
@@ -519,8 +482,8 @@ def did_change_workspace_folders(ls: QwenLanguageServer,
         if (path := convert.uri_to_path(removed.uri)) is not None:
             ls.workspaces.remove(path)
     for added in params.event.added:
-        if (path := convert.uri_to_path(added.uri)) is not None:
-            ls.start_indexing(ls.workspaces.add(path))
+        if (folder := ls.add_folder(added.uri)) is not None:
+            ls.start_indexing(folder)
 
 
 # ---- documents -------------------------------------------------------------------------------------------
@@ -587,7 +550,7 @@ async def inline_completion(ls: QwenLanguageServer,
     return convert.inline_list(texts, cursor.lead, cursor.replace, ACCEPTED, cursor.uri)
 
 
-@SERVER.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
+@SERVER.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS))
 async def completion(ls: QwenLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
     """The same suggestion as a completion item, for editors without inline completion (Helix, Eglot, ...)."""
     if not ls.completion_fallback:
@@ -598,7 +561,8 @@ async def completion(ls: QwenLanguageServer, params: types.CompletionParams) -> 
     invoked = params.context is not None and (
         params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
     texts = await ls.suggest(cursor, 1, debounce=not invoked)
-    return convert.completion_list(texts, cursor.replace, ACCEPTED, cursor.uri, snippets=ls.snippets)
+    return convert.completion_list(texts, convert.typed_word(cursor.before), params.position, ACCEPTED,
+                                   cursor.uri, ls.encoding, snippets=ls.snippets)
 
 
 @SERVER.command(ACCEPTED)
@@ -607,7 +571,7 @@ def accepted(ls: QwenLanguageServer, uri: str, text: str) -> None:
     ls.learn_acceptance(uri, text)
 
 
-# ---- code actions ----------------------------------------------------------------------------------------
+# ---- code actions (the logic is lsp_server.actions) -----------------------------------------------------
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
@@ -617,37 +581,35 @@ def accepted(ls: QwenLanguageServer, uri: str, text: str) -> None:
 async def code_action(ls: QwenLanguageServer,
                       params: types.CodeActionParams) -> list[types.CodeAction] | None:
     """Explain, docstring, refactor, fix and test actions, listed without asking the model."""
-    if not ls.options.actions:
-        return None
-    return await ls.list_actions(params.text_document.uri, params.range, list(params.context.diagnostics))
+    return await ls.actions.offered(params.text_document.uri, params.range, params.context.diagnostics)
 
 
 @SERVER.feature(types.CODE_ACTION_RESOLVE)
 async def resolve_code_action(ls: QwenLanguageServer, params: types.CodeAction) -> types.CodeAction:
-    """Compute the listed action's WorkspaceEdit with the model."""
-    if isinstance(params.data, dict):
-        params.edit = await ls.action_edit(params.data)
+    """Compute the listed action's WorkspaceEdit with the model (none when the answer fails the checks)."""
+    params.edit = await ls.actions.edit(params.data)
     return params
 
 
 @SERVER.command(APPLY)
-async def apply(ls: QwenLanguageServer, data: dict[str, Any]) -> None:
+async def apply(ls: QwenLanguageServer, data: Any) -> None:
     """Compute a listed action's edit and apply it (clients that cannot resolve code actions)."""
-    await ls.apply_action(data)
+    await ls.actions.apply(data)
 
 
 @SERVER.command(EXPLAIN)
-async def explain(ls: QwenLanguageServer, data: dict[str, Any]) -> str:
+async def explain(ls: QwenLanguageServer, data: Any) -> str | None:
     """Explain the selection in a message (also the command's result, for clients that show it)."""
-    target = await ls.target(Task.EXPLAIN, data["uri"], _CONVERTER.structure(data["range"], types.Range))
-    answer = await ls.ask(Task.EXPLAIN, target, data["uri"])
-    ls.show(answer)
-    return answer
+    return await ls.actions.explain(data)
 
 
 @SERVER.command(REFACTOR)
-async def refactor(ls: QwenLanguageServer, data: dict[str, Any]) -> None:
+async def refactor(ls: QwenLanguageServer, data: Any) -> None:
     """Rewrite the selection by ``data["instruction"]``, or by one the user picks from a short list."""
-    instruction = data.get("instruction") or await ls.choose_instruction()
-    if instruction:
-        await ls.apply_action({**data, "action": Task.REFACTOR.value, "instruction": instruction})
+    await ls.actions.refactor(data)
+
+
+@SERVER.command(TESTS)
+async def generate_tests(ls: QwenLanguageServer, data: Any) -> str | None:
+    """Write tests for the function at the cursor into the project's test file and open it there."""
+    return await ls.actions.tests(data)

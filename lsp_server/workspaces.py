@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from context.engine import Engine, IndexReport
-from context.errors import IndexUnavailable, QwenContextError
+from context.engine import Engine, IndexReport, default_scan_config
+from context.errors import IndexUnavailable, QwenContextError, UsageError
 from context.index.languages import language_for
 from context.serve.worker import SerialWorker
 
@@ -30,8 +30,31 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: Folders never indexed whatever the client sends, with everything below them: the system's own.
+SYSTEM_FOLDERS = tuple(Path(name) for name in (
+    "/etc", "/usr", "/var", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/dev", "/proc", "/sys",
+    "/run", "/System", "/Library", "/private/etc", "/private/var"))
+
 #: Called from the indexing thread with (files done, files in total).
 ProgressCallback = Callable[[int, int], None]
+
+
+def refused_root(root: Path) -> str:
+    """Why ``root`` may not be a workspace folder ('' when it may): the filesystem root, the home folder or
+    one above it, and the system's folders are never indexed, whatever a client names."""
+    root = root.resolve()
+    home = Path.home().resolve()
+    if root == Path(root.anchor) or root == home or home.is_relative_to(root):
+        return "it is the filesystem root or the home folder (or holds it)"
+    if any(root.is_relative_to(system) for system in SYSTEM_FOLDERS):
+        return "it is a system folder"
+    return ""
+
+
+def max_document_chars() -> int:
+    """The size above which an open document is served from its buffer alone (never indexed or overlaid):
+    the engine's file-size cap (``QWEN_CONTEXT_MAX_FILE_BYTES``), so the editor and the index agree."""
+    return default_scan_config().max_file_bytes
 
 
 @dataclass
@@ -52,6 +75,7 @@ class Workspaces:
 
     def __init__(self) -> None:
         self._folders: dict[Path, Folder] = {}
+        self.max_document = max_document_chars()
         self._queries = SerialWorker("qwen-engine")
         self._indexing = SerialWorker("qwen-index")
 
@@ -60,8 +84,12 @@ class Workspaces:
         return list(self._folders.values())
 
     def add(self, root: Path) -> Folder:
-        """Open (or return) the engine of ``root``; opening is cheap, indexing is started separately."""
+        """Open (or return) the engine of ``root``; opening is cheap, indexing is started separately.
+
+        Raises UsageError for a folder that is never indexed (`refused_root`)."""
         root = root.resolve()
+        if reason := refused_root(root):
+            raise UsageError(f"qwen-lsp will not index {root.name or root}: {reason}")
         if root not in self._folders:
             self._folders[root] = Folder(root, Engine(root))
         return self._folders[root]
@@ -84,10 +112,12 @@ class Workspaces:
         return None
 
     def overlay(self, path: Path, text: str | None) -> None:
-        """Record an open source file's text (None: closed) for its engine, applied before the next call."""
+        """Record an open source file's text (None: closed) for its engine, applied before the next call. A
+        text over `max_document` is never handed to the engine (parsing it would hold every other document's
+        completions up): the engine keeps the disk's view, itself skipped when as big."""
         if language_for(path.name) is not None and (found := self.locate(path)) is not None:
             folder, rel = found
-            folder.pending[rel] = text
+            folder.pending[rel] = text if text is None or len(text) <= self.max_document else None
 
     # ---- the one place blocking engine work leaves the event loop -----------------------------------------
 

@@ -584,3 +584,55 @@ def _definition(path: str, language: str, text: _Text, kind: str, name: str, qua
         column = text.wide_column(line, column, name_node.start_byte)
     return Definition(name, kind, qualname, path, line, column, _last_row(node),
                       _signature(text, outer, body, kind, name), doc, parent)
+
+
+# --- checking code a model wrote -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeShape:
+    """What a file's syntax tree says about code that a model rewrote (see `code_shape`).
+
+    ``error_rows`` are the 0-based rows holding a syntax error or a missing token; ``code`` is the tree with
+    every comment and Python docstring left out, as node types and token texts in order: two versions of a
+    file whose ``code`` is equal differ at most in comments, docstrings and layout that the grammar ignores.
+    """
+
+    error_rows: frozenset[int]
+    code: tuple[str, ...]
+
+
+def _is_docstring(node: Node) -> bool:
+    """Whether ``node`` is a Python docstring: a lone string statement first in a module, class or function."""
+    if node.type != "expression_statement" or node.named_child_count != 1:
+        return False
+    if node.named_children[0].type not in ("string", "concatenated_string"):
+        return False
+    parent = node.parent
+    return parent is not None and parent.type in ("module", "block") and parent.named_children[0] == node
+
+
+def code_shape(source: bytes, language: str) -> CodeShape:
+    """Parse ``source`` as ``language`` and return its `CodeShape`; used to check a model's edit before it
+    is applied (it parses; a docstring edit changes nothing but the docstring). Raises `UsageError` for an
+    unknown language."""
+    tree = _parser(language, _grammar(language)).parse(source)
+    errors: set[int] = set()
+    code: list[str] = []
+    stack: list[Node | None] = [tree.root_node]  # None closes the node opened before its children
+    while stack:
+        node = stack.pop()
+        if node is None:
+            code.append(")")
+            continue
+        if node.is_error or node.is_missing:
+            errors.update(range(node.start_point[0], node.end_point[0] + 1))
+        if node.type in _COMMENTS or "comment" in node.type or (language == "python" and _is_docstring(node)):
+            continue
+        if node.child_count == 0:
+            code.append(source[node.start_byte : node.end_byte].decode("utf-8", "replace") or node.type)
+        else:
+            code.append(f"({node.type}")
+            stack.append(None)
+            stack.extend(reversed(node.children))
+    return CodeShape(frozenset(errors), tuple(code))

@@ -18,6 +18,7 @@ from enum import StrEnum
 from context.errors import InvalidPosition
 from context.index.languages import language_for
 from context.index.symbols import Definition
+from context.secrets import mask_secrets
 
 #: Refactoring instructions to choose from when the user gives none.
 REFACTOR_CHOICES = (
@@ -26,6 +27,12 @@ REFACTOR_CHOICES = (
     "Improve the names of variables and functions",
     "Split this code into smaller functions",
 )
+
+#: The system message of every task a server asks the model to do on the user's code.
+TASK_SYSTEM_PROMPT = (
+    "You are Qwen3-Coder, working on a developer's repository. The user message holds the relevant parts of the "
+    "repository (a map of its definitions and excerpts of files), then the task. Values shown as *** are secrets "
+    "that were masked: keep them as *** and never invent values for them.")
 
 #: Lines above and below a cursor whose words stand for the task when a cursor comes without one.
 CURSOR_WINDOW = (20, 5)
@@ -112,7 +119,8 @@ def task_prompt(task: Task, target: Target, detail: str = "") -> str:
     one fenced block (`code_from_reply` takes it out again).
     """
     language = target.language
-    code = f"\n\n```{language}\n{target.code}\n```" if target.code else ""
+    code = f"\n\n```{language}\n{mask_secrets(target.code)}\n```" if target.code else ""
+    detail = mask_secrets(detail)
     rewrite = (f"\n\nReply with the complete rewritten {language} code in one fenced code block, keeping its "
                "indentation, and nothing else." if target.code else "")
     match task:
@@ -132,6 +140,14 @@ def task_prompt(task: Task, target: Target, detail: str = "") -> str:
             return (f"Write unit tests for {target.subject} in the style and framework the repository's "
                     f"existing tests use{where}. Cover the normal case, edge cases and errors, assert behaviour "
                     f"rather than implementation details, and include the imports the tests need.{code}{reply}")
+
+
+def task_messages(task: Task, target: Target, context: str, detail: str = "") -> list[dict[str, str]]:
+    """The chat messages asking the model to do ``task`` on ``target`` with the repository ``context`` (from
+    `Engine.chat_context`; '' without a repository). Everything sent is secret-masked, whatever its source."""
+    question = task_prompt(task, target, detail)
+    user = f"{context.rstrip()}\n\n## Task\n\n{question}" if context.strip() else question
+    return [{"role": "system", "content": TASK_SYSTEM_PROMPT}, {"role": "user", "content": mask_secrets(user)}]
 
 
 def review_prompt(diff: str) -> str:

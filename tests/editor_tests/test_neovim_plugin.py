@@ -250,7 +250,7 @@ def test_setup_with_no_options_starts_qwen_lsp_without_a_settings_warning(
     start_neovim: Callable[..., Neovim], tmp_path: Path
 ) -> None:
     repo = tmp_path / "bare"
-    repo.mkdir()
+    (repo / ".git").mkdir(parents=True)  # a root marker: qwen-lsp indexes only the root the client names
     (repo / "main.py").write_text("print('hi')\n")
     (repo / "init.lua").write_text(
         "vim.opt.runtimepath:prepend(vim.env.QWEN_PLUGIN)\n"

@@ -19,7 +19,8 @@ QWEN_LSP = str(Path(sys.executable).parent / "qwen-lsp")
 #: What a client with inline completion, resolvable code actions and progress bars advertises.
 CAPABILITIES = types.ClientCapabilities(
     general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf16]),
-    window=types.WindowClientCapabilities(work_done_progress=True),
+    window=types.WindowClientCapabilities(work_done_progress=True,
+                                          show_document=types.ShowDocumentClientCapabilities(support=True)),
     workspace=types.WorkspaceClientCapabilities(
         apply_edit=True, configuration=False,
         workspace_edit=types.WorkspaceEditClientCapabilities(

@@ -108,26 +108,26 @@ async def test_fixing_a_diagnostic_sends_its_message_and_rewrites_the_function_a
         new_text=fixed)]}))
 
 
-async def test_generated_tests_go_into_the_projects_test_file(start_server: Start, repo: Path) -> None:
+async def test_generated_tests_are_written_into_the_projects_test_file_and_opened(start_server: Start,
+                                                                                 repo: Path) -> None:
     test_code = "def test_no_discount_keeps_the_price() -> None:\n    assert apply_discount(10.0, 0) == 10\n"
+    test_file = repo / "tests" / "test_pricing.py"
+    existing = test_file.read_text()
     with FakeOpenAIServer(reply=fenced(test_code)) as model:
         client = await start_server(model=model)
         await wait_until_indexed(client)  # the project's layout comes from the indexed file list
         uri = open_document(client, repo / "shop" / "pricing.py")
-        action = titled(await list_actions(client, uri), "Qwen: generate tests for apply_discount")
-        resolved = await client.code_action_resolve_async(action)
+        titles = [action.title for action in await list_actions(client, uri)]
+        assert "Qwen: generate tests for apply_discount" in titles
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="qwen.tests", arguments=[{"uri": uri, "range": as_json(DISCOUNT)}]))
         (request,) = model.requests_to("chat")
     assert "tests/test_pricing.py" in chat_prompt(request)
-    assert resolved.edit is not None and resolved.edit.document_changes is not None
-    create, insert = resolved.edit.document_changes
-    test_uri = (repo / "tests" / "test_pricing.py").resolve().as_uri()
-    assert create == types.CreateFile(uri=test_uri, options=types.CreateFileOptions(ignore_if_exists=True))
-    assert isinstance(insert, types.TextDocumentEdit) and insert.text_document.uri == test_uri
-    (edit,) = insert.edits
-    assert isinstance(edit, types.TextEdit)
-    end = types.Position(line=5, character=0)  # after the existing test
-    assert edit.range == types.Range(end, end)
-    assert edit.new_text == "\n\n" + test_code
+    assert test_file.read_text() == existing + "\n\n" + test_code  # a real file, not a hidden buffer
+    (shown,) = client.shown_documents
+    assert shown.uri == test_file.resolve().as_uri() and shown.take_focus
+    assert shown.selection == types.Range(types.Position(line=5, character=0), types.Position(line=5, character=0))
+    assert client.applied_edits == []  # type: ignore[attr-defined]
 
 
 async def test_refactoring_by_an_instruction_applies_the_rewritten_selection(start_server: Start,

@@ -302,3 +302,34 @@ async def test_columns_are_utf16_for_a_client_that_offers_no_position_encoding(s
     assert isinstance(result, types.CompletionList)
     assert result.items[0].text_edit == types.TextEdit(range=types.Range(position, position),
                                                        new_text="cart.total()")
+
+
+def survives_filtering(item: types.CompletionItem, line: str) -> bool:
+    """The clients' documented filtering: the text from the start of the item's edit range to the cursor (the
+    word being typed) must be a prefix of ``filterText``, or of ``label`` without one (Neovim's
+    ``vim.lsp.completion``, Helix, VS Code and Zed all match that word against it, prefix or fuzzy)."""
+    assert isinstance(item.text_edit, types.TextEdit)
+    typed = line[item.text_edit.range.start.character:item.text_edit.range.end.character]
+    return (item.filter_text or item.label).startswith(typed) and item.label.startswith(typed)
+
+
+async def test_the_fallback_item_survives_filtering_after_word_characters(start_server: Start,
+                                                                          repo: Path) -> None:
+    with FakeOpenAIServer(reply="_total(cart)") as model:
+        client = await start_server(model=model, capabilities=WITHOUT_INLINE)
+        line = "value = get"
+        uri = open_document(client, repo / "shop" / "cart.py", f"{line}\n")
+        result = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=11)))
+    assert isinstance(result, types.CompletionList)
+    (item,) = result.items
+    assert survives_filtering(item, line)
+    assert isinstance(item.text_edit, types.TextEdit)
+    assert item.text_edit.new_text == "get_total(cart)"
+    assert item.text_edit.range.start == types.Position(line=0, character=8)
+
+
+async def test_the_server_sends_completion_trigger_characters(start_server: Start) -> None:
+    client = await start_server(capabilities=WITHOUT_INLINE)
+    provider = client.server_capabilities.completion_provider  # type: ignore[attr-defined]
+    assert provider is not None and "." in (provider.trigger_characters or [])
