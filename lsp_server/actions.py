@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from lsprotocol import types
 from lsprotocol.converters import get_converter
@@ -28,9 +28,6 @@ from context.model.client import ChatReply
 from context.serve import edits, tasks
 from context.serve.tasks import Target, Task
 from lsp_server import convert
-
-if TYPE_CHECKING:
-    from lsp_server.server import QwenLanguageServer
 
 #: Code action kind of the test generator (a ``source`` action: it writes another file).
 SOURCE_TESTS = "source.qwen.generateTests"
@@ -101,7 +98,9 @@ def _shown(text: str) -> str:
 class CodeActions:
     """The code actions of one server: listing, asking the model, checking and applying its answers."""
 
-    def __init__(self, server: QwenLanguageServer) -> None:
+    def __init__(self, server: Any) -> None:
+        # `server` is the QwenLanguageServer that owns these actions; typed loosely because naming its class
+        # here would make lsp_server.server and lsp_server.actions import each other.
         self._server = server
 
     # ---- listing ------------------------------------------------------------------------------------------
@@ -139,12 +138,12 @@ class CodeActions:
             if found is not None:
                 folder, path = found
                 await self._server.wait_for_index(folder)
-                return await self._server.workspaces.call(folder, lambda engine: engine.definitions(path))
+                return cast(list[Definition], await self._server.workspaces.call(folder, lambda engine: engine.definitions(path)))
             name, source = self._name(uri), self._server.document(uri).source
             language = language_for(name)
             if language is None:
                 return []
-            return (await self._server.off_loop(lambda: parse_source(name, source.encode(), language))).definitions
+            return cast(list[Definition], (await self._server.off_loop(lambda: parse_source(name, source.encode(), language))).definitions)
         except (QwenContextError, OSError) as exc:  # not indexed (yet): offer only what needs no definitions
             logger.info("no definitions for %s: %s", uri, exc)
             return []
@@ -180,7 +179,7 @@ class CodeActions:
             self._server.notice.failed(exc, always=True)
             return None
         self._server.notice.recovered()
-        return reply
+        return cast(ChatReply, reply)
 
     def _refuse(self, task: Task, problem: str, reply: ChatReply) -> None:
         """Show an answer that may not be applied, and why; nothing changes."""
@@ -281,5 +280,5 @@ class CodeActions:
         """The text of the test file: the editor's buffer when it is open, else the disk's ('' when new)."""
         uri = convert.path_to_uri(path)
         if self._server.is_open(uri):
-            return self._server.document(uri).source
+            return cast(str, self._server.document(uri).source)
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""

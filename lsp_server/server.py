@@ -35,7 +35,7 @@ from context.index.languages import language_for
 from context.model.client import ModelClient
 from context.model.settings import ModelSettings, load_settings
 from context.prompt.alone import buffer_fim_prompt
-from context.prompt.build import Prompt
+from context.prompt.result import Prompt
 from lsp_server import actions, convert
 from lsp_server.actions import APPLY, EXPLAIN, REFACTOR, TESTS, CodeActions
 from lsp_server.inline import Latest, SuggestionCache

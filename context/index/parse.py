@@ -19,6 +19,9 @@ of the native API is confined here. What to extract is data, not code: each lang
 The Python code here only pairs captures, nests definitions by byte range into qualified names, and slices
 signatures and doc comments out of the source bytes. Compiled queries are cached per process and parsers per
 thread (a tree-sitter parser must not be used by two threads at once; the servers parse from worker threads).
+
+Long on purpose: every tree-sitter call lives in this one module (the extraction, the shape checks of code
+actions' edits), so a change of the tree-sitter API touches one file.
 """
 
 from __future__ import annotations

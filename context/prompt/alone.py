@@ -11,7 +11,7 @@ import re
 import time
 
 from context.prompt import tokens
-from context.prompt.build import Prompt, Section
+from context.prompt.result import Prompt, Section
 from context.secrets import mask_secrets
 
 #: Characters read around the cursor per token of budget, before the exact count trims the window.
