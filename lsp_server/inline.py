@@ -2,6 +2,8 @@
 
 - `Latest` runs one completion at a time: a new request cancels the one still in flight (as Copilot's server
   does), which closes its model stream; the superseded request answers with no items instead of an error.
+- `Cursor` is where a completion is asked for, as the engine and as the client see it.
+- `FailureNotice` shows each kind of model failure once, not on every keystroke.
 - `SuggestionCache` remembers the suggestions last shown per document, so typing the characters of a shown
   suggestion is answered with the rest of it, without asking the model again.
 """
@@ -9,10 +11,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from context.errors import QwenContextError
+from lsp_server.workspaces import Folder
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -78,3 +89,45 @@ class SuggestionCache:
     def forget(self, uri: str) -> None:
         """Drop a closed document's suggestions."""
         self._shown.pop(uri, None)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a completion is asked for, as the engine sees it (code points) and as the client sees it (range).
+
+    Without a ``folder`` the prompt comes from the buffer alone. With a ``selectedCompletionInfo`` the buffer is taken with the selected text applied, ``lead`` is that
+    text (every item starts with it) and ``replace`` is its range; otherwise ``replace`` is empty at the
+    cursor.
+    """
+
+    uri: str
+    folder: Folder | None  # None: completed from the buffer alone (outside the workspace, or too big)
+    path: str
+    line: int
+    column: int
+    buffer: str
+    before: str
+    after: str
+    lead: str
+    replace: types.Range
+
+
+class FailureNotice:
+    """Shows each kind of model failure once (not on every keystroke) until the model answers again."""
+
+    def __init__(self, server: LanguageServer) -> None:
+        self._server = server
+        self._shown: set[str] = set()
+
+    def failed(self, exc: QwenContextError, *, always: bool = False) -> None:
+        """Log a failure; show it unless its kind was shown since the model last answered (``always``: an
+        action the user asked for, which must not fail silently)."""
+        kind = type(exc).__name__
+        logger.warning("model request failed (%s): %s", kind, exc)
+        if always or kind not in self._shown:
+            self._shown.add(kind)
+            self._server.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Error, message=f"qwen-lsp: {exc}"))
+
+    def recovered(self) -> None:
+        self._shown.clear()

@@ -19,8 +19,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -36,9 +34,10 @@ from context.model.client import ModelClient
 from context.model.settings import ModelSettings, load_settings
 from context.prompt.alone import buffer_fim_prompt
 from context.prompt.result import Prompt
+from context.version import package_version
 from lsp_server import actions, convert
 from lsp_server.actions import APPLY, EXPLAIN, REFACTOR, TESTS, CodeActions
-from lsp_server.inline import Latest, SuggestionCache
+from lsp_server.inline import Cursor, FailureNotice, Latest, SuggestionCache
 from lsp_server.options import ModelOptions, ServerOptions, merge, parse_options
 from lsp_server.protocol import QwenProtocol, read_messages
 from lsp_server.workspaces import Folder, Workspaces, max_document_chars
@@ -63,60 +62,11 @@ def _temperature(n: int) -> float | None:
     return min(n * TEMPERATURE_STEP, 1.0) if n else None
 
 
-def _version() -> str:
-    try:
-        return version("qwen-context")
-    except PackageNotFoundError:
-        return "0"
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where a completion is asked for, as the engine sees it (code points) and as the client sees it (range).
-
-    Without a ``folder`` the prompt comes from the buffer alone. With a ``selectedCompletionInfo`` the buffer is taken with the selected text applied, ``lead`` is that
-    text (every item starts with it) and ``replace`` is its range; otherwise ``replace`` is empty at the
-    cursor.
-    """
-
-    uri: str
-    folder: Folder | None  # None: completed from the buffer alone (outside the workspace, or too big)
-    path: str
-    line: int
-    column: int
-    buffer: str
-    before: str
-    after: str
-    lead: str
-    replace: types.Range
-
-
-class FailureNotice:
-    """Shows each kind of model failure once (not on every keystroke) until the model answers again."""
-
-    def __init__(self, server: LanguageServer) -> None:
-        self._server = server
-        self._shown: set[str] = set()
-
-    def failed(self, exc: QwenContextError, *, always: bool = False) -> None:
-        """Log a failure; show it unless its kind was shown since the model last answered (``always``: an
-        action the user asked for, which must not fail silently)."""
-        kind = type(exc).__name__
-        logger.warning("model request failed (%s): %s", kind, exc)
-        if always or kind not in self._shown:
-            self._shown.add(kind)
-            self._server.window_show_message(
-                types.ShowMessageParams(type=types.MessageType.Error, message=f"qwen-lsp: {exc}"))
-
-    def recovered(self) -> None:
-        self._shown.clear()
-
-
 class QwenLanguageServer(LanguageServer):
     """The state the handlers share: options, engines per folder, the model client, completion caches."""
 
     def __init__(self) -> None:
-        super().__init__("qwen-lsp", _version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        super().__init__("qwen-lsp", package_version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          protocol_cls=QwenProtocol)
         self.options = ServerOptions()
         self.raw_options: dict[str, Any] = {}
