@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-IndexState = Literal["starting", "indexing", "ready", "rebuilding", "failed"]
+IndexState = Literal["starting", "indexing", "ready", "rebuilding", "disk_full", "failed"]
 
 
 class Symbol(BaseModel):
@@ -158,7 +158,8 @@ class IndexStatus(BaseModel):
     """The state of the index: what is known, how fresh it is, what was skipped and why."""
 
     state: IndexState = Field(
-        description="starting, indexing, ready, rebuilding (the index file was found damaged) or failed."
+        description="starting, indexing, ready, rebuilding (the index file was found damaged), disk_full (the "
+        "index could not be updated; it answers from what it holds) or failed."
     )
     message: str = Field(default="", description="Where indexing stands, in words, with counts.")
     root: str = Field(description="Name of the workspace root folder; tool paths are relative to it.")

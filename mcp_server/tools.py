@@ -402,6 +402,9 @@ async def index_status(ctx: Context[Any]) -> IndexStatus:
     )
     if stats is None:
         return status
+    health = engine.health() if engine is not None else None
+    if health is not None and health.state == "disk_full":
+        status = status.model_copy(update={"state": "disk_full", "message": scrub(health.detail, workspace.root)})
     last = (
         datetime.fromtimestamp(stats.last_indexed, UTC).isoformat(timespec="seconds")
         if stats.last_indexed

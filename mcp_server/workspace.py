@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from context.errors import IndexUnavailable, QwenContextError
+from context.errors import IndexDiskFull, IndexUnavailable, QwenContextError
 from context.serve.worker import SerialWorker, WorkerPool
 from mcp_server.schemas import IndexState
 
@@ -150,8 +150,13 @@ class Workspace:
             engine.start_watching()
 
     def _index(self, engine: Engine) -> None:
-        report = engine.index(progress=self._on_progress)
-        self._index_file = _identity(engine.index_path)
+        try:
+            report = engine.index(progress=self._on_progress)
+        except IndexDiskFull as exc:  # the index is kept and still answers; `index_status` says the disk is full
+            logger.warning("indexing %s stopped on a full disk: %s", self.root, exc)
+            return
+        finally:
+            self._index_file = _identity(engine.index_path)
         logger.info("indexed %d files (%d parsed) in %.1f s", report.files, report.parsed, report.seconds)
 
     def _reindex(self) -> None:

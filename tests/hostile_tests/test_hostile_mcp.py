@@ -23,6 +23,7 @@ from context.engine import Engine, default_cache_dir
 from context.index.store import index_path
 from context.model.fakeserver import FakeOpenAIServer, Reply
 from context.prompt import tokens
+from tests.hostile_tests.conftest import fill_disk, module_text, write
 
 sys.path.append(str(Path(__file__).resolve().parent.parent / "mcp_tests"))
 from mcp_support import FIXTURE, call, call_error  # the MCP tests' helpers, shared
@@ -59,9 +60,10 @@ async def qwen_mcp(root: Path, *extra: str) -> AsyncIterator[Client]:
 
 
 async def until_ready(client: Client) -> dict[str, Any]:
+    """The index status once the server serves (``ready``, or ``disk_full``: serving what the index holds)."""
     for _ in range(240):
         status = await call(client, "index_status")
-        if status["state"] == "ready":
+        if status["state"] in ("ready", "disk_full"):
             return status
         await asyncio.sleep(0.25)
     raise AssertionError(f"the index never became ready: {status}")
@@ -136,6 +138,22 @@ async def test_a_damaged_index_under_a_running_server_is_reported_and_rebuilt(re
         assert not (status["state"] == "ready" and status["files"] == 0), status
         status = await until_ready(client)
         assert status["files"] >= 7
+        found = await call(client, "search_symbols", {"query": "make_user"})
+        assert found["symbols"][0]["path"] == "app/models.py"
+
+
+async def test_a_full_disk_keeps_the_index_serving_and_says_so(repo: Path, small_disk: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QWEN_CONTEXT_CACHE_DIR", str(small_disk / "cache"))
+    with Engine(repo) as engine:  # the good index, on the small disk
+        engine.index()
+    for n in range(40):
+        write(repo, f"pkg/module_{n}.py", module_text(n))
+    fill_disk(small_disk)
+    async with qwen_mcp(repo) as client:
+        status = await call(client, "index_status")
+        assert status["state"] == "disk_full", status
+        assert "full" in status["message"] and str(small_disk) not in status["message"], status
         found = await call(client, "search_symbols", {"query": "make_user"})
         assert found["symbols"][0]["path"] == "app/models.py"
 

@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.hostile_tests.conftest import cli, script, write
-
-
-def _module(index: int) -> str:
-    functions = "".join(f"def function_{index}_{n}(value):\n    return value + {n}\n\n" for n in range(40))
-    return f'"""Module {index}."""\n\n' + functions
-
+from tests.hostile_tests.conftest import cli, fill_disk, module_text, script, write
 
 #: Python code damaging the index file of ``engine`` the way a disk does: once another process has moved the WAL
 #: into the file, the middle of the file is overwritten (pages the engine has not cached).
@@ -43,7 +35,7 @@ def big(tmp_path: Path) -> Path:
     """A repository whose index is larger than SQLite's page cache."""
     root = tmp_path / "big"
     for n in range(150):
-        write(root, f"module_{n}.py", _module(n))
+        write(root, f"module_{n}.py", module_text(n))
     return root
 
 
@@ -84,55 +76,14 @@ def test_a_damaged_index_is_rebuilt_once_and_another_process_picks_it_up(big: Pa
     assert ours == "0 True"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MiB tmpfs for the index cache (mounting needs root: CI runs as root, so there it never skips)."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    reason = ""
-    if os.geteuid() != 0:
-        reason = "mounting a small tmpfs as the cache needs root"
-    elif shutil.which("mount") is None:
-        reason = "no mount command"
-    else:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True,
-                              text=True, check=False)
-        reason = done.stderr.strip() and f"cannot mount a tmpfs: {done.stderr.strip()}"
-    if reason:
-        if os.environ.get("CI") == "true" and os.geteuid() == 0:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(disk: Path) -> Path:
-    """Fill ``disk`` to the last byte with one file; returns it."""
-    filler = disk / "filler"
-    with open(filler, "wb", buffering=0) as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-        except OSError:
-            pass
-        try:
-            while True:
-                handle.write(b"\0")
-        except OSError:
-            pass
-    return filler
-
-
 def test_a_full_disk_keeps_the_good_index_and_says_where(repo: Path, small_disk: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     cache = small_disk / "cache"
     monkeypatch.setenv("QWEN_CONTEXT_CACHE_DIR", str(cache))
     assert cli("index", str(repo), cwd=repo).returncode == 0
     for n in range(40):
-        write(repo, f"pkg/module_{n}.py", _module(n))
-    filler = _fill(small_disk)
+        write(repo, f"pkg/module_{n}.py", module_text(n))
+    filler = fill_disk(small_disk)
     full = cli("index", str(repo), cwd=repo)
     assert full.returncode == 2
     assert "full" in full.stderr and str(cache) in full.stderr and "damaged" not in full.stderr
@@ -174,7 +125,7 @@ def _alive(pid: int) -> bool:
 def test_parse_workers_end_when_the_indexer_is_killed(tmp_path: Path) -> None:
     root = tmp_path / "big"
     for n in range(600):
-        write(root, f"pkg{n % 20}/module_{n}.py", _module(n) * 3)
+        write(root, f"pkg{n % 20}/module_{n}.py", module_text(n) * 3)
     indexer = subprocess.Popen([sys.executable, "-m", "context.cli", "index", str(root)], cwd=root,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
     try:
