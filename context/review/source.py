@@ -98,9 +98,12 @@ def _parsed(diff: str) -> PatchSet:
 def git_change(root: Path, what: str | None, working_text: TextOf) -> Change:
     """The change ``what`` names in the git repository at ``root``: None for the uncommitted changes, ``REV``
     for a commit against its parent, ``A..B`` for a range. ``working_text`` reads the working tree's files."""
-    top = run_git(root, "rev-parse", "--show-toplevel").strip()  # "not a git repository" when it is not
-    if not top:
-        raise UsageError(f"{root} is not inside a git work tree")
+    try:
+        inside = run_git(root, "rev-parse", "--is-inside-work-tree").strip() == "true"
+    except UsageError:
+        inside = False
+    if not inside:
+        raise UsageError(f"{root} is not inside a git work tree (review a diff there with --diff FILE)")
     if what is None:
         head = _commit(root, "HEAD")
         diff = run_git(root, "diff", "--relative", "--no-color", "--no-ext-diff", head, "--")
