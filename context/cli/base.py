@@ -108,13 +108,6 @@ def open_engine(args: argparse.Namespace, *, index: bool = True) -> Engine:
     return engine
 
 
-def add_cursor_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """A cursor for a fill-in-the-middle prompt: ``PATH:LINE:COL``, ``--repo``, ``--budget`` and ``--buffer``."""
-    parser.add_argument("target", nargs=None if required else "?", metavar="PATH:LINE:COL",
-                        help="the cursor (1-based line and column)")
-    add_repo_argument(parser)
-    add_budget_argument(parser, 8192)
-    parser.add_argument("--buffer", metavar="FILE", help="unsaved content of PATH (replaces the file on disk)")
 
 
 def add_budget_argument(parser: argparse.ArgumentParser, default: int) -> None:

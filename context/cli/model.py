@@ -8,21 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from context.cli.base import (
-    EXIT_FAILURE,
-    EXIT_OK,
-    add_budget_argument,
-    add_cursor_arguments,
-    add_focus_argument,
-    add_json_argument,
-    add_repo_argument,
-    command,
-    focus_paths,
-    open_engine,
-    print_json,
-    take_words_after_focus,
-)
-from context.cli.prompts import cursor_prompt
+from context.cli import base
+from context.cli.prompts import add_cursor_arguments, cursor_prompt
 from context.errors import UsageError
 
 # context.model.client and context.model.fakeserver are imported inside these commands: the HTTP and settings stack costs
@@ -45,17 +32,17 @@ async def print_stream(make: Callable[[Any], Any], empty: str) -> int:
             raise ModelResponseError(f"{(await client.endpoint()).base_url} {empty}")
     if not wrote.endswith("\n"):  # a shell prompt or the next line of a script starts on a line of its own
         sys.stdout.write("\n")
-    return EXIT_OK
+    return base.EXIT_OK
 
 
 def _complete_arguments(parser: argparse.ArgumentParser) -> None:
     add_cursor_arguments(parser)
 
 
-@command("complete", "complete the code at a cursor with the model (streams to the terminal)", _complete_arguments)
+@base.command("complete", "complete the code at a cursor with the model (streams to the terminal)", _complete_arguments)
 def run_complete(args: argparse.Namespace) -> int:
     """Stream the model's completion at a cursor to stdout."""
-    with open_engine(args) as engine:
+    with base.open_engine(args) as engine:
         prompt = cursor_prompt(engine, args.target, args.budget, args.buffer)
     return asyncio.run(print_stream(lambda client: client.fim(prompt),
                                      f"answered with nothing to insert at {args.target}"))
@@ -63,27 +50,27 @@ def run_complete(args: argparse.Namespace) -> int:
 
 def _ask_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question", nargs="?", metavar="QUESTION", help="the question, in words")
-    add_repo_argument(parser)
-    add_focus_argument(parser, "files the question is about")
-    add_budget_argument(parser, 16384)
+    base.add_repo_argument(parser)
+    base.add_focus_argument(parser, "files the question is about")
+    base.add_budget_argument(parser, 16384)
 
 
-@command("ask", "answer a question about the repository with the model", _ask_arguments)
+@base.command("ask", "answer a question about the repository with the model", _ask_arguments)
 def run_ask(args: argparse.Namespace) -> int:
     """Stream the model's answer to a question about the repository to stdout."""
-    question = take_words_after_focus(args, "question")
-    with open_engine(args) as engine:
-        prompt = engine.chat_context(question, focus=focus_paths(engine, args.focus), budget=args.budget)
+    question = base.take_words_after_focus(args, "question")
+    with base.open_engine(args) as engine:
+        prompt = engine.chat_context(question, focus=base.focus_paths(engine, args.focus), budget=args.budget)
     return asyncio.run(print_stream(lambda client: client.ask_stream(question, prompt),
                                      "answered the question with an empty answer"))
 
 
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
-    add_repo_argument(parser)  # accepted like every command's; the model settings do not depend on it
-    add_json_argument(parser)
+    base.add_repo_argument(parser)  # accepted like every command's; the model settings do not depend on it
+    base.add_json_argument(parser)
 
 
-@command("doctor", "check the model endpoint and say what to fix", _doctor_arguments)
+@base.command("doctor", "check the model endpoint and say what to fix", _doctor_arguments)
 def run_doctor(args: argparse.Namespace) -> int:
     """Check the model endpoint; exit 1 when a check fails."""
     from context.model.client import ModelClient
@@ -94,11 +81,11 @@ def run_doctor(args: argparse.Namespace) -> int:
 
     checks = asyncio.run(diagnose())
     if args.json:
-        print_json([{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
+        base.print_json([{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
     else:
         for check in checks:
             print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-    return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILURE
+    return base.EXIT_OK if all(check.ok for check in checks) else base.EXIT_FAILURE
 
 
 def _fake_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +95,7 @@ def _fake_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", nargs="+", default=["qwen3-coder"], metavar="NAME", help="model names served")
 
 
-@command("fake-server", "run a local OpenAI-compatible fake model, to try everything without a GPU",
+@base.command("fake-server", "run a local OpenAI-compatible fake model, to try everything without a GPU",
          _fake_server_arguments)
 def run_fake_server(args: argparse.Namespace) -> int:
     """Serve the fake OpenAI-compatible model until Ctrl-C."""
@@ -123,4 +110,4 @@ def run_fake_server(args: argparse.Namespace) -> int:
           f"  QWEN_BASE_URL={server.base_url} QWEN_MODEL={args.model[0]}"
           f"{' QWEN_API_KEY=' + args.token if args.token else ''} qwen-context doctor", flush=True)
     server.serve_forever()
-    return EXIT_OK
+    return base.EXIT_OK

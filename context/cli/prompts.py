@@ -9,7 +9,6 @@ import sys
 from context.cli.base import (
     EXIT_OK,
     add_budget_argument,
-    add_cursor_arguments,
     add_focus_argument,
     add_json_argument,
     add_repo_argument,
@@ -25,6 +24,15 @@ from context.engine import Engine
 from context.errors import InvalidPosition, QwenContextError, UsageError
 from context.prompt.budget import check_budget
 from context.prompt.result import Prompt
+
+
+def add_cursor_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """A cursor for a fill-in-the-middle prompt: ``PATH:LINE:COL``, ``--repo``, ``--budget`` and ``--buffer``."""
+    parser.add_argument("target", nargs=None if required else "?", metavar="PATH:LINE:COL",
+                        help="the cursor (1-based line and column)")
+    add_repo_argument(parser)
+    add_budget_argument(parser, 8192)
+    parser.add_argument("--buffer", metavar="FILE", help="unsaved content of PATH (replaces the file on disk)")
 
 
 def parse_cursor(target: str) -> tuple[str, int, int]:
