@@ -44,6 +44,8 @@ REVIEW_SYSTEM_PROMPT = (
 DIFF_SHARE = 0.5
 #: Share of the budget one changed definition may take.
 DEFINITION_SHARE = 0.125
+#: What the note ending a clipped hunk costs, a safe overestimate.
+CLIP_NOTE_TOKENS = 24
 #: What a rendered file block costs beyond its lines (path, fence, language), a safe overestimate.
 BLOCK_OVERHEAD = 24
 
@@ -126,6 +128,23 @@ def _diff_pieces(patched: PatchedFile, path: str) -> list[Piece]:
     head = f"--- a/{path}\n+++ b/{path}\n"
     return [Piece(path, "diff", "the change", (head if i == 0 else "") + tokens.defuse(_masked_hunk(hunk)))
             for i, hunk in enumerate(patched)]
+
+
+def _clipped(piece: Piece, limit: int) -> Piece | None:
+    """The first lines of a hunk too big for the room left, within ``limit`` tokens, saying how many are left
+    out; None when not even its header fits."""
+    lines = piece.text.splitlines(keepends=True)
+    kept: list[str] = []
+    used = CLIP_NOTE_TOKENS
+    for line in lines:
+        used += tokens.count(line)
+        if used > limit:
+            break
+        kept.append(line)
+    if len(kept) < 2 or len(kept) == len(lines):
+        return None
+    note = f"... ({len(lines) - len(kept)} more lines of this hunk left out for the budget)\n"
+    return Piece(piece.path, piece.kind, "the change (clipped to the budget)", "".join(kept) + note)
 
 
 def _definition_pieces(changed: list[ChangedFile]) -> list[Piece]:
@@ -224,7 +243,12 @@ def _pack(engine: Engine, change: Change, changed: list[ChangedFile], uses: list
             for piece in _diff_pieces(patched, file.path)]
     share = int(limit * DIFF_SHARE)
     whole = sum(tokens.count(piece.text) for piece in diff) <= share
-    late = [piece for piece in diff if not packer.add(piece, None if whole else share - packer.used)]
+    late: list[Piece] = []
+    for piece in diff:
+        if not packer.add(piece, None if whole else share - packer.used):
+            clipped = None if late else _clipped(piece, share - packer.used)
+            if clipped is None or not packer.add(clipped):
+                late.append(piece)
     for piece in _use_pieces([u for u in uses if not u.in_test], wide=False):
         packer.add(piece)
     for piece in _definition_pieces(changed):
