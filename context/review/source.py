@@ -147,7 +147,8 @@ def _apply(text: str, patched: PatchedFile, reverse: bool) -> str | None:
 
 def text_change(diff: str, working_text: TextOf) -> Change:
     """A change given as diff text: each file's other side is made by applying the diff to the repository's
-    file, or reversing it off that file, whichever matches (a file matching neither has no other side)."""
+    file, or reversing it off that file, whichever matches (for a file matching neither, both sides are the
+    repository's file, so the diff's line numbers still say which definitions it touches)."""
     patch = _parsed(diff)
     if not patch and diff.strip():
         raise UsageError("the diff holds no file changes (expected a unified diff: --- a/..., +++ b/..., @@ ...)")
@@ -161,8 +162,8 @@ def text_change(diff: str, working_text: TextOf) -> Change:
         applied = _apply(current, patched, reverse=True)
         if applied is not None:
             before[patched.path], after[patched.path] = applied, current
-        else:
-            before[patched.path], after[patched.path] = current, _apply(current, patched, reverse=False) or ""
+        else:  # not applied, or matching neither side (a hand-made diff): the lines say where, if not what
+            before[patched.path], after[patched.path] = current, _apply(current, patched, reverse=False) or current
     return Change(patch, lambda path: before.get(path, ""), lambda path: after.get(path, ""), "the diff")
 
 
