@@ -15,7 +15,7 @@ from mcp_server.schemas import ContextSection, DefinitionWithCode, OutlineItem, 
 
 if TYPE_CHECKING:
     from context.engine import Engine, OutlineNode
-    from context.prompt.result import Prompt
+    from context.prompt.result import Section
 
 #: Longest source line quoted in a reference hit.
 MAX_SOURCE_CHARS = 240
@@ -49,11 +49,11 @@ def outline_item(node: OutlineNode) -> OutlineItem:
     )
 
 
-def sections(prompt: Prompt) -> list[ContextSection]:
+def sections(parts: Sequence[Section]) -> list[ContextSection]:
     """What a prompt holds, section by section."""
     return [
         ContextSection(path=section.path, kind=section.kind, tokens=section.tokens, reason=section.reason)
-        for section in prompt.sections
+        for section in parts
     ]
 
 

@@ -15,12 +15,11 @@ from context.serve import tasks
 from mcp_server.access import WorkspaceSlot, ready, relative
 from mcp_server.boundary import Boundary, prompt_error
 from mcp_server.paging import text_budget
+from mcp_server.tools import review_context
 from mcp_server.workspace import Workspace
 
 #: Token budget of the repository context embedded in a prompt template.
 PROMPT_CONTEXT_BUDGET = 8192
-#: Characters of a diff used as the query of the review prompt's context.
-MAX_PROMPT_TASK_CHARS = 20_000
 
 
 async def _context(workspace: Workspace, task: str, focus: Sequence[str]) -> str:
@@ -52,10 +51,16 @@ def add_prompts(server: MCPServer[Workspace], slot: WorkspaceSlot, boundary: Bou
         return [UserMessage(f"{question} Find where it is used with find_references.\n\n{context}")]
 
     async def review_diff(diff: str) -> list[UserMessage]:
-        """Review a diff for bugs, broken callers and missing tests, with the context it touches."""
-        context = await _context(slot.get(), diff[:MAX_PROMPT_TASK_CHARS], [])
-        hint = "Check the callers a change may break with find_references."
-        return [UserMessage(f"{tasks.review_prompt(diff)}\n\n{hint}\n\n{context}")]
+        """Review a diff for bugs, broken callers and missing tests, with the code the change reaches: where
+        its changed definitions are used, their tests and what they call (the `review_changes` tool's context)."""
+        workspace = slot.get()
+        hint = "Check further callers with find_references."
+        try:
+            engine = await ready(workspace)
+        except ToolError as exc:
+            return [UserMessage(f"{tasks.review_prompt(diff)}\n\n({exc} {hint})")]
+        review = await review_context(workspace, engine, None, diff, PROMPT_CONTEXT_BUDGET)
+        return [UserMessage(f"{review.instruction} {hint}\n\n{review.text}")]
 
     async def write_tests(path: str, symbol: str = "") -> list[UserMessage]:
         """Write tests for a file or one symbol in it, following the repository's test conventions."""

@@ -121,7 +121,8 @@ class ContextSection(BaseModel):
     """One part of an assembled context and why it was chosen."""
 
     path: str
-    kind: str = Field(description="file, signatures, names or current.")
+    kind: str = Field(description="file, signatures, names or current; for a review: diff, caller, definition, "
+                                  "test or callee.")
     tokens: int
     reason: str
 
@@ -132,6 +133,25 @@ class BuiltContext(BaseModel):
     text: str
     tokens: int
     budget_tokens: int
+    sections: list[ContextSection]
+
+
+class ChangedFile(BaseModel):
+    """A file a change touched and the definitions in it that changed (removed and renamed ones by old name)."""
+
+    path: str
+    symbols: list[str]
+
+
+class ReviewContext(BaseModel):
+    """A change under review with the code it reaches, ready to review or to paste into a prompt."""
+
+    instruction: str = Field(description="What a reviewer is asked to do with `text` (the system prompt).")
+    text: str = Field(description="The diff, then where changed names are used, the changed definitions, the "
+                                  "tests using them and the signatures they call; lines numbered, secrets masked.")
+    tokens: int
+    budget_tokens: int
+    changed: list[ChangedFile]
     sections: list[ContextSection]
 
 

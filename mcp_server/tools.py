@@ -21,6 +21,7 @@ from pydantic import Field
 from context.errors import IndexUnavailable
 from context.index.symbols import Definition
 from context.prompt import tokens
+from context.review import review
 from context.serve import tasks
 from mcp_server import convert
 from mcp_server.access import engine_for, relative, workspace_of
@@ -29,6 +30,7 @@ from mcp_server.paging import fit_items, fit_lines, fit_text, next_offset, split
 from mcp_server.schemas import (
     Answer,
     BuiltContext,
+    ChangedFile,
     CodeSlice,
     Completion,
     Definitions,
@@ -36,6 +38,7 @@ from mcp_server.schemas import (
     IndexStatus,
     ReferencePage,
     RepoMap,
+    ReviewContext,
     SymbolPage,
 )
 from mcp_server.workspace import PROGRESS_INTERVAL_SECONDS, Workspace
@@ -82,6 +85,15 @@ Budget = Annotated[
         ge=1024,
         le=262_144,
         description="Token budget; capped at the server's output limit.",
+    ),
+]
+Revision = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        description="A commit (reviewed against its parent) or a range `A..B`; default: the uncommitted "
+        "changes (staged and unstaged) against HEAD.",
     ),
 ]
 Offset = Annotated[
@@ -302,7 +314,42 @@ async def build_context(
 
     prompt = await workspace.assemble(assemble)
     return BuiltContext(
-        text=prompt.text, tokens=prompt.tokens, budget_tokens=budget, sections=convert.sections(prompt)
+        text=prompt.text, tokens=prompt.tokens, budget_tokens=budget, sections=convert.sections(prompt.sections)
+    )
+
+
+async def review_changes(
+    ctx: Context[Any],
+    rev: Revision | None = None,
+    diff: Annotated[
+        str | None,
+        Field(min_length=1, max_length=8_000_000, description="A unified diff to review instead of `rev`."),
+    ] = None,
+    budget: Budget = 16_384,
+) -> ReviewContext:
+    """The context to review a change: its diff, where the changed definitions are used (old callers of removed
+    or renamed ones first), the changed definitions as they are now, their tests and the signatures they call."""
+    workspace = workspace_of(ctx)
+    if rev is not None and diff is not None:
+        raise ToolError("Give `rev` or `diff`, not both.")
+    return await review_context(workspace, await engine_for(ctx), rev, diff, budget)
+
+
+async def review_context(
+    workspace: Workspace, engine: Engine, rev: str | None, diff: str | None, budget: int
+) -> ReviewContext:
+    """The review of ``rev`` or ``diff`` (see `context.review.change_of`) within ``budget`` and the output cap,
+    assembled on the prompt thread; shared by the `review_changes` tool and the `review_diff` prompt."""
+    limit = min(budget, _budget(workspace))
+    result = await workspace.assemble(lambda: review(engine, rev, diff, budget=limit))
+    text = result.messages[-1]["content"]
+    return ReviewContext(
+        instruction=result.messages[0]["content"],
+        text=text,
+        tokens=tokens.count(text),
+        budget_tokens=limit,
+        changed=[ChangedFile(path=file.path, symbols=file.symbols) for file in result.changed],
+        sections=convert.sections(result.sections),
     )
 
 
@@ -430,6 +477,7 @@ READ_ONLY_TOOLS = (
     file_outline,
     read_code,
     build_context,
+    review_changes,
     index_status,
 )
 MODEL_TOOLS = (complete_code, ask_qwen)

@@ -96,7 +96,7 @@ def test_a_request_with_a_wrong_token_is_refused(http_server: str) -> None:
 async def test_a_client_with_the_token_uses_the_tools(http_server: str) -> None:
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"})
     async with http, Client(streamable_http_client(http_server, http_client=http)) as client:
-        assert len((await client.list_tools()).tools) == 10
+        assert len((await client.list_tools()).tools) == 11
         found = await call(client, "search_symbols", {"query": "make_user"})
     assert found["symbols"][0]["path"] == "app/models.py"
 

@@ -44,7 +44,7 @@ def inspector(root: Path, *method: str) -> dict:
     return json.loads(done.stdout)
 
 
-def test_the_inspector_lists_the_ten_tools(repo: Path) -> None:
+def test_the_inspector_lists_the_eleven_tools(repo: Path) -> None:
     listed = inspector(repo, "--method", "tools/list")
     assert {tool["name"] for tool in listed["tools"]} >= {
         "repo_map",
@@ -52,7 +52,7 @@ def test_the_inspector_lists_the_ten_tools(repo: Path) -> None:
         "ask_qwen",
         "index_status",
     }
-    assert len(listed["tools"]) == 10
+    assert len(listed["tools"]) == 11
 
 
 def test_the_inspector_calls_search_symbols_and_read_code(repo: Path) -> None:

@@ -33,7 +33,7 @@ async def test_the_qwen_mcp_process_answers_every_tool_over_stdio(
     repo: Path, fake_model: FakeOpenAIServer
 ) -> None:
     async with Client(server_process(repo), read_timeout_seconds=60) as client:
-        assert len((await client.list_tools()).tools) == 10
+        assert len((await client.list_tools()).tools) == 11
 
         symbols = await call(client, "search_symbols", {"query": "make_user"})
         assert (symbols["symbols"][0]["path"], symbols["symbols"][0]["line"]) == ("app/models.py", 18)
@@ -89,7 +89,7 @@ async def test_the_process_lists_its_tools_before_a_large_repository_is_indexed(
         folder.mkdir(exist_ok=True)
         (folder / f"mod{n}.py").write_text(f"def function_{n}(x):\n    return helper_{n}(x) + {n}\n" * 20)
     async with Client(server_process(tmp_path)) as client:
-        assert len((await client.list_tools()).tools) == 10
+        assert len((await client.list_tools()).tools) == 11
         status = await call(client, "index_status")
     assert status["state"] in {"starting", "indexing"}  # bench/bench_mcp.py measures the time (< 1 s)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import typing
 from pathlib import Path
 
@@ -34,11 +35,12 @@ TOOLS = {
     "build_context",
     "complete_code",
     "ask_qwen",
+    "review_changes",
     "index_status",
 }
 
 
-async def test_the_server_lists_exactly_the_ten_tools_typed_and_annotated(repo: Path) -> None:
+async def test_the_server_lists_exactly_the_eleven_tools_typed_and_annotated(repo: Path) -> None:
     async with connected(repo) as client:
         listed = (await client.list_tools()).tools
         assert {tool.name for tool in listed} == TOOLS
@@ -335,8 +337,9 @@ async def test_prompts_for_explain_review_and_tests_carry_repository_context(rep
         diff = (
             "--- a/app/models.py\n+++ b/app/models.py\n@@ -20 +20 @@\n-    return User(name)\n+    return 1\n"
         )
-        reviewed = await client.get_prompt("review_diff", {"diff": diff})
-        assert diff in reviewed.messages[0].content.text
+        reviewed = (await client.get_prompt("review_diff", {"diff": diff})).messages[0].content.text
+        assert "-    return User(name)\n+    return 1\n" in reviewed and "path:line" in reviewed
+        assert "15|         user = make_user(name)" in reviewed  # the changed function's caller
         tests = await client.get_prompt("write_tests", {"path": "app/service.py"})
         assert "app/service.py" in tests.messages[0].content.text
 
@@ -347,7 +350,7 @@ async def test_tools_list_answers_at_once_while_a_large_repository_is_still_inde
         folder.mkdir(exist_ok=True)
         (folder / f"mod{n}.py").write_text(f"def function_{n}(x):\n    return helper_{n}(x) + {n}\n" * 20)
     async with connected(tmp_path, index_wait_seconds=0.0) as client:
-        assert len((await client.list_tools()).tools) == 10
+        assert len((await client.list_tools()).tools) == len(TOOLS)
         status = await call(client, "index_status")
         assert status["state"] in {"starting", "indexing"}
         message = await call_error(client, "search_symbols", {"query": "function_1"})
@@ -405,3 +408,41 @@ async def test_every_result_stays_under_a_small_output_cap(repo: Path) -> None:
         references = await call(client, "find_references", {"symbol": "helper", "limit": 500})
     assert definition["code_truncated"] and definition["code"].startswith("class Huge:")
     assert references["next_offset"] is not None
+
+
+def committed(root: Path, message: str) -> None:
+    """Commit everything in ``root`` (a git repository made on first use)."""
+    who = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-qm", message]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, timeout=30)
+
+
+async def test_review_changes_brings_a_renamed_functions_old_callers_for_changes_commits_and_diffs(
+    repo: Path,
+) -> None:
+    committed(repo, "init")
+    models = repo / "app" / "models.py"
+    models.write_text(models.read_text().replace("def make_user(", "def create_user("))
+    async with connected(repo) as client:
+        uncommitted = await call(client, "review_changes", {"budget": 4096})
+        committed(repo, "rename make_user")
+        commit = await call(client, "review_changes", {"rev": "HEAD", "budget": 4096})
+        diff = ("--- a/app/models.py\n+++ b/app/models.py\n@@ -18 +18 @@\n-def make_user(name: str) -> User:\n"
+                "+def create_user(name: str) -> User:\n")
+        piped = await call(client, "review_changes", {"diff": diff, "budget": 4096})
+        for result in (uncommitted, commit, piped):
+            assert result["changed"] == [{"path": "app/models.py", "symbols": ["create_user", "make_user"]}]
+            assert "15|         user = make_user(name)" in result["text"]
+            assert result["tokens"] <= result["budget_tokens"] == 4096
+            assert "path:line" in result["instruction"]
+        assert {"diff", "caller"} <= {section["kind"] for section in commit["sections"]}
+        assert "unknown revision 'nope'" in await call_error(client, "review_changes", {"rev": "nope"})
+        both = await call_error(client, "review_changes", {"rev": "HEAD", "diff": diff})
+        assert "not both" in both
+        assert FIXTURE_SECRET not in json.dumps(uncommitted)
+
+
+async def test_review_changes_outside_git_says_to_give_a_diff(repo: Path) -> None:
+    async with connected(repo) as client:
+        message = await call_error(client, "review_changes", {})
+    assert "not inside a git work tree" in message and str(repo) not in message

@@ -1,0 +1,7 @@
+"""``python -m context.cli``: the ``qwen-context`` command line."""
+
+import sys
+
+from context.cli import main
+
+sys.exit(main())
