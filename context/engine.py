@@ -38,7 +38,14 @@ from context.index.links import Links
 from context.index.overlay import overlay_entry
 from context.index.paths import checked_path, relative_path
 from context.index.pool import Job, job_for, parse_and_store, parser_fingerprint
-from context.index.reports import IndexReport, IndexStats, OutlineNode, iter_outline, outline
+from context.index.reports import (
+    IndexReport,
+    IndexStats,
+    OutlineNode,
+    ignored_from_json,
+    iter_outline,
+    outline,
+)
 from context.index.resolve import BUILD_FILES
 from context.index.scan import read_text, scan, scan_one
 from context.index.snapshot import FileSymbols, Snapshot, loaded_entry, packed_entry, paused_gc
@@ -174,6 +181,7 @@ class Engine:
 
     def _index(self, progress: Callable[[int, int], None] | None, started: float) -> IndexReport:
         result = scan(self.root, self.config.scan)
+        ignored = result.ignored()
         skipped = {reason: len(paths) if isinstance(paths, list | tuple | set) else int(paths)
                    for reason, paths in result.skipped.items()}
         fresh = self._store.get_meta("parser") == parser_fingerprint()
@@ -192,7 +200,7 @@ class Engine:
         if gone:
             skipped["unreadable"] = skipped.get("unreadable", 0) + len(gone)
         self._store.write(removed=removed + gone,
-                          meta={"parser": parser_fingerprint(), **self._store.scan_meta(skipped)})
+                          meta={"parser": parser_fingerprint(), **self._store.scan_meta(skipped, ignored)})
         snapshot = self._snapshot
         if snapshot is not None:  # files another process deleted since our snapshot was loaded
             removed += [p for p in snapshot.files if p not in current and p not in self._overlays
@@ -201,7 +209,7 @@ class Engine:
         self._sync(unchanged, stored)
         files, symbols, _ = self._store.totals()
         return IndexReport(files, symbols, time.perf_counter() - started, skipped, count,
-                           len(removed) + len(gone))
+                           len(removed) + len(gone), tuple(ignored))
 
     def update(self, paths: Iterable[str]) -> IndexReport:
         """Re-index only ``paths`` (files created, edited or deleted; a rename is its old and new path).
@@ -590,6 +598,7 @@ class Engine:
             index_bytes=self._store.size_bytes(),
             last_indexed=float(self._store.get_meta("last_indexed", "0") or 0),
             index_path=str(self._store.path),
+            ignored=ignored_from_json(self._store.get_meta("ignored", "[]")),
         )
 
     # --- watching ------------------------------------------------------------------------------------------
