@@ -69,6 +69,9 @@ logger = logging.getLogger(__name__)
 
 #: More paths than this in one `update` call are handled as a full `index` (a branch switch, a big checkout).
 UPDATE_MAX_PATHS = 2000
+#: More files than this changed in one run reset the file graph once rather than patching it file by file (a
+#: new file rebuilds the import resolver and rescans every file's imports: patching thousands is quadratic).
+LINKS_PATCH_MAX = 100
 
 
 class Engine:
@@ -186,6 +189,8 @@ class Engine:
                    for reason, paths in result.skipped.items()}
         fresh = self._store.get_meta("parser") == parser_fingerprint()
         stored = self._store.stored()
+        if not stored and not fresh:  # a first index: name its parser now, so an interrupted run resumes
+            self._store.write(meta={"parser": parser_fingerprint()})
         current = {f.path for f in result.files}
         removed = [path for path in stored if path not in current]
         jobs: list[Job] = []
@@ -360,13 +365,17 @@ class Engine:
             if self._snapshot is None:
                 self._reset_links()
                 return
+            relink = len(parsed) + len(removed) <= LINKS_PATCH_MAX
             for packed in parsed:
-                self._put(packed.path, packed_entry(packed), disk=True)
+                self._put(packed.path, packed_entry(packed), disk=True, relink=relink)
             for path in removed:
-                self._put(path, None, disk=True)
+                self._put(path, None, disk=True, relink=relink)
+            if not relink:
+                self._reset_links()
 
-    def _put(self, path: str, entry: FileSymbols | None, disk: bool = False) -> None:
-        """Replace (or with None remove) one file's entry, keeping overlays on top and the graph consistent."""
+    def _put(self, path: str, entry: FileSymbols | None, disk: bool = False, relink: bool = True) -> None:
+        """Replace (or with None remove) one file's entry, keeping overlays on top and the graph consistent
+        (patched here unless ``relink`` is False: the caller then resets it once)."""
         if disk and path in self._overlays:
             self._displaced[path] = entry
             return
@@ -381,7 +390,8 @@ class Engine:
             snapshot.put(entry)
         self._files_sorted = None
         self._texts.discard(path)
-        self._links.changed(path, old, entry)
+        if relink:
+            self._links.changed(path, old, entry)
 
     def _reset_links(self) -> None:
         self._links.reset()
