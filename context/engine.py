@@ -38,7 +38,14 @@ from context.index.links import Links
 from context.index.overlay import overlay_entry
 from context.index.paths import checked_path, relative_path
 from context.index.pool import Job, job_for, parse_and_store, parser_fingerprint
-from context.index.reports import IndexReport, IndexStats, OutlineNode, iter_outline, outline
+from context.index.reports import (
+    IndexReport,
+    IndexStats,
+    OutlineNode,
+    ignored_from_json,
+    iter_outline,
+    outline,
+)
 from context.index.resolve import BUILD_FILES
 from context.index.scan import read_text, scan, scan_one
 from context.index.snapshot import FileSymbols, Snapshot, loaded_entry, packed_entry, paused_gc
@@ -62,6 +69,9 @@ logger = logging.getLogger(__name__)
 
 #: More paths than this in one `update` call are handled as a full `index` (a branch switch, a big checkout).
 UPDATE_MAX_PATHS = 2000
+#: More files than this changed in one run reset the file graph once rather than patching it file by file (a
+#: new file rebuilds the import resolver and rescans every file's imports: patching thousands is quadratic).
+LINKS_PATCH_MAX = 100
 
 
 class Engine:
@@ -174,10 +184,13 @@ class Engine:
 
     def _index(self, progress: Callable[[int, int], None] | None, started: float) -> IndexReport:
         result = scan(self.root, self.config.scan)
+        ignored = result.ignored()
         skipped = {reason: len(paths) if isinstance(paths, list | tuple | set) else int(paths)
                    for reason, paths in result.skipped.items()}
         fresh = self._store.get_meta("parser") == parser_fingerprint()
         stored = self._store.stored()
+        if not stored and not fresh:  # a first index: name its parser now, so an interrupted run resumes
+            self._store.write(meta={"parser": parser_fingerprint()})
         current = {f.path for f in result.files}
         removed = [path for path in stored if path not in current]
         jobs: list[Job] = []
@@ -192,7 +205,7 @@ class Engine:
         if gone:
             skipped["unreadable"] = skipped.get("unreadable", 0) + len(gone)
         self._store.write(removed=removed + gone,
-                          meta={"parser": parser_fingerprint(), **self._store.scan_meta(skipped)})
+                          meta={"parser": parser_fingerprint(), **self._store.scan_meta(skipped, ignored)})
         snapshot = self._snapshot
         if snapshot is not None:  # files another process deleted since our snapshot was loaded
             removed += [p for p in snapshot.files if p not in current and p not in self._overlays
@@ -201,7 +214,7 @@ class Engine:
         self._sync(unchanged, stored)
         files, symbols, _ = self._store.totals()
         return IndexReport(files, symbols, time.perf_counter() - started, skipped, count,
-                           len(removed) + len(gone))
+                           len(removed) + len(gone), tuple(ignored))
 
     def update(self, paths: Iterable[str]) -> IndexReport:
         """Re-index only ``paths`` (files created, edited or deleted; a rename is its old and new path).
@@ -352,13 +365,17 @@ class Engine:
             if self._snapshot is None:
                 self._reset_links()
                 return
+            relink = len(parsed) + len(removed) <= LINKS_PATCH_MAX
             for packed in parsed:
-                self._put(packed.path, packed_entry(packed), disk=True)
+                self._put(packed.path, packed_entry(packed), disk=True, relink=relink)
             for path in removed:
-                self._put(path, None, disk=True)
+                self._put(path, None, disk=True, relink=relink)
+            if not relink:
+                self._reset_links()
 
-    def _put(self, path: str, entry: FileSymbols | None, disk: bool = False) -> None:
-        """Replace (or with None remove) one file's entry, keeping overlays on top and the graph consistent."""
+    def _put(self, path: str, entry: FileSymbols | None, disk: bool = False, relink: bool = True) -> None:
+        """Replace (or with None remove) one file's entry, keeping overlays on top and the graph consistent
+        (patched here unless ``relink`` is False: the caller then resets it once)."""
         if disk and path in self._overlays:
             self._displaced[path] = entry
             return
@@ -373,7 +390,8 @@ class Engine:
             snapshot.put(entry)
         self._files_sorted = None
         self._texts.discard(path)
-        self._links.changed(path, old, entry)
+        if relink:
+            self._links.changed(path, old, entry)
 
     def _reset_links(self) -> None:
         self._links.reset()
@@ -590,6 +608,7 @@ class Engine:
             index_bytes=self._store.size_bytes(),
             last_indexed=float(self._store.get_meta("last_indexed", "0") or 0),
             index_path=str(self._store.path),
+            ignored=ignored_from_json(self._store.get_meta("ignored", "[]")),
         )
 
     # --- watching ------------------------------------------------------------------------------------------

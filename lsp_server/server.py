@@ -268,6 +268,10 @@ class QwenLanguageServer(LanguageServer):
             report = await self.workspaces.index(folder, progress)
             message = f"{report.files} files, {report.symbols} symbols in {report.seconds:.1f} s"
             logger.info("indexed %s: %s", folder.root, message)
+            if not report.files:
+                self.show(f"qwen-lsp: nothing in {folder.root.name} was indexed: "
+                          f"{report.ignored_summary or 'it holds no source file of a language qwen-lsp knows'}",
+                          types.MessageType.Warning)
         except QwenContextError as exc:
             self.show(f"qwen-lsp: cannot index {folder.root}: {exc}", types.MessageType.Error)
         finally:

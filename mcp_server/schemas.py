@@ -174,6 +174,15 @@ class Answer(BaseModel):
     context_files: list[str] = Field(description="Files whose content or signatures were in the context.")
 
 
+class IgnoredRule(BaseModel):
+    """One ignore rule and what it left out of the index."""
+
+    file: str = Field(description="The ignore file holding the rule, relative to the root (e.g. .gitignore).")
+    rule: str = Field(description="The rule as written in that file, e.g. /* or node_modules/.")
+    files: int = Field(description="Files it left out.")
+    folders: int = Field(description="Folders it left out (not entered, so their files are not counted).")
+
+
 class IndexStatus(BaseModel):
     """The state of the index: what is known, how fresh it is, what was skipped and why."""
 
@@ -191,6 +200,9 @@ class IndexStatus(BaseModel):
     languages: dict[str, int] = Field(description="Indexed files per language.")
     skipped: dict[str, int] = Field(
         description="Files left out, per reason (binary, too_large, secret, ...)."
+    )
+    ignored: list[IgnoredRule] = Field(
+        default_factory=list, description="What ignore rules (.gitignore, .qwenignore) left out, most first."
     )
     last_indexed: str | None = Field(description="UTC time of the last completed index update, ISO 8601.")
     watching: bool = Field(description="True when file changes are picked up automatically.")

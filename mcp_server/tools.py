@@ -35,6 +35,7 @@ from mcp_server.schemas import (
     Completion,
     Definitions,
     FileOutline,
+    IgnoredRule,
     IndexStatus,
     ReferencePage,
     RepoMap,
@@ -44,7 +45,7 @@ from mcp_server.schemas import (
 from mcp_server.workspace import PROGRESS_INTERVAL_SECONDS, Workspace
 
 if TYPE_CHECKING:
-    from context.engine import Engine
+    from context.engine import Engine, IndexStats
     from context.prompt.result import Prompt
 
 #: Definitions returned by one get_definition call; the rest are counted in `omitted`.
@@ -464,9 +465,19 @@ async def index_status(ctx: Context[Any]) -> IndexStatus:
             "references": stats.references,
             "languages": dict(stats.languages),
             "skipped": dict(stats.skipped),
+            "ignored": [IgnoredRule.model_validate(by.to_json()) for by in stats.ignored],
             "last_indexed": last,
+            "message": _with_why_empty(status.message, stats),
         }
     )
+
+
+def _with_why_empty(message: str, stats: IndexStats) -> str:
+    """The status message, saying why nothing is indexed when a finished index holds no file."""
+    if stats.files or not stats.last_indexed:
+        return message
+    why = stats.ignored_summary or "the workspace holds no source file of a supported language"
+    return f"{message} Nothing was indexed: {why}."
 
 
 READ_ONLY_TOOLS = (

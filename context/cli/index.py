@@ -41,13 +41,15 @@ def run_index(args: argparse.Namespace) -> int:
         report: IndexReport = engine.index(progress=progress_bar("indexing"))
         if args.json:
             print_json({"files": report.files, "symbols": report.symbols, "seconds": round(report.seconds, 3),
-                        "skipped": report.skipped, "parsed": report.parsed, "removed": report.removed,
-                        "index": str(engine.index_path)})
+                        "skipped": report.skipped, "ignored": [by.to_json() for by in report.ignored],
+                        "parsed": report.parsed, "removed": report.removed, "index": str(engine.index_path)})
         else:
             skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(report.skipped.items()) if count)
             print(f"{report.files} files, {report.symbols} symbols in {report.seconds:.2f} s "
                   f"({report.parsed} parsed, {report.removed} removed"
                   f"{'; skipped: ' + skipped if skipped else ''})")
+            if report.ignored:
+                print(("nothing was indexed: " if not report.files else "") + report.ignored_summary)
     return EXIT_OK
 
 
@@ -114,7 +116,8 @@ def run_stats(args: argparse.Namespace) -> int:
         stats = engine.stats()
     if args.json:
         print_json({"languages": stats.languages, "files": stats.files, "symbols": stats.symbols,
-                    "references": stats.references, "skipped": stats.skipped, "index_bytes": stats.index_bytes,
+                    "references": stats.references, "skipped": stats.skipped,
+                    "ignored": [by.to_json() for by in stats.ignored], "index_bytes": stats.index_bytes,
                     "last_indexed": stats.last_indexed, "index": stats.index_path})
         return EXIT_OK
     print(f"files       {stats.files}")
@@ -128,4 +131,6 @@ def run_stats(args: argparse.Namespace) -> int:
         print("skipped")
         for reason, count in sorted(skipped.items()):
             print(f"  {reason:<22} {count}")
+    if stats.ignored:
+        print(stats.ignored_summary)
     return EXIT_OK

@@ -4,7 +4,9 @@
 their folder, negations, later and deeper rules winning), ``.git/info/exclude`` and a project ``.qwenignore``
 (read like a ``.gitignore``, at any level, winning over the ``.gitignore`` beside it); ``.git`` itself is always
 skipped. It needs no git: a plain folder with the same ignore files gives the same answer. Ignored folders are
-pruned before they are entered, so a huge ``node_modules/`` costs one rule match.
+pruned before they are entered, so a huge ``node_modules/`` costs one rule match; what each rule left out is
+counted, so an index that holds nothing can say why (Debian's kernel sources ship a ``.gitignore`` whose ``/*``
+leaves out everything).
 
 Of the files left, it keeps the text files of a language `context.index.languages` knows and reports why it skipped
 the others (`ScanResult.skipped`): files that hold secrets, binary, too large (decided from ``stat`` alone), minified
@@ -28,6 +30,7 @@ import os
 import posixpath
 import re
 import stat
+from collections import Counter
 from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,7 @@ from pathspec import GitIgnoreSpec
 from context.errors import PathOutsideWorkspace, SecretPathRefused, UnknownFile, UsageError
 from context.index.files import FileRefused, read_file
 from context.index.languages import language_for
+from context.index.reports import IgnoredBy
 from context.secrets import is_secret_path
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,7 @@ IGNORE_FILE_BYTES = 4 * 1024 * 1024
 #: Ignore files read in every folder, in increasing priority.
 IGNORE_FILES = (".gitignore", ".qwenignore")
 
-#: Every skip reason `scan` reports (ignored files are not reported: there are too many).
+#: Every skip reason `scan` reports (ignored files are counted per rule instead, `ScanResult.ignored`).
 SKIP_REASONS = (
     "binary", "too_large", "minified", "generated", "secret", "symlink_outside", "symlink_loop", "unreadable",
     "unsupported_language",
@@ -109,23 +113,43 @@ class ScannedFile:
     language: str
 
 
+class _Rule(NamedTuple):
+    """An ignore rule that decided about a path: the ignore file it is in (relative to the root) and its line."""
+
+    file: str
+    pattern: str
+
+
 @dataclass
 class ScanResult:
-    """The files to index, sorted by path, and the relative paths skipped for each reason in `SKIP_REASONS`."""
+    """The files to index, sorted by path, the relative paths skipped for each reason in `SKIP_REASONS`, and how
+    many files and folders each ignore rule left out (a folder left out is not entered, so its files are not
+    counted one by one)."""
 
     files: list[ScannedFile] = field(default_factory=list)
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    ignored_files: Counter[_Rule] = field(default_factory=Counter)
+    ignored_folders: Counter[_Rule] = field(default_factory=Counter)
 
     def skip(self, reason: str, rel: str) -> None:
         """Record that ``rel`` was skipped for ``reason``."""
         self.skipped.setdefault(reason, []).append(rel)
 
+    def ignored(self) -> list[IgnoredBy]:
+        """The ignore rules that left something out, the one leaving out most first."""
+        rules = set(self.ignored_files) | set(self.ignored_folders)
+        found = [IgnoredBy(rule.file, rule.pattern, self.ignored_files[rule], self.ignored_folders[rule])
+                 for rule in rules]
+        return sorted(found, key=lambda by: (-(by.files + by.folders), by.file, by.rule))
+
 
 class _Layer(NamedTuple):
-    """The rules of one ignore file, which apply to paths under ``base`` (``""`` or ``"dir/sub/"``)."""
+    """The rules of one ignore file (``source``, relative to the root), which apply to paths under ``base``
+    (``""`` or ``"dir/sub/"``)."""
 
     base: str
     spec: GitIgnoreSpec
+    source: str
 
 
 def _read_layer(root: str, path: str, base: str) -> _Layer | None:
@@ -141,7 +165,7 @@ def _read_layer(root: str, path: str, base: str) -> _Layer | None:
         spec = GitIgnoreSpec.from_lines(lines)
     except ValueError:  # git skips a malformed line (a lone ``!``, a trailing ``\``); so do we
         spec = GitIgnoreSpec.from_lines(line for line in lines if _valid_pattern(line, path))
-    return _Layer(base, spec) if len(spec) else None
+    return _Layer(base, spec, path) if len(spec) else None
 
 
 def _valid_pattern(line: str, path: str) -> bool:
@@ -161,13 +185,21 @@ def _folder_layers(root: str, base: str, present: Container[str] = IGNORE_FILES)
     return [layer for layer in layers if layer is not None]
 
 
+def _ignoring_rule(layers: list[_Layer], rel: str, is_dir: bool) -> _Rule | None:
+    """Apply the ignore rules like git: the deepest ignore file with a matching rule decides, its last rule wins.
+    The rule that ignores ``rel``, or None when it is not ignored (no rule matches, or a ``!`` rule decides)."""
+    for base, spec, source in reversed(layers):
+        check = spec.check_file(rel[len(base):] + ("/" if is_dir else ""))
+        if check.include is not None:
+            if not check.include or check.index is None:
+                return None
+            return _Rule(source, str(spec.patterns[check.index].pattern))
+    return None
+
+
 def _is_ignored(layers: list[_Layer], rel: str, is_dir: bool) -> bool:
-    """Apply the ignore rules like git: the deepest ignore file with a matching rule decides, its last rule wins."""
-    for base, spec in reversed(layers):
-        included = spec.check_file(rel[len(base):] + ("/" if is_dir else "")).include
-        if included is not None:
-            return included
-    return False
+    """Whether the ignore rules leave ``rel`` out (see `_ignoring_rule`)."""
+    return _ignoring_rule(layers, rel, is_dir) is not None
 
 
 def _root_layers(root: str) -> list[_Layer]:
@@ -306,7 +338,9 @@ def scan(root: Path | str, config: ScanConfig = ScanConfig()) -> ScanResult:
             except OSError:
                 result.skip("unreadable", rel)
                 continue
-            if layers and _is_ignored(layers, rel, is_dir):
+            rule = _ignoring_rule(layers, rel, is_dir) if layers else None
+            if rule is not None:
+                (result.ignored_folders if is_dir else result.ignored_files)[rule] += 1
                 continue
             if is_dir:
                 pending.append((entry.path, rel + "/", layers))

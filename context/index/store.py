@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from context.errors import IndexDiskFull, IndexUnavailable
+from context.index.reports import IgnoredBy, ignored_to_json
 from context.index.symbols import REFERENCE_KINDS, Definition, Import, ParsedFile
 
 logger = logging.getLogger(__name__)
@@ -559,9 +560,10 @@ class IndexStore:
                 conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
 
     @staticmethod
-    def scan_meta(skipped: dict[str, int]) -> dict[str, str]:
-        """Meta values recording a full scan: its skip counts, and when it happened."""
-        return {"skipped": json.dumps(skipped, sort_keys=True), "last_indexed": repr(time.time())}
+    def scan_meta(skipped: dict[str, int], ignored: Iterable[IgnoredBy] = ()) -> dict[str, str]:
+        """Meta values recording a full scan: its skip counts, what ignore rules left out, and when it happened."""
+        return {"skipped": json.dumps(skipped, sort_keys=True), "ignored": ignored_to_json(ignored),
+                "last_indexed": repr(time.time())}
 
     def skipped(self) -> dict[str, int]:
         """Skip counts of the last full scan."""

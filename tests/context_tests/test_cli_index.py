@@ -165,3 +165,48 @@ def test_a_bad_size_cap_in_the_environment_falls_back_to_the_default_with_a_warn
     assert "QWEN_CONTEXT_MAX_FILE_BYTES='1MB'" in caplog.text
     assert main(["index", str(repo), "--max-file-bytes", "0"]) == 2
     assert "--max-file-bytes must be a positive number" in capsys.readouterr().err
+
+
+def debian_like_tree(root: Path) -> Path:
+    """A tree whose top .gitignore ignores everything, as Debian's linux-source package ships it."""
+    (root / "kernel").mkdir(parents=True)
+    (root / "kernel" / "fork.c").write_text("int copy_process(void) { return 0; }\n")
+    (root / "init.c").write_text("int start_kernel(void) { return 0; }\n")
+    (root / "debian").mkdir()
+    (root / ".gitignore").write_text("# Debian\n/*\n!/debian/\n")
+    return root
+
+
+def test_index_says_which_ignore_rule_left_everything_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = debian_like_tree(tmp_path / "linux")
+    report = run_json(capsys, "index", str(root), "--json")
+    assert isinstance(report, dict) and report["files"] == 0
+    # init.c and .gitignore itself are files matching /*, kernel/ a folder; debian/ is let back in by !/debian/.
+    assert report["ignored"] == [{"file": ".gitignore", "rule": "/*", "files": 2, "folders": 1}]
+    assert main(["index", str(root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == ("nothing was indexed: ignore rules left out 2 files and 1 folder: "
+                        "`/*` in .gitignore (2 files and 1 folder)")
+
+
+def test_ignored_files_are_counted_per_rule_and_ignore_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "repo"
+    (root / "src" / "gen").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("def main():\n    pass\n")
+    for name in ("a", "b", "c"):
+        (root / "src" / f"{name}.log.py").write_text("x = 1\n")
+    (root / "src" / "gen" / "out.py").write_text("y = 2\n")
+    (root / ".gitignore").write_text("*.log.py\n")
+    (root / "src" / ".qwenignore").write_text("gen/\n")
+    (root / ".git" / "info").mkdir(parents=True)
+    (root / ".git" / "info" / "exclude").write_text("# nothing\n")
+    report = run_json(capsys, "index", str(root), "--json")
+    assert isinstance(report, dict) and report["files"] == 1
+    assert report["ignored"] == [{"file": ".gitignore", "rule": "*.log.py", "files": 3, "folders": 0},
+                                 {"file": "src/.qwenignore", "rule": "gen/", "files": 0, "folders": 1}]
+    stats = run_json(capsys, "stats", "--repo", str(root), "--json")
+    assert isinstance(stats, dict) and stats["ignored"] == report["ignored"]
+    assert main(["index", str(root)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "ignore rules left out 3 files and 1 folder: `*.log.py` in .gitignore (3 files); "
+        "`gen/` in src/.qwenignore (1 folder)")

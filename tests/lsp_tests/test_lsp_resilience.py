@@ -123,3 +123,20 @@ async def test_settings_changed_in_the_editor_are_pulled_and_applied(start_serve
     while await client.text_document_inline_completion_async(inline_params(uri)) is not None:
         assert asyncio.get_running_loop().time() < deadline, "inline completion stayed on"
         await asyncio.sleep(0.1)
+
+
+async def test_a_root_whose_ignore_rules_leave_out_everything_gets_a_warning_naming_the_rule(
+        start_server: Start, tmp_path: Path) -> None:
+    root = tmp_path / "linux"
+    (root / "kernel").mkdir(parents=True)
+    (root / "kernel" / "fork.c").write_text("int copy_process(void) { return 0; }\n")
+    (root / ".gitignore").write_text("/*\n!/debian/\n")
+    client = await start_server(root=root)
+
+    def warnings() -> list[str]:
+        return [m.message for m in client.messages if m.type == types.MessageType.Warning]
+
+    await wait_for(warnings)
+    expected = ("qwen-lsp: nothing in linux was indexed: ignore rules left out 1 file and 1 folder: "
+                "`/*` in .gitignore (1 file and 1 folder)")
+    assert warnings() == [expected]

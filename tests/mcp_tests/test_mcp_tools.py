@@ -281,6 +281,20 @@ async def test_index_status_reports_files_languages_and_skipped_secrets(repo: Pa
         assert status["last_indexed"] is not None
 
 
+async def test_index_status_says_which_ignore_rule_left_everything_out(tmp_path: Path) -> None:
+    root = tmp_path / "linux"
+    (root / "kernel").mkdir(parents=True)
+    (root / "kernel" / "fork.c").write_text("int copy_process(void) { return 0; }\n")
+    (root / ".gitignore").write_text("/*\n!/debian/\n")
+    async with connected(root) as client:
+        await call(client, "search_symbols", {"query": "copy_process"})  # waits for the first index
+        status = await call(client, "index_status")
+    assert status["state"] == "ready" and status["files"] == 0
+    assert status["ignored"] == [{"file": ".gitignore", "rule": "/*", "files": 1, "folders": 1}]
+    assert status["message"].endswith(
+        "Nothing was indexed: ignore rules left out 1 file and 1 folder: `/*` in .gitignore (1 file and 1 folder).")
+
+
 async def test_an_unknown_file_is_a_tool_error_the_model_can_act_on(repo: Path) -> None:
     async with connected(repo) as client:
         message = await call_error(client, "read_code", {"path": "app/missing.py"})
