@@ -23,7 +23,8 @@ INSTALL = re.compile(r"\bpipx? install [^\n`;&|)]*")
 CHECKOUT_TARGETS = {".", ".[test]", "/path/to/qwen-context", "pip", "pipx"}
 #: The only skip allowed outside the helper: a scan test that needs root to drop privileges, not a client.
 #: The full-disk test mounts a tmpfs, which needs root: it skips for a developer without root and fails in CI (root).
-ALLOWED_SKIPS = {"tests/conftest.py", "tests/context_tests/test_scan.py", "tests/hostile_tests/test_hostile_repo_index.py"}
+ALLOWED_SKIPS = {"tests/conftest.py", "tests/context_tests/test_scan.py", "tests/hostile_tests/conftest.py",
+                 "tests/hostile_tests/test_hostile_repo_index.py"}
 
 
 def tracked_files() -> list[Path]:

@@ -106,7 +106,7 @@ def test_a_request_before_initialize_is_told_the_server_is_not_initialized(raw: 
     assert "not initialized" in error["message"] and "initialize" in error["message"]
     raw.initialize()
     raw.send({"jsonrpc": "2.0", "id": 8, "method": "tools/list"})
-    assert len(raw.answer_to(8)["result"]["tools"]) == 10
+    assert len(raw.answer_to(8)["result"]["tools"]) == 11
 
 
 def test_the_server_reports_the_package_version(raw: RawClient) -> None:

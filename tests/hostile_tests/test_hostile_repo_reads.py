@@ -23,7 +23,7 @@ ALLOWED_OPENS = {
     ("index/parse.py", "query_source"): "the package's own query files",
     ("index/pool.py", "parser_fingerprint"): "the package's own source files",
     ("secrets.py", "_load_rules"): "the package's own rule data",
-    ("cli.py", "open_input"): "the --buffer or --batch file named on the command line, not a workspace file",
+    ("cli/base.py", "open_input"): "the --buffer or --batch file named on the command line, not a workspace file",
 }
 
 #: Calls that open a file: ``open(...)``, and methods such as ``os.open``, ``Path.read_text``, ``Path.open``.
