@@ -10,6 +10,10 @@ in for it: each pair of consecutive releases is one "commit", whose definition c
 on other files are mined by `bench/bench_impact.py`. Each release is unpacked into
 ``.scratch/impact/<series>/<version>`` (the project's source folder only), with the same registry clients as
 `bench/fetch_corpus.py`: ``pip download`` of source distributions and ``npm pack``.
+
+Three languages so far (Python, TypeScript, JavaScript). Rust sources ship in PyPI sdists (pydantic-core), but
+``pip download`` of such an sdist builds its metadata with maturin, which fails here; Debian holds one version of
+each Go and Rust package, so it gives no history. Both are left for a fetch that unpacks sdists without pip.
 """
 
 from __future__ import annotations
@@ -46,8 +50,6 @@ SERIES: dict[str, Series] = {
     "django": Series("python", "pypi", "Django", ("4.2", "5.0", "5.1"), "django"),
     "effect": Series("typescript", "npm", "effect", ("3.9.0", "3.10.0", "3.11.0"), "src"),
     "eslint": Series("javascript", "npm", "eslint", ("9.0.0", "9.1.0", "9.2.0"), "lib"),
-    "pydantic-core": Series("rust", "pypi", "pydantic_core", ("2.20.0", "2.21.0", "2.23.0"), "src"),
-    "uvloop": Series("c", "pypi", "uvloop", ("0.17.0", "0.19.0", "0.21.0"), "vendor/libuv"),
 }
 
 
