@@ -176,7 +176,7 @@ def run_project(root: Path, cases_wanted: int, seed: int, cache: Path | None) ->
                         "imp+folder": pack_blocks(both, room),
                     }
                     for method, text in packed.items():
-                        results[method][budget].append(case.signature_line in text)
+                        results[method][budget].append(case.recalled(text))
             finally:
                 engine.clear_overlay(case.path)
     return kept, results
@@ -186,9 +186,13 @@ def _cursors(engine: Engine, count: int, seed: int) -> list[Case]:
     return CaseFinder(engine, engine.root.name).find(count, random.Random(seed + 1))
 
 
-def time_warm(root: Path, count: int, seed: int, cache: Path | None) -> tuple[int, dict[int, list[float]]]:
-    """Warm prompt-assembly times (ms) per budget: index loaded, a fresh cursor (and overlay) each time."""
+def time_warm(
+    root: Path, count: int, seed: int, cache: Path | None
+) -> tuple[int, dict[int, list[float]], dict[int, list[float]]]:
+    """Warm prompt-assembly times (ms) per budget: index loaded, a fresh cursor (and overlay) each time; wall
+    time and the process's CPU time (wall time also counts waiting for a core shared with other work)."""
     times: dict[int, list[float]] = {b: [] for b in TIMING_BUDGETS}
+    cpu: dict[int, list[float]] = {b: [] for b in TIMING_BUDGETS}
     with Engine(root, EngineConfig(cache_dir=cache)) as engine:
         engine.index()
         cases = _cursors(engine, count, seed)
@@ -202,12 +206,13 @@ def time_warm(root: Path, count: int, seed: int, cache: Path | None) -> tuple[in
             engine.set_overlay(case.path, case.buffer(engine.text(case.path)))
             try:
                 for budget in TIMING_BUDGETS:
-                    started = time.perf_counter()
+                    started, started_cpu = time.perf_counter(), time.process_time()
                     engine.fim_prompt(case.path, case.line, case.column, budget=budget)
                     times[budget].append((time.perf_counter() - started) * 1000)
+                    cpu[budget].append((time.process_time() - started_cpu) * 1000)
             finally:
                 engine.clear_overlay(case.path)
-        return len(engine.files()), times
+        return len(engine.files()), times, cpu
 
 
 def cold_probe(root: Path, path: str, line: int, column: int, cache: Path | None) -> None:
@@ -308,7 +313,7 @@ def timing(args: argparse.Namespace) -> None:
     root = args.timing_repo if args.timing_repo.is_dir() else max(
         (p for p in args.recall.iterdir() if p.is_dir()), key=lambda p: sum(1 for _ in p.rglob("*"))
     )
-    files, warm = time_warm(root, args.timing_cases, args.seed, args.cache_dir)
+    files, warm, cpu = time_warm(root, args.timing_cases, args.seed, args.cache_dir)
     probes = time_cold(root, args.cold_cases, args.seed, args.cache_dir)
     for budget in TIMING_BUDGETS:
         cold = [float(p["first"][str(budget)]) for p in probes]  # type: ignore[index]
@@ -317,7 +322,7 @@ def timing(args: argparse.Namespace) -> None:
             f"prompt assembly @{budget // 1024}K on {root.name} ({files} files): warm p50 {p50:.1f} ms, "
             f"p95 {sorted(warm[budget])[int(0.95 * (len(warm[budget]) - 1))]:.1f} ms ({len(warm[budget])} cursors; "
             f"target p50 < {TIMING_TARGETS_MS[budget]:.0f} ms {'ok' if p50 < TIMING_TARGETS_MS[budget] else 'ABOVE'}); "
-            f"cold first request p50 {statistics.median(cold):.1f} ms ({len(cold)} new processes)"
+            f"CPU p50 {statistics.median(cpu[budget]):.1f} ms; cold first request p50 {statistics.median(cold):.1f} ms ({len(cold)} new processes)"
         )
     opened = [float(p["open"]) for p in probes]  # type: ignore[arg-type]
     print(f"cold: opening the index in a new process p50 {statistics.median(opened):.0f} ms")

@@ -74,8 +74,8 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 @dataclass(frozen=True)
 class Case:
-    """One cursor: ``path`` cut at ``line``/``column`` where ``name`` starts; recalled when ``signature_line``
-    (the definition's source line in ``definition_path``, stripped) is in the prompt's repository part."""
+    """One cursor: ``path`` cut at ``line``/``column`` where ``name`` starts; recalled when a line of
+    ``signature_lines`` is in the prompt's repository part."""
 
     project: str
     language: str
@@ -84,8 +84,13 @@ class Case:
     column: int
     name: str
     definition_path: str
-    signature_line: str
+    #: The definition's source line, stripped; a C function's prototype line in its header comes second.
+    signature_lines: tuple[str, ...]
     hard: bool
+
+    def recalled(self, repository_context: str) -> bool:
+        """Whether ``repository_context`` shows the definition's signature line (or its prototype's)."""
+        return any(line in repository_context for line in self.signature_lines)
 
     def buffer(self, text: str) -> str:
         """``text`` with the case's line cut at the name: the rest of the line is what the model must write."""
@@ -158,12 +163,10 @@ def receiver_root(node: Node, name: str) -> str | None:
     return match.group(0) if match else text
 
 
-def _external_bindings(imports: list[Import]) -> set[str]:
-    """Names bound by imports that resolve outside the repository (``import os.path`` binds ``os``)."""
+def _bindings(imports: list[Import]) -> set[str]:
+    """Names bound by ``imports`` (``import os.path`` binds ``os``; ``from a import b`` binds ``b``)."""
     bound: set[str] = set()
     for imp in imports:
-        if imp.resolved:
-            continue
         if imp.names:
             bound.update(imp.names)
         segments = [s for s in re.split(r"[./:\\\"'<>]+", imp.module) if s]
@@ -188,25 +191,46 @@ class CaseFinder:
                 self._generated[path] = True
         return self._generated[path]
 
-    def _target(self, ref: Reference, family: str, receiver: str | None, reachable: set[str]) -> Definition | None:
-        """The one definition ``ref`` means, or None when it is ambiguous, local, generated or unreachable."""
+    def _target(
+        self, ref: Reference, family: str, receiver: str | None, reachable: set[str], imported: set[str]
+    ) -> tuple[Definition, ...]:
+        """The one definition ``ref`` means (then its C prototypes), or nothing when it is ambiguous, local,
+        generated or unreachable."""
         found = [
             d for d in self.engine.definitions_named(ref.name)
             if d.name == ref.name and language_family(self.engine.language(d.path) or "") == family
         ]
+        prototypes = [d for d in found if family == "c" and d.path.endswith(".h") and d.kind == "function"]
+        if len(found) == 2 and len(prototypes) == 1:
+            found = [d for d in found if d is not prototypes[0]]
+        else:
+            prototypes = []
         if len(found) != 1 or found[0].path == ref.path or self.generated(found[0].path):
-            return None
-        target = found[0]
+            return ()
+        target = self._checked(ref, family, receiver, reachable, imported, found[0])
+        return (target, *prototypes) if target is not None else ()
+
+    def _checked(
+        self, ref: Reference, family: str, receiver: str | None, reachable: set[str], imported: set[str],
+        target: Definition,
+    ) -> Definition | None:
+        """``target`` unless its kind does not fit the use or it is a namesake out of reach."""
         if ref.kind == "attribute" and target.kind in ("method", "function") and family not in PROPERTY_FAMILIES:
             return None  # ``shared.worker_threads`` reads a field the parser does not list, not the method
         if target.parent:
             return target if target.kind in MEMBER_KINDS else None
         if target.kind not in DIRECT_KINDS:
             return None
+        if receiver is not None and receiver not in imported and not receiver[:1].isupper():
+            return None  # ``catalog.messages`` on a local object: not the other file's top-level ``messages``
         folder = ref.path.rpartition("/")[0]
         if target.path not in reachable and target.path.rpartition("/")[0] != folder:
             return None  # most likely a namesake from outside the repository
         return target
+
+    def _signature_line(self, definition: Definition) -> str:
+        source = self.engine.text(definition.path).split("\n")
+        return source[definition.line].strip() if 0 <= definition.line < len(source) else ""
 
     def file_cases(self, path: str) -> list[Case]:
         """Every acceptable case of ``path`` (before spreading)."""
@@ -224,8 +248,9 @@ class CaseFinder:
         lines = text.split("\n")
         local = {d.name for d in self.engine.definitions(path)}
         imported_names = {name for imp in imports for name in imp.names}
-        external = _external_bindings(imports) | noise
+        external = _bindings([imp for imp in imports if not imp.resolved]) | noise
         reachable = {imp.resolved for imp in imports if imp.resolved}
+        bound = _bindings([imp for imp in imports if imp.resolved])
         tree: Tree | None = None
         cases: list[Case] = []
         seen_lines: set[int] = set()
@@ -241,16 +266,15 @@ class CaseFinder:
             receiver = receiver_root(node, ref.name)
             if receiver is not None and receiver in external:
                 continue
-            target = self._target(ref, family, receiver, reachable)
-            if target is None:
+            targets = self._target(ref, family, receiver, reachable, bound)
+            signatures = tuple(self._signature_line(d) for d in targets)
+            if not signatures or not all(ref.name in line for line in signatures):
                 continue
-            source = self.engine.text(target.path).split("\n")
-            signature = source[target.line].strip() if 0 <= target.line < len(source) else ""
-            if ref.name not in signature:
-                continue
-            hard = bool(target.parent) and ref.name not in imported_names
+            hard = bool(targets[0].parent) and ref.name not in imported_names
             seen_lines.add(ref.line)
-            cases.append(Case(self.project, language, path, ref.line, ref.column, ref.name, target.path, signature, hard))
+            cases.append(
+                Case(self.project, language, path, ref.line, ref.column, ref.name, targets[0].path, signatures, hard)
+            )
         return cases
 
     def find(self, count: int, rng: random.Random) -> list[Case]:
@@ -268,7 +292,7 @@ class CaseFinder:
         per_hub: Counter[str] = Counter()
         chosen: list[Case] = []
         for case in pool:
-            key = (case.definition_path, case.signature_line)
+            key = (case.definition_path, case.signature_lines[0])
             if per_definition[key] >= PER_DEFINITION or per_file[case.path] >= PER_FILE:
                 continue
             if per_hub[case.definition_path] >= PER_HUB:
