@@ -133,9 +133,12 @@ REACH_BASE_DEPTH = 2
 REACH_VARIABLES = 12
 #: ... and the shortest variable name matched as the end of a type's name (``segment`` -> ``CodePathSegment``).
 REACH_NAME_SUFFIX_MIN = 4
-#: Identifiers at least this near the cursor (their `PROXIMITY_BUCKETS` weight) are tried as variables named
-#: after their type even where the buffer gives no type (``request`` -> ``Request``).
+#: Identifiers at least this near the cursor (their `PROXIMITY_BUCKETS` weight) are the variables whose types
+#: are looked for: as the buffer binds them, or named after them (``request`` -> ``Request``).
 REACH_NEAR_WEIGHT = 3.0
+#: Lines above and below a cursor at top level searched for the types of variables (within a definition, the
+#: outermost definition's lines are).
+REACH_SCOPE_LINES = 150
 #: Chat context: symbol-search hits taken per question word.
 QUERY_HITS_PER_WORD = 8
 #: Chat context: how many of the best candidates are shown whole (header and body) before the rest is packed

@@ -308,7 +308,7 @@ def fim_items(
     )
     lexical = _lexical(view, caches, [*imported_files, *neighbour_files], rank.subwords(window))
 
-    others = "\n".join(lines[:cursor_line] + lines[cursor_line + 1 :])
+    others = [*lines[:cursor_line], "", *lines[cursor_line + 1 :]]
     at_receiver, around = reachable(view, caches, path, others, cursor_line, receiver, weights, hood.imported)
     rankings = {
         "receiver": at_receiver[:limit],

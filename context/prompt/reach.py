@@ -29,6 +29,7 @@ from context.weights import (
     REACH_BASE_DEPTH,
     REACH_NAME_SUFFIX_MIN,
     REACH_NEAR_WEIGHT,
+    REACH_SCOPE_LINES,
     REACH_TYPES_PER_NAME,
     REACH_VARIABLES,
     TYPE_KINDS,
@@ -37,16 +38,18 @@ from context.weights import (
 #: The identifier chain right before the cursor, ending in a member operator (``self.io.``, ``Rack::Utils.``).
 _RECEIVER = re.compile(r"((?:[@$]?[A-Za-z_][\w$]*(?:\(\))?\s*(?:\?\.|\.|::|->)\s*)+)$")
 _NAME = re.compile(r"[@$]?[A-Za-z_][\w$]*")
-#: ``name: Type`` (Python, TypeScript, Rust, Kotlin annotations; parameters and fields alike).
-_ANNOTATION = re.compile(r"([@$]?[A-Za-z_]\w*)\s*\??:\s*(?:&\s*)?(?:mut\s+)?(?:\*\s*)?([A-Z]\w*)")
-#: ``name = Type(``, ``name := &Type{``, ``name = Type::new(``, ``@name = Type.new``, ``name = new Type(``.
-_CONSTRUCTED = re.compile(
-    r"([@$]?[A-Za-z_]\w*)\s*:?=\s*(?:new\s+|&\s*)?([A-Z]\w*)\s*(?:\(|\{|::|\.new\b|<)"
-)
-#: ``Type name =``/``Type name;``/``(Type name,`` (Java, C#, C, C++ declarations).
-_DECLARED = re.compile(r"\b([A-Z]\w*)(?:<[^<>\n]*>)?(?:\s*[*&])?\s+([a-z_]\w*)\s*(?=[=;,)])")
-#: Go: ``(c *Context``, ``, c Context``, ``var c Context`` (a type may be lower case in Go).
-_GO_DECLARED = re.compile(r"(?:[(,]|\bvar)\s*([a-z_]\w*)\s+\*?(?:\w+\.)?([A-Za-z_]\w*)")
+#: The binding patterns, with ``{names}`` the alternation of the variables asked about (a scan for a few
+#: names is an order of magnitude cheaper than collecting every binding of a long buffer):
+#: ``name: Type`` (Python, TypeScript, Rust, Kotlin annotations; parameters and fields alike) ...
+_ANNOTATION = r"(?<![\w$@])[@$]?({names})\s*\??:\s*(?:&\s*)?(?:mut\s+)?(?:\*\s*)?([A-Z]\w*)"
+#: ... ``name = Type(``, ``name := &Type{``, ``name = Type::new(``, ``@name = Type.new``, ``name = new Type(`` ...
+_CONSTRUCTED = r"(?<![\w$@])[@$]?({names})\s*:?=\s*(?:new\s+|&\s*)?([A-Z]\w*)\s*(?:\(|\{{|::|\.new\b|<)"
+#: ... ``Type name =``/``Type name;``/``(Type name,`` (Java, C#, C, C++ declarations) ...
+_DECLARED = r"\b([A-Z]\w*)(?:<[^<>\n]*>)?(?:\s*[*&])?\s+({names})\s*(?=[=;,)])"
+#: ... Go: ``(c *Context``, ``, c Context``, ``var c Context`` (a type may be lower case in Go).
+_GO_DECLARED = r"(?:[(,]|\bvar)\s*({names})\s+\*?(?:\w+\.)?([A-Za-z_]\w*)"
+#: Languages whose declarations put the type first, and whose declarations are Go's.
+_TYPE_FIRST = frozenset({"java", "csharp", "c", "cpp", "kotlin"})
 #: Receivers that mean the enclosing type.
 _SELF = frozenset({"self", "this", "Self", "super", "@"})
 #: Kinds whose members a receiver reaches: types, and modules used as namespaces (Ruby ``Utils.escape``).
@@ -66,25 +69,24 @@ def _plain(name: str) -> str:
     return name.lstrip("@$").replace("_", "").lower()
 
 
-def type_bindings(text: str, language: str | None) -> dict[str, list[str]]:
-    """Variable (or field) name -> type names the buffer gives it, in the order written (``@x`` and ``x``
-    alike)."""
+def type_bindings(text: str, language: str | None, names: Iterable[str]) -> dict[str, list[str]]:
+    """Variable (or field) name -> the type names the buffer gives it, in the order written, for ``names``
+    (``@x`` and ``x`` alike)."""
+    wanted = sorted({name.lstrip("@$") for name in names if name.lstrip("@$")}, key=lambda n: (-len(n), n))
+    if not wanted:
+        return {}
+    alternation = "|".join(map(re.escape, wanted))
     bindings: dict[str, list[str]] = {}
-
-    def bind(name: str, type_name: str) -> None:
-        found = bindings.setdefault(name.lstrip("@$"), [])
-        if type_name not in found:
-            found.append(type_name)
-
-    for pattern in (_ANNOTATION, _CONSTRUCTED):
-        for match in pattern.finditer(text):
-            bind(match.group(1), match.group(2))
-    if language in ("java", "csharp", "c", "cpp", "kotlin"):
-        for match in _DECLARED.finditer(text):
-            bind(match.group(2), match.group(1))
+    patterns = [(_ANNOTATION, 1, 2), (_CONSTRUCTED, 1, 2)]
+    if language in _TYPE_FIRST:
+        patterns.append((_DECLARED, 2, 1))
     if language == "go":
-        for match in _GO_DECLARED.finditer(text):
-            bind(match.group(1), match.group(2))
+        patterns.append((_GO_DECLARED, 1, 2))
+    for pattern, name_group, type_group in patterns:
+        for match in re.finditer(pattern.format(names=alternation), text):
+            found = bindings.setdefault(match.group(name_group), [])
+            if match.group(type_group) not in found:
+                found.append(match.group(type_group))
     return bindings
 
 
@@ -175,6 +177,14 @@ class Reach:
         names = dict.fromkeys(n for n in re.findall(r"[A-Z]\w*", header) if n != definition.name)
         return [base for name in names for base in self.types_named(name)[:1] if base is not definition]
 
+    def scope(self, cursor_line: int) -> tuple[int, int]:
+        """The lines (first, past the last) of the outermost definition around the cursor, or of the
+        `REACH_SCOPE_LINES` around it when it is at top level."""
+        for d in self.caches.facts(self.view, self.path).top_level:
+            if d.line <= cursor_line <= d.end_line:
+                return d.line, d.end_line + 1
+        return max(cursor_line - REACH_SCOPE_LINES, 0), cursor_line + REACH_SCOPE_LINES
+
     def enclosing_type(self, cursor_line: int) -> Definition | None:
         """The type around the cursor: the innermost enclosing type, or the type of the method around it."""
         inner: Definition | None = None
@@ -218,16 +228,22 @@ def reachable(
     view: IndexView,
     caches: PromptCaches,
     path: str,
-    text: str,
+    lines: Sequence[str],
     cursor_line: int,
     receiver: Sequence[str],
     weights: Mapping[str, float],
     near_files: Iterable[str],
 ) -> tuple[list[Definition], list[Definition]]:
     """Members the cursor can reach (see the module docstring), as two lists without duplicates or the current
-    file's own: those of the receiver's type at the cursor, and the rest nearest first."""
+    file's own: those of the receiver's type at the cursor, and the rest nearest first. ``lines`` is the
+    buffer without the cursor's line; types are looked for in the outermost definition around the cursor
+    (where ``self.x`` is assigned and parameters are declared), else in the lines near it."""
     reach = Reach(view, caches, path, near_files)
-    bindings = type_bindings(text, reach.language)
+    first, last = reach.scope(cursor_line)
+    text = "\n".join(lines[first:last])
+    near = sorted((n for n in weights if weights[n] >= REACH_NEAR_WEIGHT and n[:1].islower()), key=lambda n: (-weights[n], n))
+    variables = near[:REACH_VARIABLES]
+    bindings = type_bindings(text, reach.language, [*variables, *receiver[-1:]])
     at_receiver: list[list[Definition]] = []
     around: list[list[Definition]] = []
     if receiver:
@@ -238,11 +254,7 @@ def reachable(
         enclosing = reach.enclosing_type(cursor_line)
         if enclosing is not None:
             around.append(reach.members(enclosing))
-    variables = sorted(
-        (name for name in weights if name in bindings or weights[name] >= REACH_NEAR_WEIGHT and name[:1].islower()),
-        key=lambda n: (-weights[n], n),
-    )
-    for name in variables[:REACH_VARIABLES]:
+    for name in variables:
         for found in reach.types_of_variable(name, bindings):
             around.append(reach.members(found, depth=0))
     seen: set[int] = set()
