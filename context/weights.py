@@ -48,6 +48,8 @@ RRF_K = 60.0
 SOURCE_WEIGHTS: dict[str, float] = {
     "used": 1.0,  # a definition named by an identifier in the buffer, resolved through imports
     "member": 0.6,  # a member of a type the buffer uses
+    "receiver": 1.5,  # a member of the type of the receiver typed before the cursor (``self.io.``)
+    "reach": 1.0,  # a member of the enclosing type (and bases) or of the inferred type of a variable near the cursor
     "imported": 0.8,  # a top-level definition of a file the current file imports or depends on
     "lexical": 0.5,  # BM25 of symbol-sized chunks against the code around the cursor
     "recent": 0.7,  # a top-level definition of a recently edited file
@@ -123,6 +125,20 @@ MAX_PACKAGE_SIBLINGS = 60
 USAGE_SHARE_ITEMS = 4
 #: Kinds whose members are pulled in when the type is used.
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
+#: What the cursor can reach (context.prompt.reach): types taken per type name (namesakes, nearest first) ...
+REACH_TYPES_PER_NAME = 2
+#: ... levels of bases whose members follow a type's own ...
+REACH_BASE_DEPTH = 2
+#: ... variables of the buffer (nearest the cursor first) whose inferred types' members are offered ...
+REACH_VARIABLES = 12
+#: ... and the shortest variable name matched as the end of a type's name (``segment`` -> ``CodePathSegment``).
+REACH_NAME_SUFFIX_MIN = 4
+#: Identifiers at least this near the cursor (their `PROXIMITY_BUCKETS` weight) are the variables whose types
+#: are looked for: as the buffer binds them, or named after them (``request`` -> ``Request``).
+REACH_NEAR_WEIGHT = 3.0
+#: Lines above and below a cursor at top level searched for the types of variables (within a definition, the
+#: outermost definition's lines are).
+REACH_SCOPE_LINES = 150
 #: Chat context: symbol-search hits taken per question word.
 QUERY_HITS_PER_WORD = 8
 #: Chat context: how many of the best candidates are shown whole (header and body) before the rest is packed

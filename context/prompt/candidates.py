@@ -20,6 +20,7 @@ from context.index.symbols import Definition, Import
 from context.index.view import IndexView, definitions_of
 from context.prompt import rank
 from context.prompt.memo import PromptCaches
+from context.prompt.reach import reachable
 from context.weights import (
     AMBIGUOUS_NAME_LIMIT,
     FOLDER_IS_PACKAGE,
@@ -241,8 +242,10 @@ def fim_items(
     cursor_line: int,
     recent: Sequence[str],
     budget: int,
+    receiver: Sequence[str] = (),
 ) -> tuple[list[Item], Neighbourhood]:
-    """Fused, ranked candidate definitions for a cursor, each with a reason."""
+    """Fused, ranked candidate definitions for a cursor, each with a reason; ``receiver`` is the identifier
+    chain typed before the cursor (``self.io.``), whose type's members come first."""
     weights = rank.identifier_weights(lines, cursor_line)
     try:
         imports = view.imports(path)
@@ -305,7 +308,11 @@ def fim_items(
     )
     lexical = _lexical(view, caches, [*imported_files, *neighbour_files], rank.subwords(window))
 
+    others = [*lines[:cursor_line], "", *lines[cursor_line + 1 :]]
+    at_receiver, around = reachable(view, caches, path, others, cursor_line, receiver, weights, hood.imported)
     rankings = {
+        "receiver": at_receiver[:limit],
+        "reach": around[:limit],
         "used": used_definitions[:limit],
         "member": members[:limit],
         "imported": imported[:limit],
@@ -358,7 +365,7 @@ _SOURCE_REASONS = {
 def _reason(source: str, definition: Definition, name: str | None) -> str:
     if source == "used":
         return f"uses {name or definition.name}"
-    if source == "member":
+    if source in ("member", "reach", "receiver"):
         return f"member of {definition.parent}"
     return _SOURCE_REASONS.get(source, "near in the dependency graph")
 

@@ -11,7 +11,8 @@ Counting is exact and cheap because the control markers are single tokens that s
 tokenizer: the prompt's count is the sum of its marker-separated segments, each counted once and cached.
 
 Prefix caching: the repository part is ordered by the dependency graph and file names (never by per-keystroke
-scores), the selection is computed from the buffer *without the cursor's line* and reused while that input is
+scores), the selection is computed from the buffer *without the cursor's line* (only the receiver typed before the cursor,
+``self.io.``, is read from it) and reused while that input is
 unchanged, and the current file's prefix starts on a line snapped to a coarse grid. Consecutive prompts while
 the user types in one place therefore share almost all their leading tokens.
 """
@@ -31,6 +32,7 @@ from context.prompt.candidates import fim_items, shared_folders
 from context.prompt.cursor import Cursor, current_parts
 from context.prompt.memo import PromptCaches, Selection
 from context.prompt.pack import Packer, pack_items
+from context.prompt.reach import cursor_receiver
 from context.prompt.result import Prompt, Section
 from context.secrets import mask_secrets
 from context.weights import CURRENT_MIN, CURRENT_QUANTUM, CURRENT_SHARE, CURSOR_LINE_RESERVE
@@ -109,11 +111,12 @@ def build_fim_prompt(
     context_budget = max(budget - fixed - reserve, 0)
 
     others = "\n".join(lines[:line] + lines[line + 1 :])
-    key = (path, line, context_budget, others, tuple(recent), _imports_key(view, path, line))
+    receiver = cursor_receiver(lines[line][:character])
+    key = (path, line, context_budget, others, tuple(recent), _imports_key(view, path, line), receiver)
     selection = caches.selections.get(key)
     if selection is None or not selection.still_current(view, caches):
         log.debug("choosing context for %s:%d (%s)", path, line, "new input" if selection is None else "files changed")
-        items, hood = fim_items(view, caches, path, lines, line, recent, context_budget)
+        items, hood = fim_items(view, caches, path, lines, line, recent, context_budget, receiver)
         packer = Packer(view, caches, context_budget, chat=False)
         closest = [p for p in hood.imported if p != path]
 
