@@ -21,8 +21,10 @@ from context.prompt.result import Section
 SELECTION_CACHE_SIZE = 32
 #: Definitions whose per-object values (header ranges) are remembered before the memo starts afresh.
 MEMO_ITEMS = 500_000
-#: Texts whose split lines are remembered (the files of the last few prompts).
+#: Texts whose split lines are remembered (the files of the last few prompts) ...
 SPLIT_TEXTS = 512
+#: ... and their characters at most: every keystroke's buffer is a new text, so a count alone let a big file fill it.
+SPLIT_CHARS = 16_000_000
 #: Texts whose defused form is remembered before that memo starts afresh.
 DEFUSED_TEXTS = 4_096
 
@@ -118,6 +120,7 @@ class PromptCaches:
         self.files: dict[str, FileFacts] = {}
         self.tokens = tokens.TokenCache()
         self.lines: OrderedDict[str, list[str]] = OrderedDict()
+        self._split_chars = 0
         self.headers: IdentityMemo[tuple[int, int]] = IdentityMemo()
         self.selections: OrderedDict[tuple[object, ...], Selection] = OrderedDict()
         self._defused: dict[int, tuple[str, str]] = {}
@@ -128,8 +131,9 @@ class PromptCaches:
         if found is None:
             found = text.split("\n")
             self.lines[text] = found
-            if len(self.lines) > SPLIT_TEXTS:
-                self.lines.popitem(last=False)
+            self._split_chars += len(text)
+            while len(self.lines) > 1 and (len(self.lines) > SPLIT_TEXTS or self._split_chars > SPLIT_CHARS):
+                self._split_chars -= len(self.lines.popitem(last=False)[0])
         return found
 
     def defused(self, text: str) -> str:

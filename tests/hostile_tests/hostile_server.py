@@ -79,8 +79,11 @@ class HostileServer:
     # --- answers -------------------------------------------------------------------------------------------------
 
     def answer(self, sock: socket.socket, route: str) -> None:
-        """Write the answer of this route's mode to `sock`."""
-        mode = self.models if route == "models" else self.answers
+        """Write the answer of this route's mode to `sock` (a subclass may pick a mode per request)."""
+        self.reply(sock, route, self.models if route == "models" else self.answers)
+
+    def reply(self, sock: socket.socket, route: str, mode: str) -> None:
+        """Write the answer of `mode` on `route` to `sock`."""
         if mode == "silent":
             self.stopping.wait()
         elif mode == "ok":
