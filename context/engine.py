@@ -652,6 +652,12 @@ class Engine:
         tokens; ``buffer`` is the unsaved text of ``path``, ``recent`` the recently edited files."""
         return self._prompts.fim_prompt(path, line, character, budget=budget, buffer=buffer, recent=recent)
 
+    def prepare(self, path: str, *, budget: int = 8192, recent: Sequence[str] = ()) -> None:
+        """Get ready for FIM prompts in ``path``, a file just opened (its overlay set): read, mask and count the
+        files its context draws from, so the first prompt there costs what the next ones do. Prompts are the
+        same with or without it; a server calls it when a document opens, before the user's first request."""
+        self._prompts.prepare(path, budget=budget, recent=recent)
+
     def chat_context(self, query: str, *, focus: Sequence[str] = (), budget: int = 16384) -> Prompt:
         """Repository context for a task described in words, as Markdown (one fenced block per file)."""
         return self._prompts.chat_context(query, focus=focus, budget=budget)

@@ -28,6 +28,7 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
+from context.engine import Engine
 from context.errors import ConfigError, ModelError, QwenContextError
 from context.index.languages import language_for
 from context.model.client import ModelClient
@@ -233,6 +234,22 @@ class QwenLanguageServer(LanguageServer):
                 await self.workspaces.update(folder, paths)
         except QwenContextError as exc:
             logger.warning("could not refresh %s: %s", folder.root, exc)
+
+    async def prepare(self, folder: Folder, rel: str) -> None:
+        """Hand the folder's pending overlays to its engine and, when this server suggests completions, get the
+        engine ready for the first one in ``rel`` (`Engine.prepare`), unless a request already waits for the
+        engine thread (preparing then would only delay it). A failure is only logged, as in `refresh`."""
+        suggesting = self.options.inline or self.completion_fallback
+        budget, recent = self.options.budget, self.recent_in(folder)
+
+        def work(engine: Engine) -> None:
+            if suggesting and not self.workspaces.busy:
+                engine.prepare(rel, budget=budget, recent=recent)
+
+        try:
+            await self.workspaces.call(folder, work)
+        except QwenContextError as exc:
+            logger.warning("could not prepare %s: %s", rel, exc)
 
     async def wait_for_index(self, folder: Folder) -> None:
         """Give the folder's first index up to ``indexWaitMs`` to finish, so that the first completion or action
@@ -451,7 +468,7 @@ async def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentPara
     ls.workspaces.overlay(convert.uri_to_path(params.text_document.uri) or Path(), params.text_document.text)
     ls.touch(params.text_document.uri)
     if found is not None and found[0].indexed.is_set():
-        await ls.refresh(found[0])
+        await ls.prepare(*found)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)

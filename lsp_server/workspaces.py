@@ -119,6 +119,11 @@ class Workspaces:
             folder, rel = found
             folder.pending[rel] = text if text is None or len(text) <= self.max_document else None
 
+    @property
+    def busy(self) -> bool:
+        """Whether engine calls wait behind the one running (asked from the engine thread)."""
+        return self._queries.waiting > 0
+
     # ---- the one place blocking engine work leaves the event loop -----------------------------------------
 
     async def call(self, folder: Folder, work: Callable[[Engine], T]) -> T:

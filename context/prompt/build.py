@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from context.index.view import IndexView
 from context.prompt.chat import build_chat_context
-from context.prompt.fim import build_fim_prompt
+from context.prompt.fim import build_fim_prompt, prepare_fim
 from context.prompt.memo import PromptCaches
 from context.prompt.repomap import RepoMap
 from context.prompt.result import Prompt
@@ -38,6 +38,11 @@ class PromptBuilder:
         """The repository-level FIM prompt for a cursor (see `context.prompt.fim.build_fim_prompt`)."""
         return build_fim_prompt(self._view, self._caches, path, line, character, budget=budget, buffer=buffer,
                                 recent=recent, long_context=self._long_context)
+
+    def prepare(self, path: str, *, budget: int = 8192, buffer: str | None = None, recent: Sequence[str] = ()) -> None:
+        """Warm the caches the first FIM prompt in ``path`` needs (see `context.prompt.fim.prepare_fim`)."""
+        prepare_fim(self._view, self._caches, path, budget=budget, buffer=buffer, recent=recent,
+                    long_context=self._long_context)
 
     def chat_context(self, query: str, *, focus: Sequence[str] = (), budget: int = 16384) -> Prompt:
         """Repository context for a task described in words (see `context.prompt.chat.build_chat_context`)."""

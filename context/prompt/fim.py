@@ -73,6 +73,62 @@ def _buffer_text(view: IndexView, path: str, buffer: str | None) -> str:
     return mask_secrets(buffer)
 
 
+def _room(
+    caches: PromptCaches, repo_name: str, path: str, lines: list[str], line: int, character: int, budget: int
+) -> tuple[int, Cursor, int]:
+    """The prompt's fixed tokens (markers, repository name, current path), the cursor's split of the current
+    file, and the room left for the repository context (the current file's share reserved, on a coarse grid)."""
+    fixed = 1 + caches.tokens.count(f"{repo_name}\n") + 1 + caches.tokens.count(f"{path}\n") + 3
+    cursor = Cursor.at(lines, line, character)
+    whole_current = cursor.prefix_tokens + cursor.suffix_tokens
+    cap = max(int(budget * CURRENT_SHARE), CURRENT_MIN)
+    reserve = min(cap, -(-(whole_current + CURSOR_LINE_RESERVE) // CURRENT_QUANTUM) * CURRENT_QUANTUM)
+    return fixed, cursor, max(budget - fixed - reserve, 0)
+
+
+def _choose(
+    view: IndexView,
+    caches: PromptCaches,
+    path: str,
+    lines: list[str],
+    line: int,
+    context_budget: int,
+    recent: Sequence[str],
+    receiver: tuple[str, ...],
+) -> Selection:
+    """The repository context for a cursor on ``line``: candidates ranked, packed to ``context_budget`` and
+    rendered (not remembered: the caller keys it)."""
+    items, hood = fim_items(view, caches, path, lines, line, recent, context_budget, receiver)
+    packer = Packer(view, caches, context_budget, chat=False)
+    closest = [p for p in hood.imported if p != path]
+
+    def farther() -> list[str]:
+        rest = sorted(
+            (p for p in view.files() if p != path and p not in hood.scores and p not in hood.imported),
+            key=lambda p: (-shared_folders(p, path), p),
+        )
+        return hood.ranked([path, *closest]) + rest
+
+    pack_items(packer, [i for i in items if i.definition.path != path], closest, farther)
+    packer.plans.pop(path, None)
+    graph = hood.graph
+    selection = _render_context(packer, graph)
+    log.debug(
+        "context for %s: estimated %d tokens, exactly %d, budget %d",
+        path,
+        packer.used,
+        selection.tokens,
+        context_budget,
+    )
+    while selection.tokens > context_budget and packer.plans:
+        # Rare: the estimate ran over. Drop the weakest file and render again.
+        weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
+        del packer.plans[weakest.path]
+        selection = _render_context(packer, graph)
+    selection.texts = tuple(packer.texts.items())
+    return selection
+
+
 def build_fim_prompt(
     view: IndexView,
     caches: PromptCaches,
@@ -103,47 +159,14 @@ def build_fim_prompt(
     repo_name = view.root.name
     head = f"{tokens.REPO_NAME}{repo_name}\n"
     current_header = f"{path}\n"
-    fixed = 1 + caches.tokens.count(f"{repo_name}\n") + 1 + caches.tokens.count(current_header) + 3
-    cursor = Cursor.at(lines, line, character)
-    whole_current = cursor.prefix_tokens + cursor.suffix_tokens
-    cap = max(int(budget * CURRENT_SHARE), CURRENT_MIN)
-    reserve = min(cap, -(-(whole_current + CURSOR_LINE_RESERVE) // CURRENT_QUANTUM) * CURRENT_QUANTUM)
-    context_budget = max(budget - fixed - reserve, 0)
-
+    fixed, cursor, context_budget = _room(caches, repo_name, path, lines, line, character, budget)
     others = "\n".join(lines[:line] + lines[line + 1 :])
     receiver = cursor_receiver(lines[line][:character])
     key = (path, line, context_budget, others, tuple(recent), _imports_key(view, path, line), receiver)
     selection = caches.selections.get(key)
     if selection is None or not selection.still_current(view, caches):
         log.debug("choosing context for %s:%d (%s)", path, line, "new input" if selection is None else "files changed")
-        items, hood = fim_items(view, caches, path, lines, line, recent, context_budget, receiver)
-        packer = Packer(view, caches, context_budget, chat=False)
-        closest = [p for p in hood.imported if p != path]
-
-        def farther() -> list[str]:
-            rest = sorted(
-                (p for p in view.files() if p != path and p not in hood.scores and p not in hood.imported),
-                key=lambda p: (-shared_folders(p, path), p),
-            )
-            return hood.ranked([path, *closest]) + rest
-
-        pack_items(packer, [i for i in items if i.definition.path != path], closest, farther)
-        packer.plans.pop(path, None)
-        graph = hood.graph
-        selection = _render_context(packer, graph)
-        log.debug(
-            "context for %s: estimated %d tokens, exactly %d, budget %d",
-            path,
-            packer.used,
-            selection.tokens,
-            context_budget,
-        )
-        while selection.tokens > context_budget and packer.plans:
-            # Rare: the estimate ran over. Drop the weakest file and render again.
-            weakest = min(packer.plans.values(), key=lambda plan: (plan.best, plan.path))
-            del packer.plans[weakest.path]
-            selection = _render_context(packer, graph)
-        selection.texts = tuple(packer.texts.items())
+        selection = _choose(view, caches, path, lines, line, context_budget, recent, receiver)
         caches.remember(key, selection)
 
     current_budget = budget - fixed - selection.tokens
@@ -167,4 +190,25 @@ def build_fim_prompt(
     return Prompt(body, total, budget, sections, elapsed, prefix, suffix, path, repo_name)
 
 
-__all__ = ["build_fim_prompt"]
+def prepare_fim(
+    view: IndexView,
+    caches: PromptCaches,
+    path: str,
+    *,
+    budget: int = 8192,
+    buffer: str | None = None,
+    recent: Sequence[str] = (),
+    long_context: bool = False,
+) -> None:
+    """Do ahead what the first prompt in a just-opened ``path`` spends most on, whatever its cursor: choose the
+    context for a cursor in the middle of the file, which reads, masks and counts the files around it and
+    derives their facts (memoised in ``caches`` and the index). The choice itself is not remembered, so a
+    later prompt is the same as without preparing, only sooner."""
+    check_budget(budget, long_context)
+    lines = caches.split(tokens.defuse(_buffer_text(view, path, buffer)))
+    line = len(lines) // 2
+    _, _, context_budget = _room(caches, view.root.name, path, lines, line, 0, budget)
+    _choose(view, caches, path, lines, line, context_budget, recent, ())
+
+
+__all__ = ["build_fim_prompt", "prepare_fim"]

@@ -74,6 +74,11 @@ class WorkerPool:
         self._jobs.put((fn, future))
         return future
 
+    @property
+    def waiting(self) -> int:
+        """How many submitted calls no thread has started yet (approximate while others submit)."""
+        return self._jobs.qsize()
+
     async def run(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on a thread and await its result. Cancelling the awaiting task skips a call not yet
         started; a started one runs to its end on its thread, its result dropped."""

@@ -253,3 +253,21 @@ def test_the_fused_order_is_strongest_first(ranked: Engine) -> None:
     scores = [item.score for item in items]
     assert scores == sorted(scores, reverse=True)
     assert scores[0] > scores[-1]
+
+
+def test_preparing_a_just_opened_file_changes_no_prompt(ranked: Engine) -> None:
+    """`Engine.prepare` (called by qwen-lsp on ``didOpen``) only warms caches: every prompt after it, at the
+    middle line it prepared for as well as elsewhere, equals the prompt of an engine that never prepared."""
+    path = "app/billing/close_month.py"
+    lines = ranked.text(path).split("\n")
+    cursors = [(len(lines) // 2, 0), (5, 4), (len(lines) - 3, 2)]
+    with Engine(ranked.root) as fresh:
+        fresh.index()
+        fresh.set_overlay(path, fresh.text(path))
+        fresh.prepare(path, budget=2048, recent=("app/audit/trail.py",))
+        for line, character in cursors:
+            for budget in (1024, 2048, 8192):
+                prepared = fresh.fim_prompt(path, line, character, budget=budget, recent=("app/audit/trail.py",))
+                plain = ranked.fim_prompt(path, line, character, budget=budget, recent=("app/audit/trail.py",))
+                assert prepared.text == plain.text
+                assert [s.path for s in prepared.sections] == [s.path for s in plain.sections]
