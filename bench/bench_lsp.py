@@ -13,14 +13,16 @@ Two intervals, timed from the outside so nothing inside the server is trusted:
 
 The fake server runs in this process and timestamps each request when its body has been read (``time.time()``;
 the client is in this process too, the server under test in its own). Places are random lines of random files,
-so the suggestion cache never answers (the typed character never matches the suggestion). ``--server-log``
+so the suggestion cache never answers (the typed character never matches the suggestion). ``--open-pause-ms``
+waits that long after ``didOpen`` before the first request, as a user reads before typing (the server prepares
+the file meanwhile); 0 (the default) sends it at once. ``--server-log``
 keeps the server's DEBUG log, which splits ``to model`` into overlay and prompt time per request, and adds
 ``to model minus prompt``: the protocol glue alone.
 
-Target: p50 under 30 ms.
+Target: p50 under 30 ms over all requests, and for the first request at a new place on its own (issue 15).
 
     .venv/bin/python bench/bench_lsp.py [--repo .scratch/corpus/python] [--locations 40] [--keystrokes 5]
-                                        [--budget 8192] [--server-log server.log]
+                                        [--budget 8192] [--open-pause-ms 0] [--server-log server.log]
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ async def drain(stream: asyncio.StreamReader | None, log: Path | None) -> None:
 
 
 async def run(repo: Path, locations: int, keystrokes: int, budget: int, log: Path | None,
-              ) -> dict[str, list[float]]:
+              pause: float = 0.0) -> dict[str, list[float]]:
     received: list[float] = []
 
     def answer(request: RecordedRequest) -> Reply:
@@ -128,6 +130,7 @@ async def run(repo: Path, locations: int, keystrokes: int, budget: int, log: Pat
                 versions[uri] = 1
                 client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
                     uri=uri, language_id=language_for(path.name) or "", version=1, text=text)))
+                await asyncio.sleep(pause)
             cursor = types.Position(line=line, character=len(text.split("\n")[line].encode("utf-16-le")) // 2)
             for keystroke in range(keystrokes):
                 if keystroke:  # type one character at the cursor, as the user goes on typing
@@ -181,16 +184,19 @@ def main() -> int:
     parser.add_argument("--keystrokes", type=int, default=5,
                         help="requests per place, one typed character apart")
     parser.add_argument("--budget", type=int, default=8192)
+    parser.add_argument("--open-pause-ms", type=float, default=0.0,
+                        help="wait this long after didOpen before the first request there (default 0)")
     parser.add_argument("--server-log", type=Path,
                         help="write the server's DEBUG log (per-request timings) here")
     args = parser.parse_args()
     repo = args.repo.resolve()
     files = sum(1 for path in repo.rglob("*") if path.is_file() and language_for(path.name))
     print(f"repository {repo}: {files} source files; {args.locations} places x {args.keystrokes} keystrokes; "
-          f"budget {args.budget}")
+          f"budget {args.budget}; pause after didOpen {args.open_pause_ms:.0f} ms")
     if files < 2000:
         print("warning: fewer than 2,000 source files (build the corpus with bench/fetch_corpus.py)")
-    timings = asyncio.run(run(repo, args.locations, args.keystrokes, args.budget, args.server_log))
+    timings = asyncio.run(run(repo, args.locations, args.keystrokes, args.budget, args.server_log,
+                              args.open_pause_ms / 1000))
     # Every request, as an editor sends them: the first at a place, then one per keystroke there.
     timings["to model, all requests"] = timings["to model, new place"] + timings["to model, typing"]
     for name, values in timings.items():
@@ -198,9 +204,10 @@ def main() -> int:
             p50, p95 = statistics.median(values), percentile(values, 0.95)
             print(f"{name:>22}: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  max {max(values):6.1f} ms  "
                   f"(n={len(values)})  {'ok' if p50 < TARGET_MS else 'over target'}")
-    judged = [timings["to model, all requests"], timings["from model"]]
+    judged = [timings["to model, all requests"], timings["to model, new place"], timings["from model"]]
     ok = all(values and statistics.median(values) < TARGET_MS for values in judged)
-    print(f"target p50 < {TARGET_MS:.0f} ms over all requests, both directions: {'met' if ok else 'NOT met'}")
+    print(f"target p50 < {TARGET_MS:.0f} ms over all requests, both directions, and at a new place on its own: "
+          f"{'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 
 

@@ -650,6 +650,9 @@ class Engine:
                    recent: Sequence[str] = ()) -> Prompt:
         """The repository-level FIM prompt for a cursor (0-based ``line``/``character``) within ``budget``
         tokens; ``buffer`` is the unsaved text of ``path``, ``recent`` the recently edited files."""
+        with self._lock:
+            if buffer is not None and self._overlays.get(path) == buffer:  # a server's usual call: masked already
+                buffer = None
         return self._prompts.fim_prompt(path, line, character, budget=budget, buffer=buffer, recent=recent)
 
     def prepare(self, path: str, *, budget: int = 8192, recent: Sequence[str] = ()) -> None:

@@ -28,7 +28,6 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
-from context.engine import Engine
 from context.errors import ConfigError, ModelError, QwenContextError
 from context.index.languages import language_for
 from context.model.client import ModelClient
@@ -236,18 +235,14 @@ class QwenLanguageServer(LanguageServer):
             logger.warning("could not refresh %s: %s", folder.root, exc)
 
     async def prepare(self, folder: Folder, rel: str) -> None:
-        """Hand the folder's pending overlays to its engine and, when this server suggests completions, get the
-        engine ready for the first one in ``rel`` (`Engine.prepare`), unless a request already waits for the
-        engine thread (preparing then would only delay it). A failure is only logged, as in `refresh`."""
-        suggesting = self.options.inline or self.completion_fallback
+        """When this server suggests completions, get the engine ready for the first one in the just-opened
+        ``rel`` (`Workspaces.prepare_soon`: never ahead of a request). A failure is only logged."""
+        if not (self.options.inline or self.completion_fallback):
+            return
         budget, recent = self.options.budget, self.recent_in(folder)
-
-        def work(engine: Engine) -> None:
-            if suggesting and not self.workspaces.busy:
-                engine.prepare(rel, budget=budget, recent=recent)
-
         try:
-            await self.workspaces.call(folder, work)
+            await self.workspaces.prepare_soon(
+                folder, rel, lambda engine: engine.prepare(rel, budget=budget, recent=recent))
         except QwenContextError as exc:
             logger.warning("could not prepare %s: %s", rel, exc)
 
@@ -364,6 +359,7 @@ class QwenLanguageServer(LanguageServer):
             return await self.off_loop(lambda: buffer_fim_prompt(
                 cursor.path, cursor.buffer, cursor.line, cursor.column, budget=self.options.budget))
         await self.wait_for_index(folder)
+        folder.unprepared.discard(cursor.path)
         return await self.workspaces.call(folder, lambda engine: engine.fim_prompt(
             cursor.path, cursor.line, cursor.column, budget=self.options.budget, buffer=cursor.buffer,
             recent=self.recent_in(folder)))
@@ -468,6 +464,7 @@ async def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentPara
     ls.workspaces.overlay(convert.uri_to_path(params.text_document.uri) or Path(), params.text_document.text)
     ls.touch(params.text_document.uri)
     if found is not None and found[0].indexed.is_set():
+        await ls.refresh(found[0])
         await ls.prepare(*found)
 
 

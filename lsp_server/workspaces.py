@@ -6,6 +6,9 @@ keystroke always reaches the engine before the prompt that should see it, and th
 loop that reads `$/cancelRequest`. Indexing runs on a second worker so completions keep flowing (on the
 previous snapshot) while a folder indexes.
 
+A file just opened is prepared for its first completion (`Workspaces.prepare_soon`, `Engine.prepare`) a moment
+later, unless a request for it came first or waits for the engine thread: preparing never delays a request.
+
 A folder's first index is awaited (`ready`) for a bounded time by whoever needs the repository; a query that
 could not wait that long makes the first index run one more pass (see `Workspaces.index`).
 """
@@ -35,6 +38,10 @@ SYSTEM_FOLDERS = tuple(Path(name) for name in (
     "/etc", "/usr", "/var", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/dev", "/proc", "/sys",
     "/run", "/System", "/Library", "/private/etc", "/private/var"))
 
+#: Seconds between opening a file and preparing it: a request sent with the open (a client asking at once)
+#: goes first and does the work itself.
+PREPARE_DELAY = 0.02
+
 #: Called from the indexing thread with (files done, files in total).
 ProgressCallback = Callable[[int, int], None]
 
@@ -59,12 +66,14 @@ def max_document_chars() -> int:
 
 @dataclass
 class Folder:
-    """A workspace folder: its engine, overlays not yet handed to it, whether its first index finished, and
-    the engine jobs still running (its engine closes only when none is: a thread may be inside SQLite)."""
+    """A workspace folder: its engine, overlays not yet handed to it, files opened but neither prepared nor
+    prompted in yet, whether its first index finished, and the engine jobs still running (its engine closes
+    only when none is: a thread may be inside SQLite)."""
 
     root: Path
     engine: Engine
     pending: dict[str, str | None] = field(default_factory=dict)
+    unprepared: set[str] = field(default_factory=set)
     indexed: asyncio.Event = field(default_factory=asyncio.Event)
     jobs: int = 0
     closing: bool = False
@@ -119,10 +128,16 @@ class Workspaces:
             folder, rel = found
             folder.pending[rel] = text if text is None or len(text) <= self.max_document else None
 
-    @property
-    def busy(self) -> bool:
-        """Whether engine calls wait behind the one running (asked from the engine thread)."""
-        return self._queries.waiting > 0
+    async def prepare_soon(self, folder: Folder, rel: str, prepare: Callable[[Engine], None]) -> None:
+        """After `PREPARE_DELAY`, run ``prepare(engine)`` for the just-opened ``rel`` unless a prompt there
+        came first (the caller of `Engine.fim_prompt` discards ``rel`` from ``folder.unprepared``) or another
+        call waits for the engine thread when its turn comes."""
+        folder.unprepared.add(rel)
+        await asyncio.sleep(PREPARE_DELAY)
+        if rel not in folder.unprepared:
+            return
+        folder.unprepared.discard(rel)
+        await self.call(folder, lambda engine: None if self._queries.waiting else prepare(engine))
 
     # ---- the one place blocking engine work leaves the event loop -----------------------------------------
 
