@@ -61,6 +61,7 @@ from context.index.store import (
 from context.index.symbols import DEFINITION_KINDS, Definition, Import, Reference
 from context.index.textcache import TEXT_CACHE_CHARS, TextCache
 from context.index.watch import Watcher
+from context.prompt import tokens
 from context.prompt.build import PromptBuilder
 from context.prompt.result import Prompt
 from context.secrets import mask_secrets
@@ -655,11 +656,20 @@ class Engine:
                 buffer = None
         return self._prompts.fim_prompt(path, line, character, budget=budget, buffer=buffer, recent=recent)
 
-    def prepare(self, path: str, *, budget: int = 8192, recent: Sequence[str] = ()) -> None:
-        """Get ready for FIM prompts in ``path``, a file just opened (its overlay set): read, mask and count the
-        files its context draws from, so the first prompt there costs what the next ones do. Prompts are the
-        same with or without it; a server calls it when a document opens, before the user's first request."""
-        self._prompts.prepare(path, budget=budget, recent=recent)
+    def prepare(self, path: str | None = None, *, budget: int = 8192, recent: Sequence[str] = ()) -> None:
+        """Get ready for prompts ahead of the user's first request; prompts are the same with or without it.
+
+        With ``path``, a file just opened (its overlay set; a server calls it when a document opens): read, mask
+        and count the files its context draws from, so the first prompt there costs what the next ones do.
+        Without, what the first prompt of a new process builds for the whole repository: the file graph, the
+        qualified-name index and the tokenizer (a server calls it once its first index is done)."""
+        if path is not None:
+            self._prompts.prepare(path, budget=budget, recent=recent)
+            return
+        with self._lock, paused_gc():
+            self._links.graph().all()
+            _ = self._snap().by_qualname
+        tokens.count("def")
 
     def chat_context(self, query: str, *, focus: Sequence[str] = (), budget: int = 16384) -> Prompt:
         """Repository context for a task described in words, as Markdown (one fenced block per file)."""

@@ -286,9 +286,15 @@ class QwenLanguageServer(LanguageServer):
                           types.MessageType.Warning)
         except QwenContextError as exc:
             self.show(f"qwen-lsp: cannot index {folder.root}: {exc}", types.MessageType.Error)
+            return
         finally:
             if token is not None:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        if report.files:
+            try:
+                await self.workspaces.prepare_repository(folder)
+            except QwenContextError as exc:  # the folder was closed meanwhile, or its index is being rebuilt
+                logger.info("could not prepare %s: %s", folder.root, exc)
 
     # ---- completions --------------------------------------------------------------------------------------
 

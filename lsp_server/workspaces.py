@@ -128,6 +128,11 @@ class Workspaces:
             folder, rel = found
             folder.pending[rel] = text if text is None or len(text) <= self.max_document else None
 
+    async def prepare_repository(self, folder: Folder) -> None:
+        """After a first index: build what the folder's first prompt would (`Engine.prepare`), unless a call
+        already waits for the engine thread."""
+        await self.call(folder, lambda engine: None if self._queries.waiting else engine.prepare())
+
     async def prepare_soon(self, folder: Folder, rel: str, prepare: Callable[[Engine], None]) -> None:
         """After `PREPARE_DELAY`, run ``prepare(engine)`` for the just-opened ``rel`` unless a prompt there
         came first (the caller of `Engine.fim_prompt` discards ``rel`` from ``folder.unprepared``) or another

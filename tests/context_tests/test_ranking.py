@@ -256,13 +256,15 @@ def test_the_fused_order_is_strongest_first(ranked: Engine) -> None:
 
 
 def test_preparing_a_just_opened_file_changes_no_prompt(ranked: Engine) -> None:
-    """`Engine.prepare` (called by qwen-lsp on ``didOpen``) only warms caches: every prompt after it, at the
-    middle line it prepared for as well as elsewhere, equals the prompt of an engine that never prepared."""
+    """`Engine.prepare` (called by qwen-lsp after its first index, and for a file on ``didOpen``) only warms
+    caches: every prompt after it, at the middle line it prepared for as well as elsewhere, equals the prompt of
+    an engine that never prepared."""
     path = "app/billing/close_month.py"
     lines = ranked.text(path).split("\n")
     cursors = [(len(lines) // 2, 0), (5, 4), (len(lines) - 3, 2)]
     with Engine(ranked.root) as fresh:
         fresh.index()
+        fresh.prepare()
         fresh.set_overlay(path, fresh.text(path))
         fresh.prepare(path, budget=2048, recent=("app/audit/trail.py",))
         for line, character in cursors:
