@@ -10,6 +10,7 @@ from lsp_helpers import WITHOUT_INLINE, Start, open_document, wait_for_progress,
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from context.engine import Engine
 from context.model.fakeserver import FakeOpenAIServer
 
 #: An unsaved function added at the end of shop/cart.py; the cursor goes after ``return ``.
@@ -333,3 +334,22 @@ async def test_the_server_sends_completion_trigger_characters(start_server: Star
     client = await start_server(capabilities=WITHOUT_INLINE)
     provider = client.server_capabilities.completion_provider  # type: ignore[attr-defined]
     assert provider is not None and "." in (provider.trigger_characters or [])
+
+
+async def test_a_file_prepared_on_open_gets_the_prompt_an_unprepared_engine_builds(
+        start_server: Start, repo: Path) -> None:
+    """qwen-lsp prepares a just-opened file (`Engine.prepare`) while the user has not asked yet; the prompt it
+    then sends is the one an engine that never prepared builds."""
+    with FakeOpenAIServer(reply="cart.total()") as model:
+        client = await start_server(model=model)
+        await wait_until_indexed(client)
+        text, position = cart_buffer(repo)
+        uri = open_document(client, repo / "shop" / "cart.py", text)
+        await asyncio.sleep(0.5)  # the user reads before typing: the server prepares the file meanwhile
+        await client.text_document_inline_completion_async(inline_params(uri, position))
+        (request,) = model.requests_to("completions")
+    with Engine(repo) as engine:
+        engine.index()
+        expected = engine.fim_prompt("shop/cart.py", position.line, position.character, buffer=text,
+                                     recent=("shop/cart.py",))
+    assert request.body["prompt"] == expected.text
