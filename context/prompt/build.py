@@ -39,10 +39,9 @@ class PromptBuilder:
         return build_fim_prompt(self._view, self._caches, path, line, character, budget=budget, buffer=buffer,
                                 recent=recent, long_context=self._long_context)
 
-    def prepare(self, path: str, *, budget: int = 8192, buffer: str | None = None, recent: Sequence[str] = ()) -> None:
+    def prepare(self, path: str, *, budget: int = 8192, recent: Sequence[str] = ()) -> None:
         """Warm the caches the first FIM prompt in ``path`` needs (see `context.prompt.fim.prepare_fim`)."""
-        prepare_fim(self._view, self._caches, path, budget=budget, buffer=buffer, recent=recent,
-                    long_context=self._long_context)
+        prepare_fim(self._view, self._caches, path, budget=budget, recent=recent, long_context=self._long_context)
 
     def chat_context(self, query: str, *, focus: Sequence[str] = (), budget: int = 16384) -> Prompt:
         """Repository context for a task described in words (see `context.prompt.chat.build_chat_context`)."""

@@ -196,7 +196,6 @@ def prepare_fim(
     path: str,
     *,
     budget: int = 8192,
-    buffer: str | None = None,
     recent: Sequence[str] = (),
     long_context: bool = False,
 ) -> None:
@@ -205,7 +204,7 @@ def prepare_fim(
     derives their facts (memoised in ``caches`` and the index). The choice itself is not remembered, so a
     later prompt is the same as without preparing, only sooner."""
     check_budget(budget, long_context)
-    lines = caches.split(tokens.defuse(_buffer_text(view, path, buffer)))
+    lines = caches.split(tokens.defuse(view.text(path)))
     line = len(lines) // 2
     _, _, context_budget = _room(caches, view.root.name, path, lines, line, 0, budget)
     _choose(view, caches, path, lines, line, context_budget, recent, ())
