@@ -37,7 +37,7 @@ CAPABILITIES = types.ClientCapabilities(
 WITHOUT_INLINE = types.ClientCapabilities(
     text_document=types.TextDocumentClientCapabilities(completion=types.CompletionClientCapabilities()))
 
-#: ``await start_server(options=..., model=..., capabilities=..., root=...)`` -> an initialized client.
+#: ``await start_server(options=..., model=..., capabilities=..., root=..., env=...)`` -> an initialized client.
 Start = Callable[..., Awaitable[LanguageClient]]
 
 
