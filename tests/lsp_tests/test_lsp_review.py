@@ -4,11 +4,10 @@ answer without editing anything; outside git, or without git, it is simply not o
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from lsp_helpers import Start, open_document
+from lsp_helpers import FINDINGS, Start, committed, open_document
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -23,16 +22,6 @@ TOP = types.Range(types.Position(line=0, character=0), types.Position(line=0, ch
 OLD_LINE = "    return round(price * (1 - percent / 100), 2)\n"
 NEW_LINE = "    return round(price * (1 - percent / 1000), 2)\n"
 SECRET = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
-#: What the fake model answers.
-FINDINGS = "shop/pricing.py:8: the discount is now per mille; shop/cart.py:17 still passes per cent."
-
-
-def committed(root: Path) -> Path:
-    """``root`` made a git repository with everything in it committed."""
-    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "init")):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
-                        *args], cwd=root, check=True, capture_output=True, timeout=30)
-    return root
 
 
 @pytest.fixture
