@@ -52,10 +52,10 @@ def replace_buffer(client: LanguageClient, uri: str, version: int, text: str) ->
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
 
 
-async def run_review(client: LanguageClient, uri: str) -> object:
+async def run_review(client: LanguageClient, uri: str, *, offered: bool = True) -> object:
     """Run the review action listed at the top of ``uri``: its ``qwen.review`` command with the listed data
     (lsprotocol's client-side converter garbles a listed action's command, so the data is rebuilt here)."""
-    assert TITLE in await listed(client, uri)
+    assert (TITLE in await listed(client, uri)) == offered
     return await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="qwen.review", arguments=[{"uri": uri, "range": {"start": {"line": 0, "character": 0},
                                                                   "end": {"line": 0, "character": 0}}}]))
@@ -119,3 +119,16 @@ async def test_not_offered_outside_git_nor_without_git(start_server: Start, repo
         uri = open_document(client, root / ("pricing.py" if root == plain else PRICING), changed_pricing(repo))
         titles = await listed(client, uri, types.Range(TOP.start, types.Position(line=2, character=0)))
         assert "Qwen: explain the selection" in titles and TITLE not in titles, root
+
+
+async def test_run_where_it_is_not_offered_it_says_why_and_asks_nothing(
+        start_server: Start, git_repo: Path, tmp_path: Path, fake_model: FakeOpenAIServer) -> None:
+    client = await start_server()
+    assert await run_review(client, open_document(client, git_repo / CART), offered=False) is None
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("x = 1\n")
+    assert await run_review(client, open_document(client, outside), offered=False) is None
+    shown = [m.message for m in client.messages]
+    assert "qwen-lsp: shop/cart.py has no uncommitted changes against HEAD" in shown
+    assert "Qwen: only files inside a workspace folder can be reviewed" in shown
+    assert fake_model.requests == []
