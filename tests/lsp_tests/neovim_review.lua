@@ -11,16 +11,7 @@ vim.notify = function(message)
 end
 
 vim.cmd.edit(repo .. '/shop/pricing.py')
-local client_id = assert(vim.lsp.start({
-  name = 'qwen',
-  cmd = { assert(os.getenv('QWEN_E2E_LSP')), '--log-level', 'INFO' },
-  root_dir = repo,
-  init_options = { model = { baseUrl = assert(os.getenv('QWEN_E2E_URL')), model = 'qwen3-coder' } },
-}))
-assert(vim.wait(15000, function()
-  local client = vim.lsp.get_client_by_id(client_id)
-  return client ~= nil and client.initialized
-end), 'qwen-lsp did not initialize')
+dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'neovim_start.lua'))
 
 vim.api.nvim_buf_set_lines(0, 7, 8, true, { '    return round(price * (1 - percent / 1000), 2)' })
 vim.lsp.buf.code_action({
