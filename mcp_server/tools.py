@@ -9,7 +9,6 @@ become client-safe messages in `mcp_server.boundary`.
 from __future__ import annotations
 
 import time
-from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -18,7 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from context.agent import lookup
+from context.agent import AgentLimits, ToolCalled, ask, lookup
 from context.errors import IndexUnavailable
 from context.index.paths import scrub
 from context.prompt import tokens
@@ -44,8 +43,8 @@ from mcp_server.schemas import (
 from mcp_server.workspace import PROGRESS_INTERVAL_SECONDS, Workspace
 
 if TYPE_CHECKING:
+    from context.agent import AgentEvent
     from context.engine import Engine, IndexStats
-    from context.prompt.result import Prompt
 
 #: Definitions returned by one get_definition call; the rest are counted in `omitted`.
 MAX_DEFINITIONS = 10
@@ -342,37 +341,72 @@ async def ask_qwen(
     budget_tokens: Annotated[
         int, Field(ge=1024, le=262_144, description="Tokens of repository context to send with the question.")
     ] = 16_384,
+    tools: Annotated[
+        bool,
+        Field(
+            description="Let Qwen3-Coder look things up with the engine's read-only tools (search, definitions, "
+            "references, code, outlines) before answering; false: answer in one shot from the context."
+        ),
+    ] = True,
+    max_rounds: Annotated[
+        int, Field(ge=1, le=32, description="Rounds of tool calls before Qwen3-Coder must answer.")
+    ] = 8,
 ) -> Answer:
     """Delegate a question or a small coding task to Qwen3-Coder together with this repository's ranked
-    context, and return its answer."""
+    context; it looks up what else it needs with the engine's read-only tools (each call is reported as a
+    progress notification and a log message) and answers citing path:line."""
     workspace = workspace_of(ctx)
     focus = tuple(relative(workspace, path) for path in paths or ())
     engine = await engine_for(ctx)
-    prompt = await workspace.assemble(lambda: engine.chat_context(question, focus=focus, budget=budget_tokens))
-    answer = await _streamed_answer(ctx, workspace, question, prompt)
-    text, truncated = fit_text(answer, _budget(workspace))
+    reporter = _Reporter(ctx)
+    answer = await ask(
+        engine,
+        workspace.model(),
+        question,
+        focus=focus,
+        budget=budget_tokens,
+        limits=AgentLimits(max_rounds=max_rounds),
+        tools=tools,
+        on_text=reporter.text,
+        on_event=reporter.event,
+        run=workspace.assemble,
+    )
+    text, truncated = fit_text(answer.text, _budget(workspace))
     return Answer(
         answer=text,
         truncated=truncated,
-        context_tokens=prompt.tokens,
-        context_files=sorted({section.path for section in prompt.sections}),
+        context_tokens=answer.context.tokens,
+        context_files=sorted({section.path for section in answer.context.sections}),
+        tool_calls=[call.describe() for call in answer.calls],
+        stopped=answer.stopped,
     )
 
 
-async def _streamed_answer(ctx: Context[Any], workspace: Workspace, question: str, prompt: Prompt) -> str:
-    """Qwen3-Coder's whole answer, with a progress notification at most every `PROGRESS_INTERVAL_SECONDS`
-    while it streams (clients that reset their timeout on progress then wait for long answers). A cancelled
-    call closes the stream."""
-    pieces: list[str] = []
-    reported = time.monotonic()
-    async with aclosing(workspace.model().ask_stream(question, prompt)) as stream:
-        async for piece in stream:
-            pieces.append(piece)
-            if time.monotonic() - reported >= PROGRESS_INTERVAL_SECONDS:
-                reported = time.monotonic()
-                size = sum(map(len, pieces))
-                await ctx.report_progress(size, None, f"Qwen3-Coder is answering ({size:,} characters so far).")
-    return "".join(pieces)
+class _Reporter:
+    """Tells the client how an answer is coming along: each tool call as it happens (a progress notification
+    and an info log message), and the answer's size at most every `PROGRESS_INTERVAL_SECONDS` while it streams
+    (clients that reset their timeout on progress then wait for long answers)."""
+
+    def __init__(self, ctx: Context[Any]) -> None:
+        self.ctx = ctx
+        self.size = 0
+        self.steps = 0
+        self.reported = time.monotonic()
+
+    async def text(self, piece: str) -> None:
+        self.size += len(piece)
+        if time.monotonic() - self.reported >= PROGRESS_INTERVAL_SECONDS:
+            await self._progress(f"Qwen3-Coder is answering ({self.size:,} characters so far).")
+
+    async def event(self, event: AgentEvent) -> None:
+        message = f"Qwen3-Coder {'called ' if isinstance(event, ToolCalled) else ''}{event.describe()}"
+        await self._progress(message)
+        await self.ctx.info(message, logger_name="ask_qwen")
+
+    async def _progress(self, message: str) -> None:
+        self.reported = time.monotonic()
+        self.steps += 1
+        await self.ctx.report_progress(self.steps, None, message)
 
 
 async def index_status(ctx: Context[Any]) -> IndexStatus:
