@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from context.agent.tools import TOOLS, ToolBox, ToolResult
@@ -145,6 +145,7 @@ class _Conversation:
         self.on_text, self.on_event = on_text, on_event
         self.box = ToolBox(engine, budget=limits.tool_budget, result_tokens=limits.result_tokens)
         self.shown: list[str] = []
+        self.ids: set[str] = set()
 
     async def show(self, piece: str) -> None:
         self.shown.append(piece)
@@ -180,11 +181,23 @@ class _Conversation:
                 await self._gave_up(result)
                 return
             result.rounds = round_
+            calls = [self._unique(call) for call in calls]
             messages.append(_assistant_message(text, calls))
             for call in calls:
                 messages.append(await self.call(round_, call))
                 result.calls.append(ToolCalled(round_, call.name, call.arguments))
             result.tool_tokens = self.box.used
+
+    def _unique(self, call: ToolCall) -> ToolCall:
+        """``call`` with an id no earlier call of the conversation had (servers number calls per turn, and Qwen's
+        XML has no ids), so that each answer pairs with its call."""
+        if call.id in self.ids:
+            number = len(self.ids)
+            while f"call_{number}" in self.ids:
+                number += 1
+            call = replace(call, id=f"call_{number}")
+        self.ids.add(call.id)
+        return call
 
     def _limit_reached(self, round_: int) -> str | None:
         if round_ > self.limits.max_rounds:
