@@ -354,7 +354,7 @@ async def ask_qwen(
 ) -> Answer:
     """Delegate a question or a small coding task to Qwen3-Coder together with this repository's ranked
     context; it looks up what else it needs with the engine's read-only tools (each call is reported as a
-    progress notification and a log message) and answers citing path:line."""
+    progress notification) and answers citing path:line."""
     workspace = workspace_of(ctx)
     focus = tuple(relative(workspace, path) for path in paths or ())
     engine = await engine_for(ctx)
@@ -383,8 +383,8 @@ async def ask_qwen(
 
 
 class _Reporter:
-    """Tells the client how an answer is coming along: each tool call as it happens (a progress notification
-    and an info log message), and the answer's size at most every `PROGRESS_INTERVAL_SECONDS` while it streams
+    """Tells the client how an answer is coming along, in progress notifications: each tool call as it happens
+    (MCP's log messages are deprecated, SEP-2577), and the answer's size at most every `PROGRESS_INTERVAL_SECONDS` while it streams
     (clients that reset their timeout on progress then wait for long answers)."""
 
     def __init__(self, ctx: Context[Any]) -> None:
@@ -401,7 +401,6 @@ class _Reporter:
     async def event(self, event: AgentEvent) -> None:
         message = f"Qwen3-Coder {'called ' if isinstance(event, ToolCalled) else ''}{event.describe()}"
         await self._progress(message)
-        await self.ctx.info(message, logger_name="ask_qwen")
 
     async def _progress(self, message: str) -> None:
         self.reported = time.monotonic()
