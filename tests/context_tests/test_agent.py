@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,6 @@ def repo(tmp_path: Path) -> Path:
     (root / "stolen_link.py").symlink_to(outside / "stolen.py")
     (root / ".env").write_text(f"DATABASE_PASSWORD={PLANTED}\n")
     return root
-
-
-@pytest.fixture
-def engine(repo: Path) -> Iterator[Engine]:
-    with Engine(repo) as engine:
-        engine.index()
-        yield engine
 
 
 def client_for(server: FakeOpenAIServer) -> ModelClient:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -108,6 +109,22 @@ def test_ask_streams_the_answer_to_stdout_as_it_arrives(repo: Path) -> None:
             assert first == b"First words" and not answer.finished  # printed before the rest was sent
             rest, _ = process.communicate(timeout=60)
     assert first + rest == b"First words and then more.\n"
+
+
+def test_interrupting_ask_stops_the_models_stream(repo: Path) -> None:
+    script = [Reply(tool_calls=[ToolCall("search_symbols", {"query": "helper"})]),
+              Reply(chunks=["word "] * 100, chunk_delay=0.2)]
+    env = {**os.environ, "QWEN_MODEL": "qwen3-coder"}
+    with FakeOpenAIServer(script) as server:
+        env["QWEN_BASE_URL"] = server.base_url
+        with subprocess.Popen([sys.executable, "-m", "context.cli", "ask", "Explain.", "--repo", str(repo)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+            assert process.stdout is not None
+            assert os.read(process.stdout.fileno(), 100).startswith(b"word")
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        assert server.wait_for_disconnect(timeout=10)
+    assert (process.returncode, stderr) == (130, b"qwen-context: interrupted\n")
 
 
 def test_a_model_failure_is_one_line_on_stderr_and_exit_status_2(repo: Path) -> None:
