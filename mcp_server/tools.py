@@ -384,8 +384,9 @@ async def ask_qwen(
 
 class _Reporter:
     """Tells the client how an answer is coming along, in progress notifications: each tool call as it happens
-    (MCP's log messages are deprecated, SEP-2577), and the answer's size at most every `PROGRESS_INTERVAL_SECONDS` while it streams
-    (clients that reset their timeout on progress then wait for long answers)."""
+    (MCP's log messages are deprecated, SEP-2577), and the answer's size at most every
+    `PROGRESS_INTERVAL_SECONDS` while it streams (clients that reset their timeout on progress then wait for
+    long answers)."""
 
     def __init__(self, ctx: Context[Any]) -> None:
         self.ctx = ctx

@@ -52,6 +52,7 @@ class AgentLimits:
     max_rounds: int = 8
     tool_budget: int = 32_768
     result_tokens: int = 8_192
+    calls_per_round: int = 16
 
     def __post_init__(self) -> None:
         if self.max_rounds < 1:
@@ -139,8 +140,9 @@ def _refuses_tools(exc: ModelResponseError) -> bool:
 class _Conversation:
     """One agentic answer in progress: the history, the tools, and the text shown so far."""
 
-    def __init__(self, engine: Engine, client: ModelClient, limits: AgentLimits, on_text: Callable[[str], Awaitable[None]],
-                 on_event: Callable[[AgentEvent], Awaitable[None]], run: Runner[Any]) -> None:
+    def __init__(self, engine: Engine, client: ModelClient, limits: AgentLimits,
+                 on_text: Callable[[str], Awaitable[None]], on_event: Callable[[AgentEvent], Awaitable[None]],
+                 run: Runner[Any]) -> None:
         self.client, self.limits, self.run = client, limits, run
         self.on_text, self.on_event = on_text, on_event
         self.box = ToolBox(engine, budget=limits.tool_budget, result_tokens=limits.result_tokens)
@@ -156,15 +158,23 @@ class _Conversation:
         if self.shown and not self.shown[-1].endswith("\n"):
             await self.show("\n")
         reply = await self.client.chat(messages, tools=TOOLS if offer_tools else (), on_text=self.show)
+        if reply.finish_reason == "length":
+            await self.on_event(Notice("The answer was cut at the model's token limit (QWEN_CHAT_MAX_TOKENS)."))
         return reply.content, reply.tool_calls
 
-    async def call(self, round_: int, call: ToolCall) -> dict[str, Any]:
-        """Run one call and report it; the `tool` message answering it."""
+    async def call(self, round_: int, number: int, call: ToolCall, result: AgentAnswer) -> dict[str, Any]:
+        """Run the ``number``-th call of a round (or refuse it past `calls_per_round`) and report it; the `tool`
+        message answering it."""
         called = ToolCalled(round_, call.name, call.arguments)
+        result.calls.append(called)
         await self.on_event(called)
-        result = await self.run(lambda: self.box.call(call.name, call.arguments))
-        await self.on_event(ToolAnswered(round_, result))
-        return {"role": "tool", "tool_call_id": call.id, "content": result.text}
+        if number >= self.limits.calls_per_round:
+            answered = self.box.refuse(call.name, call.arguments, f"Not run: at most {self.limits.calls_per_round} "
+                                                                   "calls are run per round; ask for the rest next.")
+        else:
+            answered = await self.run(lambda: self.box.call(call.name, call.arguments))
+        await self.on_event(ToolAnswered(round_, answered))
+        return {"role": "tool", "tool_call_id": call.id, "content": answered.text}
 
     async def answer(self, messages: list[dict[str, Any]], result: AgentAnswer) -> None:
         """Run the loop on ``messages`` until the model answers or a limit makes it."""
@@ -183,9 +193,8 @@ class _Conversation:
             result.rounds = round_
             calls = [self._unique(call) for call in calls]
             messages.append(_assistant_message(text, calls))
-            for call in calls:
-                messages.append(await self.call(round_, call))
-                result.calls.append(ToolCalled(round_, call.name, call.arguments))
+            for number, call in enumerate(calls):
+                messages.append(await self.call(round_, number, call, result))
             result.tool_tokens = self.box.used
 
     def _unique(self, call: ToolCall) -> ToolCall:
@@ -209,8 +218,8 @@ class _Conversation:
     async def _gave_up(self, result: AgentAnswer) -> None:
         """The model would not answer without more tools: say so, with what it looked up, as the answer."""
         looked = "; ".join(dict.fromkeys(call.describe() for call in result.calls)) or "nothing"
-        await self.show(f"No answer: Qwen3-Coder still asked for tools after {result.rounds} rounds. "
-                        f"It looked up: {looked}.\n")
+        rounds = f"{result.rounds} round{'s' if result.rounds != 1 else ''}"
+        await self.show(f"No answer: Qwen3-Coder still asked for tools after {rounds}. It looked up: {looked}.\n")
 
 
 async def ask(engine: Engine, client: ModelClient, question: str, *, focus: Sequence[str] = (),

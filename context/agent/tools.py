@@ -24,6 +24,8 @@ from context.secrets import mask_secrets
 
 #: Definitions shown by one get_definition call.
 MAX_DEFINITIONS = 5
+#: Most definitions or uses one search_symbols or find_references call lists.
+MAX_RESULTS = 500
 #: Tokens of repository context build_context returns unless asked for fewer.
 CONTEXT_TOKENS = 4096
 
@@ -83,6 +85,10 @@ def _numbered(lines: list[str], first: int) -> list[str]:
     return [f"{first + n:>6}\t{line}" for n, line in enumerate(lines)]
 
 
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0]
+
+
 def _string(arguments: Mapping[str, Any], name: str, required: bool = False) -> str | None:
     value = arguments.get(name)
     if value is None or value == "":
@@ -128,17 +134,21 @@ class ToolBox:
         """Run one call; its answer (or the reason it was refused) as text within the budget left."""
         tool = self._tools.get(name)
         if tool is None:
-            return self._result(name, arguments, f"Error: there is no tool `{name}`; the tools are "
-                                                  f"{', '.join(TOOL_NAMES)}.", ok=False)
+            return self.refuse(name, arguments, f"Error: there is no tool `{name}`; the tools are "
+                                                f"{', '.join(TOOL_NAMES)}.")
         if self.remaining <= 0:
-            return self._result(name, arguments, f"Not run: the budget of {self.budget:,} tokens of tool results "
-                                                  "is spent. Answer from what you have read.", ok=False)
+            return self.refuse(name, arguments, f"Not run: the budget of {self.budget:,} tokens of tool results is "
+                                                "spent. Answer from what you have read.")
         cap = min(self.result_tokens, self.remaining)
         try:
             text = tool(arguments, cap)
         except QwenContextError as exc:
-            return self._result(name, arguments, f"Error: {exc}", ok=False)
+            return self.refuse(name, arguments, f"Error: {exc}")
         return self._result(name, arguments, text, ok=True, cap=cap)
+
+    def refuse(self, name: str, arguments: Mapping[str, Any], why: str) -> ToolResult:
+        """A call answered with the reason it was not run."""
+        return self._result(name, arguments, why, ok=False)
 
     def _result(self, name: str, arguments: Mapping[str, Any], text: str, *, ok: bool,
                 cap: int | None = None) -> ToolResult:
@@ -158,11 +168,10 @@ class ToolBox:
     def _search_symbols(self, arguments: Mapping[str, Any], cap: int) -> str:
         query = _string(arguments, "query", required=True)
         assert query is not None
-        found = self.engine.search(query, limit=_integer(arguments, "limit", 20) or 20)
+        found = self.engine.search(query, limit=min(_integer(arguments, "limit", 20) or 20, MAX_RESULTS))
         if not found:
             return f"No definition matches `{query}`."
-        return "\n".join(f"{d.path}:{d.line + 1}\t{d.kind} {d.qualname}\t{d.signature.splitlines()[0] if d.signature else ''}"
-                         for d in found)
+        return "\n".join(f"{d.path}:{d.line + 1}\t{d.kind} {d.qualname}\t{_first_line(d.signature)}" for d in found)
 
     def _get_definition(self, arguments: Mapping[str, Any], cap: int) -> str:
         found = lookup.definitions(self.engine, _string(arguments, "symbol"), _string(arguments, "path"),
@@ -173,7 +182,8 @@ class ToolBox:
         for d in shown:
             lines = _numbered(lookup.definition_lines(self.engine, d), d.line + 1)
             kept = tokens.fit_lines(lines, share)
-            more = f"\n[{len(lines) - kept} more lines: read_code from line {d.line + 1 + kept}]" if kept < len(lines) else ""
+            more = (f"\n[{len(lines) - kept} more lines: read_code from line {d.line + 1 + kept}]"
+                    if kept < len(lines) else "")
             blocks.append(f"{d.path}:{d.line + 1}-{d.end_line + 1} ({d.kind} {d.qualname})\n"
                           + "\n".join(lines[:kept]) + more)
         if len(found) > len(shown):
@@ -184,7 +194,7 @@ class ToolBox:
         symbol = _string(arguments, "symbol", required=True)
         assert symbol is not None
         name = symbol.rsplit(".", 1)[-1]
-        limit = _integer(arguments, "limit", 50) or 50
+        limit = min(_integer(arguments, "limit", 50) or 50, MAX_RESULTS)
         found = self.engine.references(name, limit=limit + 1)
         if not found:
             return f"No use of `{name}` in the index."
@@ -209,8 +219,8 @@ class ToolBox:
         path = _string(arguments, "path", required=True)
         assert path is not None
         rel = lookup.checked_file(self.engine.root, path)
-        rows = [f"{'  ' * depth}{d.line + 1}-{d.end_line + 1}\t{d.kind} "
-                f"{(d.signature.splitlines() or [d.name])[0]}" for depth, d in iter_outline(self.engine.outline(rel))]
+        rows = [f"{'  ' * depth}{d.line + 1}-{d.end_line + 1}\t{d.kind} {_first_line(d.signature) or d.name}"
+                for depth, d in iter_outline(self.engine.outline(rel))]
         return f"{rel}:\n" + "\n".join(rows) if rows else f"{rel} has no indexed definitions."
 
     def _build_context(self, arguments: Mapping[str, Any], cap: int) -> str:
@@ -222,4 +232,4 @@ class ToolBox:
         return prompt.text
 
 
-__all__ = ["CONTEXT_TOKENS", "MAX_DEFINITIONS", "TOOLS", "TOOL_NAMES", "ToolBox", "ToolResult"]
+__all__ = ["CONTEXT_TOKENS", "MAX_DEFINITIONS", "MAX_RESULTS", "TOOLS", "TOOL_NAMES", "ToolBox", "ToolResult"]

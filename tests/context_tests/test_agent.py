@@ -167,6 +167,15 @@ async def test_tool_answers_share_one_budget(engine: Engine, repo: Path) -> None
     assert ["tools" in r.body for r in server.requests_to("chat")] == [True, False]
 
 
+async def test_calls_past_the_per_round_limit_are_answered_not_run(engine: Engine) -> None:
+    calls = [ToolCall("search_symbols", {"query": f"name{n}"}) for n in range(5)]
+    with FakeOpenAIServer([Reply(tool_calls=calls), Reply(text=ANSWER)]) as server:
+        await run(engine, server, limits=AgentLimits(calls_per_round=3))
+    answers = list(tool_messages(server.requests_to("chat")[1]).values())
+    assert len(answers) == 5 and all(a.startswith("No definition matches") for a in answers[:3])
+    assert answers[3:] == ["Not run: at most 3 calls are run per round; ask for the rest next."] * 2
+
+
 @pytest.mark.parametrize("path", ["../../etc/passwd", "/etc/passwd", "escape/stolen.py", "stolen_link.py", ".env",
                                   "app"])
 async def test_a_path_the_mcp_tools_refuse_is_refused_as_a_tool_answer(engine: Engine, path: str) -> None:
