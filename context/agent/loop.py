@@ -56,9 +56,9 @@ class AgentLimits:
 
     def __post_init__(self) -> None:
         if self.max_rounds < 1:
-            raise UsageError(f"the number of tool rounds must be at least 1, got {self.max_rounds}")
+            raise UsageError(f"--max-rounds (rounds of tool calls) must be at least 1, got {self.max_rounds}")
         if self.tool_budget < 256:
-            raise UsageError(f"the tool budget must be at least 256 tokens, got {self.tool_budget}")
+            raise UsageError(f"--tool-budget must be at least 256 tokens, got {self.tool_budget}")
 
 
 @dataclass(frozen=True)
