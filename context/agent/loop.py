@@ -168,7 +168,10 @@ class _Conversation:
         called = ToolCalled(round_, call.name, call.arguments)
         result.calls.append(called)
         await self.on_event(called)
-        if number >= self.limits.calls_per_round:
+        if call.error:
+            answered = self.box.refuse(call.name, call.arguments, f"Error: {call.error}; send them again as one "
+                                                                   "JSON object.")
+        elif number >= self.limits.calls_per_round:
             answered = self.box.refuse(call.name, call.arguments, f"Not run: at most {self.limits.calls_per_round} "
                                                                    "calls are run per round; ask for the rest next.")
         else:

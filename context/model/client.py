@@ -106,11 +106,14 @@ def fim_parts(prompt: PromptLike | str) -> FimParts:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """One call the model asks for, with arguments decoded from JSON (or from Qwen's XML)."""
+    """One call the model asks for, with arguments decoded from JSON (or from Qwen's XML). ``error`` says why
+    the arguments could not be decoded (they are then empty): the caller answers the call with it, so that the
+    model can send them again."""
 
     id: str
     name: str
     arguments: dict[str, Any]
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -336,7 +339,7 @@ class ModelClient:
         if on_text is not None and (rest := visible.finish()):
             await on_text(rest)
         text = "".join(content)
-        tool_calls = [ToolCall(slot["id"] or f"call_{index}", slot["name"], _arguments(slot["name"], slot["args"]))
+        tool_calls = [ToolCall(slot["id"] or f"call_{index}", slot["name"], *_arguments(slot["args"]))
                       for index, slot in sorted(calls.items())]
         if not tool_calls and "<function=" in text:
             text, tool_calls = parse_xml_tool_calls(text, tools)
@@ -486,14 +489,15 @@ def _pick_model(served: Sequence[str], settings: ModelSettings) -> str | None:
     return served[0] if served else None
 
 
-def _arguments(name: str, raw: str) -> dict[str, Any]:
+def _arguments(raw: str) -> tuple[dict[str, Any], str]:
+    """A call's arguments decoded, or nothing and why they could not be."""
     try:
         value = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise ModelResponseError(f"the model called {name!r} with arguments that are not JSON: {raw[:200]!r}") from exc
+    except json.JSONDecodeError:
+        return {}, f"the arguments are not JSON: {raw[:200]!r}"
     if not isinstance(value, dict):
-        raise ModelResponseError(f"the model called {name!r} with arguments that are not an object: {raw[:200]!r}")
-    return value
+        return {}, f"the arguments are not a JSON object: {raw[:200]!r}"
+    return value, ""
 
 
 __all__ = [

@@ -218,6 +218,20 @@ async def test_bad_arguments_and_unknown_tools_are_answered_not_raised(engine: E
     assert texts[3] == "Error: start_line 900 is past the end of app/models.py (20 lines)."
 
 
+async def test_arguments_that_are_not_a_json_object_are_answered_so_the_model_can_send_them_again(
+        engine: Engine) -> None:
+    script = [Reply(tool_calls=[ToolCall("read_code", '{"path": "app/models.py"'), ToolCall("read_code", "[1, 2]")]),
+              Reply(tool_calls=[ToolCall("read_code", {"path": "app/models.py", "end_line": 2})]),
+              Reply(text=ANSWER)]
+    with FakeOpenAIServer(script) as server:
+        answer, events, _ = await run(engine, server)
+    texts = [e.result.text for e in events if isinstance(e, ToolAnswered)]
+    assert texts[0] == ("Error: the arguments are not JSON: '{\"path\": \"app/models.py\"'; send them again as one "
+                        "JSON object.")
+    assert texts[1].startswith("Error: the arguments are not a JSON object: '[1, 2]'")
+    assert texts[2].startswith("app/models.py lines 1-2 of 20:") and answer == ANSWER
+
+
 async def test_an_endpoint_that_refuses_tools_gets_the_one_shot_question(engine: Engine) -> None:
     refused = Reply(status=400, error='"auto" tool choice requires --enable-auto-tool-choice and '
                                       "--tool-call-parser to be set")
