@@ -95,30 +95,30 @@ def test_ask_without_tools_asks_in_one_shot_and_without_verbose_prints_only_the_
     assert ["tools" in r.body for r in server.requests_to("chat")] == [True, True, False]
 
 
+def start_ask(repo: Path, server: FakeOpenAIServer) -> subprocess.Popen[bytes]:
+    """`qwen-context ask` running against ``server``, its output read by the test as it comes."""
+    env = {**os.environ, "QWEN_BASE_URL": server.base_url, "QWEN_MODEL": "qwen3-coder"}
+    return subprocess.Popen([sys.executable, "-m", "context.cli", "ask", "Explain util.", "--repo", str(repo)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def test_ask_streams_the_answer_to_stdout_as_it_arrives(repo: Path) -> None:
     script = [Reply(tool_calls=[ToolCall("read_code", {"path": "util.py"})]),
               Reply(chunks=["First words", " and then", " more."], chunk_delay=1.0)]
-    env = {**os.environ, "QWEN_MODEL": "qwen3-coder"}
-    with FakeOpenAIServer(script) as server:
-        env["QWEN_BASE_URL"] = server.base_url
-        with subprocess.Popen([sys.executable, "-m", "context.cli", "ask", "Explain util.", "--repo", str(repo)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
-            assert process.stdout is not None
-            first = os.read(process.stdout.fileno(), 100)
-            answer = server.requests_to("chat")[-1]
-            assert first == b"First words" and not answer.finished  # printed before the rest was sent
-            rest, _ = process.communicate(timeout=60)
+    with FakeOpenAIServer(script) as server, start_ask(repo, server) as process:
+        assert process.stdout is not None
+        first = os.read(process.stdout.fileno(), 100)
+        answer = server.requests_to("chat")[-1]
+        assert first == b"First words" and not answer.finished  # printed before the rest was sent
+        rest, _ = process.communicate(timeout=60)
     assert first + rest == b"First words and then more.\n"
 
 
 def test_interrupting_ask_stops_the_models_stream(repo: Path) -> None:
     script = [Reply(tool_calls=[ToolCall("search_symbols", {"query": "helper"})]),
               Reply(chunks=["word "] * 100, chunk_delay=0.2)]
-    env = {**os.environ, "QWEN_MODEL": "qwen3-coder"}
     with FakeOpenAIServer(script) as server:
-        env["QWEN_BASE_URL"] = server.base_url
-        with subprocess.Popen([sys.executable, "-m", "context.cli", "ask", "Explain.", "--repo", str(repo)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        with start_ask(repo, server) as process:
             assert process.stdout is not None
             assert os.read(process.stdout.fileno(), 100).startswith(b"word")
             process.send_signal(signal.SIGINT)
