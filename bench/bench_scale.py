@@ -109,20 +109,35 @@ class Measured:
     out: str
 
 
+#: Runs its arguments in a grandchild and writes that grandchild's rusage (peak RSS KiB, user and system seconds)
+#: to the file named first. A direct child of this process would report this process's own high-water mark when
+#: it is the larger: Linux keeps ``maxrss`` across ``exec`` and Python starts children with ``vfork``. A fork of
+#: this small launcher starts from a few MB.
+_LAUNCH = r"""
+import os, sys
+report, argv = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write(f"{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measured(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Measured:
     """Run ``argv`` to its end and measure it with ``wait4`` (the process and the children it waited for)."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=errors)
-        assert process.stdout is not None
-        out = process.stdout.read().decode("utf-8", "replace")
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-rusage-") as work:
+        report = Path(work) / "rusage"
+        done = subprocess.run([sys.executable, "-c", _LAUNCH, str(report), *argv], env=env, cwd=cwd,
+                              capture_output=True, check=False)
         wall = time.perf_counter() - started
-        if process.returncode != 0:
-            errors.seek(0)
-            sys.exit(f"{argv[:3]} failed ({process.returncode}):\n{errors.read().decode()[-3000:]}")
-    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
+        if done.returncode != 0:
+            sys.exit(f"{argv[:3]} failed ({done.returncode}):\n{done.stderr.decode(errors='replace')[-3000:]}")
+        maxrss, user, system = report.read_text().split()
+    return Measured(wall, float(user) + float(system), int(maxrss) / 1024, done.stdout.decode("utf-8", "replace"))
 
 
 def fetch() -> Path:

@@ -7,7 +7,7 @@ Qwen3-Coder's format); `ModelClient` talks to any OpenAI-compatible endpoint, co
 the ones a caller of the engine meets are exported, every other lives in `context.errors`.
 
 Everything else is private: the stage packages (`context.index`, `context.prompt`, `context.model`,
-`context.serve`), `context.engine`, `context.weights`, `context.secrets` and `context.cli` are the implementation.
+`context.serve`, `context.review`, `context.agent`), `context.engine`, `context.weights`, `context.secrets` and `context.cli` are the implementation.
 The command line and the two servers of this distribution import them directly; anyone else should not, as
 their names and signatures change without notice.
 

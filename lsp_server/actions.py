@@ -5,13 +5,16 @@ the client resolves one (``codeAction/resolve``) or runs its command. What each 
 `context.serve.tasks` (secret-masked); whether an answer may change the user's code is
 `context.serve.edits` (complete, code, parses, a docstring touches nothing else). An answer that fails those
 checks is shown to the user and changes nothing. Generated tests are written into the project's test file and
-opened in the editor (``window/showDocument``), never left in a hidden buffer.
+opened in the editor (``window/showDocument``), never left in a hidden buffer. The review of a file's uncommitted
+changes (offered only where the file differs from git's ``HEAD``, its unsaved buffer included) asks with the
+prompt of `context.review` (the one ``qwen-context review --ask`` sends) and is shown like an explanation:
+a message, and the command's result; it never edits anything.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -25,6 +28,7 @@ from context.index.languages import language_for
 from context.index.parse import parse_source
 from context.index.symbols import Definition
 from context.model.client import ChatReply
+from context.review import has_file_changes, head_text, review
 from context.serve import edits, tasks
 from context.serve.tasks import Target, Task
 from lsp_server import convert
@@ -33,11 +37,14 @@ from lsp_server import convert
 SOURCE_TESTS = "source.qwen.generateTests"
 #: Code action kind of the explanation (no edit; LSP has no kind for it).
 EXPLAIN_KIND = "qwen.explain"
+#: Code action kind of the review of a file's changes (a ``source`` action: it is about the whole file).
+SOURCE_REVIEW = "source.qwen.review"
 
 EXPLAIN = "qwen.explain"
 REFACTOR = "qwen.refactor"
 APPLY = "qwen.apply"
 TESTS = "qwen.tests"
+REVIEW = "qwen.review"
 
 #: Longest answer put into one message (the rest is elided: an editor's message box is no document).
 MAX_SHOWN = 4000
@@ -128,7 +135,24 @@ class CodeActions:
         if function := tasks.definition_around(definitions, selection.start.line, Task.TESTS):
             actions.append(run_command(f"Qwen: generate tests for {function.name}", SOURCE_TESTS, TESTS,
                                        {"action": Task.TESTS.value, **data}))
+        if await self._changed(uri):
+            actions.append(run_command("Qwen: review the changes in this file", SOURCE_REVIEW, REVIEW, data))
         return actions
+
+    async def _changed(self, uri: str) -> bool:
+        """Whether the document differs from git's ``HEAD`` (its unsaved buffer, when open); False outside a
+        workspace folder or a git work tree, or without git. Git runs off the engine's thread, so listing
+        never holds up a completion."""
+        if (found := self._server.folder_of(uri)) is None:
+            return False
+        folder, path = found
+        try:
+            head = await self._server.off_loop(lambda: head_text(folder.root, path))
+            return bool(await self._server.workspaces.call(folder, lambda engine: has_file_changes(engine, path,
+                                                                                                    head)))
+        except QwenContextError as exc:
+            logger.info("no review offered in %s: %s", uri, exc)
+            return False
 
     async def _definitions(self, uri: str) -> list[Definition]:
         """The definitions of a document: from its folder's engine, else (a document outside every workspace
@@ -171,21 +195,42 @@ class CodeActions:
         """The model's answer about ``target`` with its repository context; None (and the failure shown)
         when the model cannot be reached."""
         found = self._server.folder_of(uri)
-        try:
+
+        async def messages() -> list[dict[str, str]]:
             context = "" if found is None else (await self._server.workspaces.call(
                 found[0], lambda engine: engine.chat_context(target.query, focus=(target.path,)))).text
-            reply = await self._server.require_model().chat(tasks.task_messages(task, target, context, detail))
+            return tasks.task_messages(task, target, context, detail)
+
+        return await self._chat(messages)
+
+    async def _chat(self, messages: Callable[[], Awaitable[list[dict[str, str]]]]) -> ChatReply | None:
+        """The model's answer to ``messages`` (built only once a model is configured); None, and the failure
+        shown, when they cannot be built or the model cannot be reached."""
+        try:
+            model = self._server.require_model()
+            reply = await model.chat(await messages())
         except QwenContextError as exc:
             self._server.notice.failed(exc, always=True)
             return None
         self._server.notice.recovered()
         return cast(ChatReply, reply)
 
-    def _refuse(self, task: Task, problem: str, reply: ChatReply) -> None:
+    def _refuse(self, task: str, problem: str, reply: ChatReply) -> None:
         """Show an answer that may not be applied, and why; nothing changes."""
         answer = f":\n\n{_shown(reply.content)}" if reply.content.strip() else ""
-        self._server.show(f"Qwen ({task.value}): nothing was changed because {problem}{answer}",
+        self._server.show(f"Qwen ({task}): nothing was changed because {problem}{answer}",
                           types.MessageType.Warning)
+
+    def _present(self, task: str, reply: ChatReply | None) -> str | None:
+        """Show an answer that changes nothing (an explanation, a review) in a message; the answer, or None
+        when there was none or it was incomplete (then it is shown as a warning)."""
+        if reply is None:
+            return None
+        if problem := edits.answer_problem(reply.content, reply.finish_reason):
+            self._refuse(task, problem, reply)
+            return None
+        self._server.show(_shown(reply.content))
+        return reply.content
 
     # ---- the actions --------------------------------------------------------------------------------------
 
@@ -203,7 +248,7 @@ class CodeActions:
             return None
         checked = edits.checked_rewrite(task, target, document, reply.content, reply.finish_reason)
         if not checked.ok:
-            self._refuse(task, checked.problem, reply)
+            self._refuse(task.value, checked.problem, reply)
             return None
         return convert.replace_lines(request.uri, convert.split_lines(document), target.first, target.last,
                                      checked.code, self._server.encoding)
@@ -230,13 +275,23 @@ class CodeActions:
         """Explain the selection in a message (also the command's result, for clients that show it)."""
         request = Request.of(data)
         target = await self._target(request, Task.EXPLAIN)
-        if (reply := await self._ask(Task.EXPLAIN, target, request.uri)) is None:
+        return self._present(Task.EXPLAIN.value, await self._ask(Task.EXPLAIN, target, request.uri))
+
+    async def review(self, data: Any) -> str | None:
+        """Review the uncommitted changes of the request's file (its unsaved buffer against git's ``HEAD``) with
+        their callers, tests and callees (`context.review`); shown in a message, never applied."""
+        request = Request.of(data)
+        if (found := self._server.folder_of(request.uri)) is None:
+            self._server.show("Qwen: only files inside a workspace folder can be reviewed", types.MessageType.Warning)
             return None
-        if problem := edits.answer_problem(reply.content, reply.finish_reason):
-            self._refuse(Task.EXPLAIN, problem, reply)
-            return None
-        self._server.show(_shown(reply.content))
-        return reply.content
+        folder, path = found
+        await self._server.wait_for_index(folder)
+
+        async def messages() -> list[dict[str, str]]:
+            result = await self._server.workspaces.call(folder, lambda engine: review(engine, path=path))
+            return cast(list[dict[str, str]], result.messages)
+
+        return self._present("review", await self._chat(messages))
 
     async def tests(self, data: Any) -> str | None:
         """Write tests for the function at the request into the project's test file and open it; the
@@ -261,7 +316,7 @@ class CodeActions:
         existing = self._existing(path)
         checked = edits.checked_addition(target, existing, reply.content, reply.finish_reason)
         if not checked.ok:
-            self._refuse(Task.TESTS, checked.problem, reply)
+            self._refuse(Task.TESTS.value, checked.problem, reply)
             return None
         uri = convert.path_to_uri(path)
         last = existing.split("\n")

@@ -36,7 +36,7 @@ from context.prompt.alone import buffer_fim_prompt
 from context.prompt.result import Prompt
 from context.version import package_version
 from lsp_server import actions, convert
-from lsp_server.actions import APPLY, EXPLAIN, REFACTOR, TESTS, CodeActions
+from lsp_server.actions import APPLY, EXPLAIN, REFACTOR, REVIEW, TESTS, CodeActions
 from lsp_server.inline import Cursor, FailureNotice, Latest, SuggestionCache
 from lsp_server.options import ModelOptions, ServerOptions, merge, parse_options
 from lsp_server.protocol import QwenProtocol, read_messages
@@ -550,11 +550,11 @@ def accepted(ls: QwenLanguageServer, uri: str, text: str) -> None:
 
 @SERVER.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
     code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
-                       actions.SOURCE_TESTS, actions.EXPLAIN_KIND],
+                       actions.SOURCE_TESTS, actions.SOURCE_REVIEW, actions.EXPLAIN_KIND],
     resolve_provider=True))
 async def code_action(ls: QwenLanguageServer,
                       params: types.CodeActionParams) -> list[types.CodeAction] | None:
-    """Explain, docstring, refactor, fix and test actions, listed without asking the model."""
+    """Explain, docstring, refactor, fix, test and review actions, listed without asking the model."""
     return await ls.actions.offered(params.text_document.uri, params.range, params.context.diagnostics)
 
 
@@ -587,3 +587,9 @@ async def refactor(ls: QwenLanguageServer, data: Any) -> None:
 async def generate_tests(ls: QwenLanguageServer, data: Any) -> str | None:
     """Write tests for the function at the cursor into the project's test file and open it there."""
     return await ls.actions.tests(data)
+
+
+@SERVER.command(REVIEW)
+async def review_changes(ls: QwenLanguageServer, data: Any) -> str | None:
+    """Review the file's uncommitted changes in a message (also the command's result); nothing is edited."""
+    return await ls.actions.review(data)

@@ -48,10 +48,6 @@ async def engine_for(ctx: Context[Any]) -> Engine:
 
 def relative(workspace: Workspace, path: str) -> str:
     """The workspace-relative POSIX form of a user's file path, refused unless it is a file inside the root."""
-    from context.index.scan import resolve_inside  # loaded by the index thread at start-up (see Workspace)
+    from context.agent.lookup import checked_file  # loaded by the index thread at start-up (see Workspace)
 
-    real = resolve_inside(workspace.root, path)
-    if real.is_dir():
-        name = "the workspace root" if real == workspace.root else f"`{path}`"
-        raise ToolError(f"{name} is a folder; give the path of a file in it, e.g. from repo_map or search_symbols.")
-    return real.relative_to(workspace.root).as_posix()
+    return checked_file(workspace.root, path)

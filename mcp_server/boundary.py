@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,24 +28,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, INVALID_REQUEST
 
 from context.errors import QwenContextError
+from context.index.paths import scrub
 
 logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-#: An absolute POSIX path in a message (not a URL's path, not a relative path's inner slash).
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])/[^\s'\"`,;()\[\]]+")
-#: What stands for an absolute path that is not inside the workspace.
-HIDDEN_PATH = "<server path>"
-
-
-def scrub(message: str, root: Path) -> str:
-    """``message`` without absolute paths: inside the root relative, the root itself named, others hidden."""
-    top = str(root)
-    message = message.replace(top + "/", "").replace(top, "the workspace root")
-    return _ABSOLUTE_PATH.sub(HIDDEN_PATH, message)
-
 
 def _message(name: str, exc: Exception, root: Path) -> str:
     """What the client reads about ``exc``: the engine's words, scrubbed, or a pointer to the server log."""

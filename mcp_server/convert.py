@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from context.agent import lookup
 from context.index.symbols import Definition, Reference
-from mcp_server.paging import fit_lines, split_lines
+from mcp_server.paging import fit_lines
 from mcp_server.schemas import ContextSection, DefinitionWithCode, OutlineItem, ReferenceHit, Symbol
 
 if TYPE_CHECKING:
     from context.engine import Engine, OutlineNode
     from context.prompt.result import Section
-
-#: Longest source line quoted in a reference hit.
-MAX_SOURCE_CHARS = 240
-
 
 def symbol(definition: Definition) -> Symbol:
     """A definition as a tool result."""
@@ -57,18 +54,9 @@ def sections(parts: Sequence[Section]) -> list[ContextSection]:
     ]
 
 
-def first_word_column(engine: Engine, path: str, line: int) -> int | None:
-    """The 1-based column of the first word of a 1-based line; None past the end of the file."""
-    lines = split_lines(engine.text(path))
-    if line > len(lines):
-        return None
-    text = lines[line - 1]
-    return len(text) - len(text.lstrip()) + 1
-
-
 def with_code(engine: Engine, definition: Definition, budget: int) -> DefinitionWithCode:
     """A definition with as much of its code as fits ``budget`` tokens."""
-    lines = split_lines(engine.text(definition.path))[definition.line : definition.end_line + 1]
+    lines = lookup.definition_lines(engine, definition)
     shown = fit_lines(lines, budget)
     return DefinitionWithCode(
         **symbol(definition).model_dump(), code="\n".join(lines[:shown]), code_truncated=shown < len(lines)
@@ -77,20 +65,13 @@ def with_code(engine: Engine, definition: Definition, budget: int) -> Definition
 
 def hits(engine: Engine, references: Sequence[Reference]) -> list[ReferenceHit]:
     """References with their source lines (each file read once)."""
-    files: dict[str, list[str]] = {}
-    found: list[ReferenceHit] = []
-    for reference in references:
-        if reference.path not in files:
-            files[reference.path] = split_lines(engine.text(reference.path))
-        lines = files[reference.path]
-        source = lines[reference.line].strip() if reference.line < len(lines) else ""
-        found.append(
-            ReferenceHit(
-                path=reference.path,
-                line=reference.line + 1,
-                column=reference.column + 1,
-                kind=reference.kind,
-                source=source[:MAX_SOURCE_CHARS],
-            )
+    return [
+        ReferenceHit(
+            path=reference.path,
+            line=reference.line + 1,
+            column=reference.column + 1,
+            kind=reference.kind,
+            source=source,
         )
-    return found
+        for reference, source in lookup.reference_sources(engine, references)
+    ]

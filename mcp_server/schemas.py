@@ -172,6 +172,12 @@ class Answer(BaseModel):
     truncated: bool = Field(description="True when the answer was cut to stay under the output cap.")
     context_tokens: int
     context_files: list[str] = Field(description="Files whose content or signatures were in the context.")
+    tool_calls: list[str] = Field(
+        default_factory=list, description="The engine tools Qwen3-Coder called, in order, e.g. read_code(...)."
+    )
+    stopped: str | None = Field(
+        default=None, description="Why the tool calls were cut short (a limit reached), when they were."
+    )
 
 
 class IgnoredRule(BaseModel):

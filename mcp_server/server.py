@@ -26,7 +26,7 @@ INSTRUCTIONS = """\
 Code intelligence for the repository at the workspace root, from a local tree-sitter index, plus Qwen3-Coder.
 Paths are relative to the root; lines and columns are 1-based. Start with repo_map or search_symbols, then
 get_definition / find_references / read_code; build_context gives ranked context for a task. complete_code and
-ask_qwen call the configured Qwen3-Coder endpoint. Long results are paginated: pass the returned offset or
+ask_qwen call the configured Qwen3-Coder endpoint; ask_qwen lets it look things up with the read-only tools. Long results are paginated: pass the returned offset or
 next_start_line to continue."""
 
 

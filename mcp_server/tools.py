@@ -9,7 +9,6 @@ become client-safe messages in `mcp_server.boundary`.
 from __future__ import annotations
 
 import time
-from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -18,15 +17,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from context.agent import AgentLimits, ToolCalled, ask, lookup
 from context.errors import IndexUnavailable
-from context.index.symbols import Definition
+from context.index.paths import scrub
 from context.prompt import tokens
 from context.review import review
-from context.serve import tasks
 from mcp_server import convert
 from mcp_server.access import engine_for, relative, workspace_of
-from mcp_server.boundary import scrub
-from mcp_server.paging import fit_items, fit_lines, fit_text, next_offset, split_lines, text_budget
+from mcp_server.paging import fit_items, fit_lines, fit_text, next_offset, text_budget
 from mcp_server.schemas import (
     Answer,
     BuiltContext,
@@ -45,13 +43,11 @@ from mcp_server.schemas import (
 from mcp_server.workspace import PROGRESS_INTERVAL_SECONDS, Workspace
 
 if TYPE_CHECKING:
+    from context.agent import AgentEvent
     from context.engine import Engine, IndexStats
-    from context.prompt.result import Prompt
 
 #: Definitions returned by one get_definition call; the rest are counted in `omitted`.
 MAX_DEFINITIONS = 10
-#: Close matches suggested when a symbol is not found.
-SUGGESTIONS = 5
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 CALLS_MODEL = ToolAnnotations(read_only_hint=True, idempotent_hint=False, open_world_hint=True)
@@ -178,43 +174,11 @@ async def get_definition(
         )
     rel = relative(workspace, path) if symbol is None and path is not None else None
     engine = await engine_for(ctx)
-    if symbol is not None:
-        found = await _named(workspace, engine, symbol)
-    else:
-        assert rel is not None and line is not None
-        found = await _at(workspace, engine, rel, line, column)
+    found = await workspace.query(lambda: lookup.definitions(engine, symbol, rel, line, column))
     shown = found[:MAX_DEFINITIONS]
     budget = _budget(workspace) // len(shown)
     definitions = await workspace.query(lambda: [convert.with_code(engine, d, budget) for d in shown])
     return Definitions(definitions=definitions, omitted=len(found) - len(shown))
-
-
-async def _named(workspace: Workspace, engine: Engine, symbol: str) -> list[Definition]:
-    """The definitions named ``symbol``; a ToolError with close matches when there are none."""
-    found = await workspace.query(lambda: engine.definitions_named(symbol))
-    if not found:
-        close = await workspace.query(lambda: engine.search(symbol, limit=SUGGESTIONS))
-        hint = f" Close matches: {', '.join(d.qualname for d in close)}." if close else ""
-        raise ToolError(f"No definition named `{symbol}` in the index.{hint}")
-    return found
-
-
-async def _at(
-    workspace: Workspace, engine: Engine, rel: str, line: int, column: int | None
-) -> list[Definition]:
-    """The definition of the name at a 1-based position (without a column, the line's first word)."""
-
-    def find() -> Definition | None:
-        at = column or convert.first_word_column(engine, rel, line)
-        if at is None:
-            raise ToolError(f"Line {line} is past the end of {rel}.")
-        return engine.definition_at(rel, line - 1, at - 1)
-
-    definition = await workspace.query(find)
-    if definition is None:
-        where = f"{rel}:{line}" + (f":{column}" if column else "")
-        raise ToolError(f"No indexed definition for the name at {where}; try search_symbols with the name.")
-    return [definition]
 
 
 async def find_references(
@@ -261,14 +225,9 @@ async def read_code(
     workspace = workspace_of(ctx)
     rel = relative(workspace, path)
     engine = await engine_for(ctx)
-    text, language = await workspace.query(lambda: (engine.text(rel), engine.language(rel)))
-    lines = split_lines(text)
-    if start_line > max(len(lines), 1):
-        raise ToolError(f"start_line {start_line} is past the end of {rel} ({len(lines)} lines).")
-    last = len(lines) if end_line is None else min(end_line, len(lines))
-    if last < start_line - 1:
-        raise ToolError(f"end_line {end_line} is before start_line {start_line}.")
-    wanted = lines[start_line - 1 : last]
+    (wanted, total), language = await workspace.query(
+        lambda: (lookup.code_lines(engine, rel, start_line, end_line), engine.language(rel))
+    )
     shown = fit_lines(wanted, _budget(workspace))
     end = start_line - 1 + shown
     return CodeSlice(
@@ -276,9 +235,9 @@ async def read_code(
         language=language,
         start_line=start_line,
         end_line=end,
-        total_lines=len(lines),
+        total_lines=total,
         text="\n".join(wanted[:shown]),
-        next_start_line=end + 1 if end < last else None,
+        next_start_line=end + 1 if shown < len(wanted) else None,
     )
 
 
@@ -306,14 +265,7 @@ async def build_context(
     rel = relative(workspace, path) if path is not None else None
     budget = min(budget_tokens, _budget(workspace))
     engine = await engine_for(ctx)
-
-    def assemble() -> Prompt:
-        query = task or ""
-        if rel is not None and line is not None:
-            query = f"{query}\n{tasks.cursor_query(engine.text(rel), line - 1)}"
-        return engine.chat_context(query, focus=(rel,) if rel else (), budget=budget)
-
-    prompt = await workspace.assemble(assemble)
+    prompt = await workspace.assemble(lambda: lookup.task_context(engine, task, rel, line, budget))
     return BuiltContext(
         text=prompt.text, tokens=prompt.tokens, budget_tokens=budget, sections=convert.sections(prompt.sections)
     )
@@ -389,37 +341,72 @@ async def ask_qwen(
     budget_tokens: Annotated[
         int, Field(ge=1024, le=262_144, description="Tokens of repository context to send with the question.")
     ] = 16_384,
+    tools: Annotated[
+        bool,
+        Field(
+            description="Let Qwen3-Coder look things up with the engine's read-only tools (search, definitions, "
+            "references, code, outlines) before answering; false: answer in one shot from the context."
+        ),
+    ] = True,
+    max_rounds: Annotated[
+        int, Field(ge=1, le=32, description="Rounds of tool calls before Qwen3-Coder must answer.")
+    ] = 8,
 ) -> Answer:
     """Delegate a question or a small coding task to Qwen3-Coder together with this repository's ranked
-    context, and return its answer."""
+    context; it looks up what else it needs with the engine's read-only tools (each call is reported as a
+    progress notification) and answers citing path:line."""
     workspace = workspace_of(ctx)
     focus = tuple(relative(workspace, path) for path in paths or ())
     engine = await engine_for(ctx)
-    prompt = await workspace.assemble(lambda: engine.chat_context(question, focus=focus, budget=budget_tokens))
-    answer = await _streamed_answer(ctx, workspace, question, prompt)
-    text, truncated = fit_text(answer, _budget(workspace))
+    reporter = _Reporter(ctx)
+    answer = await ask(
+        engine,
+        workspace.model(),
+        question,
+        focus=focus,
+        budget=budget_tokens,
+        limits=AgentLimits(max_rounds=max_rounds),
+        tools=tools,
+        on_text=reporter.text,
+        on_event=reporter.event,
+        run=workspace.assemble,
+    )
+    text, truncated = fit_text(answer.text, _budget(workspace))
     return Answer(
         answer=text,
         truncated=truncated,
-        context_tokens=prompt.tokens,
-        context_files=sorted({section.path for section in prompt.sections}),
+        context_tokens=answer.context.tokens,
+        context_files=sorted({section.path for section in answer.context.sections}),
+        tool_calls=[call.describe() for call in answer.calls],
+        stopped=answer.stopped,
     )
 
 
-async def _streamed_answer(ctx: Context[Any], workspace: Workspace, question: str, prompt: Prompt) -> str:
-    """Qwen3-Coder's whole answer, with a progress notification at most every `PROGRESS_INTERVAL_SECONDS`
-    while it streams (clients that reset their timeout on progress then wait for long answers). A cancelled
-    call closes the stream."""
-    pieces: list[str] = []
-    reported = time.monotonic()
-    async with aclosing(workspace.model().ask_stream(question, prompt)) as stream:
-        async for piece in stream:
-            pieces.append(piece)
-            if time.monotonic() - reported >= PROGRESS_INTERVAL_SECONDS:
-                reported = time.monotonic()
-                size = sum(map(len, pieces))
-                await ctx.report_progress(size, None, f"Qwen3-Coder is answering ({size:,} characters so far).")
-    return "".join(pieces)
+class _Reporter:
+    """Tells the client how an answer is coming along, in progress notifications: each tool call as it happens
+    (MCP's log messages are deprecated, SEP-2577), and the answer's size at most every
+    `PROGRESS_INTERVAL_SECONDS` while it streams (clients that reset their timeout on progress then wait for
+    long answers)."""
+
+    def __init__(self, ctx: Context[Any]) -> None:
+        self.ctx = ctx
+        self.size = 0
+        self.steps = 0
+        self.reported = time.monotonic()
+
+    async def text(self, piece: str) -> None:
+        self.size += len(piece)
+        if time.monotonic() - self.reported >= PROGRESS_INTERVAL_SECONDS:
+            await self._progress(f"Qwen3-Coder is answering ({self.size:,} characters so far).")
+
+    async def event(self, event: AgentEvent) -> None:
+        message = f"Qwen3-Coder {'called ' if isinstance(event, ToolCalled) else ''}{event.describe()}"
+        await self._progress(message)
+
+    async def _progress(self, message: str) -> None:
+        self.reported = time.monotonic()
+        self.steps += 1
+        await self.ctx.report_progress(self.steps, None, message)
 
 
 async def index_status(ctx: Context[Any]) -> IndexStatus:

@@ -122,7 +122,7 @@ def test_the_prompt_stage_reads_the_index_through_its_view_not_the_engine() -> N
 
 #: The stages in the data's order; a module may import its own stage, the stages before it and the shared modules.
 STAGES = ("context.index", "context.prompt", "context.model", "context.serve", "context.engine", "context.review",
-          "context.cli")
+          "context.agent", "context.cli")
 SHARED = ("context.errors", "context.secrets", "context.weights", "context.version")
 
 

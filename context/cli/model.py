@@ -6,11 +6,15 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from context.cli import base
 from context.cli.prompts import add_cursor_arguments, cursor_prompt
 from context.errors import UsageError
+
+if TYPE_CHECKING:
+    from context.agent import AgentLimits
+    from context.engine import Engine
 
 # context.model.client and context.model.fakeserver are imported inside these commands: the HTTP and settings stack costs
 # a quarter of a second at start-up, which the indexing commands should not pay.
@@ -53,16 +57,52 @@ def _ask_arguments(parser: argparse.ArgumentParser) -> None:
     base.add_repo_argument(parser)
     base.add_focus_argument(parser, "files the question is about")
     base.add_budget_argument(parser, 16384)
+    parser.add_argument("--no-tools", action="store_true",
+                        help="answer in one shot from the ranked context, without letting the model look things up")
+    parser.add_argument("--max-rounds", type=int, default=8, metavar="N",
+                        help="rounds of tool calls before the model must answer (default 8)")
+    parser.add_argument("--tool-budget", type=int, default=32768, metavar="N",
+                        help="tokens of tool results in all (default 32768)")
+    parser.add_argument("--verbose", dest="show_tools", action="store_true",
+                        help="show each tool call and its result's size on stderr as it happens")
 
 
-@base.command("ask", "answer a question about the repository with the model", _ask_arguments)
+@base.command("ask", "answer a question about the repository with the model, which looks things up with the "
+              "engine's tools", _ask_arguments)
 def run_ask(args: argparse.Namespace) -> int:
-    """Stream the model's answer to a question about the repository to stdout."""
+    """Stream the model's answer to a question about the repository to stdout (tool calls on stderr with
+    ``--verbose``)."""
+    from context.agent import AgentLimits
+
     question = base.take_words_after_focus(args, "question")
+    limits = AgentLimits(max_rounds=args.max_rounds, tool_budget=args.tool_budget)
     with base.open_engine(args) as engine:
-        prompt = engine.chat_context(question, focus=base.focus_paths(engine, args.focus), budget=args.budget)
-    return asyncio.run(print_stream(lambda client: client.ask_stream(question, prompt),
-                                     "answered the question with an empty answer"))
+        focus = base.focus_paths(engine, args.focus)
+        return asyncio.run(_ask(engine, question, focus, args, limits))
+
+
+async def _ask(engine: Engine, question: str, focus: list[str], args: argparse.Namespace,
+               limits: AgentLimits) -> int:
+    """The agentic (or, with ``--no-tools``, one-shot) answer, streamed to stdout."""
+    from context.agent import AgentEvent, Notice, ToolCalled, ask
+    from context.model.client import ModelClient
+
+    async def write(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    async def show(event: AgentEvent) -> None:
+        if args.show_tools or isinstance(event, Notice):
+            mark = "→" if isinstance(event, ToolCalled) else "←" if not isinstance(event, Notice) else "!"
+            sys.stderr.write(f"{mark} {event.describe()}\n")
+            sys.stderr.flush()
+
+    async with ModelClient() as client:
+        answer = await ask(engine, client, question, focus=focus, budget=args.budget, limits=limits,
+                           tools=not args.no_tools, on_text=write, on_event=show)
+    if not answer.text.endswith("\n"):  # a shell prompt or the next line of a script starts on a line of its own
+        sys.stdout.write("\n")
+    return base.EXIT_OK
 
 
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from pathlib import Path
 
 from context.errors import UnknownFile
@@ -37,4 +38,18 @@ def checked_path(root: Path, path: str) -> str:
     return rel
 
 
-__all__ = ["checked_path", "relative_path"]
+#: An absolute POSIX path in a message (not a URL's path, not a relative path's inner slash).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])/[^\s'\"`,;()\[\]]+")
+#: What stands for an absolute path that is not inside the workspace.
+HIDDEN_PATH = "<server path>"
+
+
+def scrub(message: str, root: Path) -> str:
+    """``message`` without absolute paths of this machine, for a client or a model to read: paths inside the
+    root relative, the root itself named, others hidden."""
+    top = str(root)
+    message = message.replace(top + "/", "").replace(top, "the workspace root")
+    return _ABSOLUTE_PATH.sub(HIDDEN_PATH, message)
+
+
+__all__ = ["HIDDEN_PATH", "checked_path", "relative_path", "scrub"]

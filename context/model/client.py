@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -106,11 +106,14 @@ def fim_parts(prompt: PromptLike | str) -> FimParts:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """One call the model asks for, with arguments decoded from JSON (or from Qwen's XML)."""
+    """One call the model asks for, with arguments decoded from JSON (or from Qwen's XML). ``error`` says why
+    the arguments could not be decoded (they are then empty): the caller answers the call with it, so that the
+    model can send them again."""
 
     id: str
     name: str
     arguments: dict[str, Any]
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,36 @@ def parse_xml_tool_calls(content: str, tools: Sequence[Mapping[str, Any]] = ()) 
         return content, []
     remaining = _XML_CALL_RE.sub("", content).replace("<tool_call>", "").replace("</tool_call>", "")
     return remaining.strip(), calls
+
+
+class VisibleText:
+    """The part of a streamed turn a person should see: its text up to Qwen's XML tool-call markup, which is
+    held back (a piece that may be the start of a marker waits for the next one)."""
+
+    MARKERS = ("<tool_call>", "<function=")
+
+    def __init__(self) -> None:
+        self._held = ""
+        self._hidden = False
+
+    def feed(self, piece: str) -> str:
+        """The text that can be shown now."""
+        if self._hidden:
+            return ""
+        text = self._held + piece
+        starts = [text.find(marker) for marker in self.MARKERS if marker in text]
+        if starts:
+            self._hidden, self._held = True, ""
+            return text[:min(starts)]
+        keep = max((k for marker in self.MARKERS for k in range(1, len(marker)) if text.endswith(marker[:k])),
+                   default=0)
+        self._held = text[len(text) - keep:]
+        return text[:len(text) - keep]
+
+    def finish(self) -> str:
+        """What was held back at the end of the turn, when it turned out not to be a marker."""
+        rest, self._held = ("" if self._hidden else self._held), ""
+        return rest
 
 
 def _typed(value: str, schema: Mapping[str, Any]) -> Any:
@@ -275,12 +308,15 @@ class ModelClient:
     # --- chat ----------------------------------------------------------------------------------------------------
 
     async def chat(self, messages: Sequence[Mapping[str, Any]], *, tools: Sequence[Mapping[str, Any]] = (),
-                   max_tokens: int | None = None, temperature: float | None = None) -> ChatReply:
+                   max_tokens: int | None = None, temperature: float | None = None,
+                   on_text: Callable[[str], Awaitable[None]] | None = None) -> ChatReply:
         """One assistant turn (streamed underneath), with tool calls from `tool_calls` or from Qwen's XML.
 
         `finish_reason` is `"length"` when the answer was cut, by the server's `max_tokens` or by our own limit on
-        an answer's size: such an answer is not whole and must not be applied as an edit.
+        an answer's size: such an answer is not whole and must not be applied as an edit. ``on_text`` is given
+        the turn's text as it arrives, without XML tool-call markup (`VisibleText`).
         """
+        visible = VisibleText()
         settings = await self.endpoint()
         body = self._chat_body(settings, messages, max_tokens, temperature)
         if tools:
@@ -291,6 +327,8 @@ class ModelClient:
         async with aclosing(self._chat_deltas(settings, body)) as deltas:
             async for delta in deltas:
                 content.append(delta.text)
+                if on_text is not None and (shown := visible.feed(delta.text)):
+                    await on_text(shown)
                 for piece in delta.tool_calls:
                     slot = calls.setdefault(len(calls) if piece.index is None else piece.index,
                                             {"id": "", "name": "", "args": ""})
@@ -298,8 +336,10 @@ class ModelClient:
                     slot["name"] += piece.name
                     slot["args"] += piece.arguments
                 finish = delta.finish_reason or finish
+        if on_text is not None and (rest := visible.finish()):
+            await on_text(rest)
         text = "".join(content)
-        tool_calls = [ToolCall(slot["id"] or f"call_{index}", slot["name"], _arguments(slot["name"], slot["args"]))
+        tool_calls = [ToolCall(slot["id"] or f"call_{index}", slot["name"], *_arguments(slot["args"]))
                       for index, slot in sorted(calls.items())]
         if not tool_calls and "<function=" in text:
             text, tool_calls = parse_xml_tool_calls(text, tools)
@@ -449,17 +489,18 @@ def _pick_model(served: Sequence[str], settings: ModelSettings) -> str | None:
     return served[0] if served else None
 
 
-def _arguments(name: str, raw: str) -> dict[str, Any]:
+def _arguments(raw: str) -> tuple[dict[str, Any], str]:
+    """A call's arguments decoded, or nothing and why they could not be."""
     try:
         value = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise ModelResponseError(f"the model called {name!r} with arguments that are not JSON: {raw[:200]!r}") from exc
+    except json.JSONDecodeError:
+        return {}, f"the arguments are not JSON: {raw[:200]!r}"
     if not isinstance(value, dict):
-        raise ModelResponseError(f"the model called {name!r} with arguments that are not an object: {raw[:200]!r}")
-    return value
+        return {}, f"the arguments are not a JSON object: {raw[:200]!r}"
+    return value, ""
 
 
 __all__ = [
-    "FIM_STOP", "ChatReply", "Check", "FimParts", "ModelClient", "PromptLike", "ToolCall",
+    "FIM_STOP", "ChatReply", "Check", "FimParts", "ModelClient", "PromptLike", "ToolCall", "VisibleText",
     "fim_parts", "parse_xml_tool_calls",
 ]

@@ -33,7 +33,7 @@ class ToolCall:
     """A tool call the fake model makes (sent the way OpenAI streams it: name first, arguments in pieces)."""
 
     name: str
-    arguments: Mapping[str, Any]
+    arguments: Mapping[str, Any] | str  # a string is sent as it is (a model's malformed arguments)
 
 
 @dataclass(frozen=True)
@@ -379,7 +379,8 @@ def _finish_reason(reply: Reply) -> str:
 
 def _tool_call_json(index: int, call: ToolCall) -> dict[str, Any]:
     return {"index": index, "id": f"call_{index}", "type": "function",
-            "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))}}
+            "function": {"name": call.name, "arguments": call.arguments if isinstance(call.arguments, str)
+                         else json.dumps(dict(call.arguments))}}
 
 
 def _stream_events(request: RecordedRequest, reply: Reply) -> Iterator[dict[str, Any] | str]:

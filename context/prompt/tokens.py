@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 
 import quicktok  # type: ignore[import-untyped]  # ships no type information
@@ -109,6 +110,28 @@ def defuse(text: str) -> str:
     return _ADDED_RE.sub(lambda m: m.group(0)[0] + "\u2060" + m.group(0)[1:], text)
 
 
+def fit_lines(lines: Sequence[str], budget: int) -> int:
+    """How many of ``lines`` fit in ``budget`` tokens (at least one, so a page always moves on)."""
+    used = 0
+    for n, line in enumerate(lines):
+        used += count(line) + 1
+        if used > budget and n > 0:
+            return n
+    return len(lines)
+
+
+def fit_text(text: str, budget: int) -> tuple[str, bool]:
+    """``text`` cut to fit ``budget`` tokens, and whether it was cut: at a line boundary when whole lines fit,
+    else inside the first line (a text without newlines is cut too, never passed on whole)."""
+    if count(text) <= budget:
+        return text, False
+    lines = text.split("\n")
+    kept = fit_lines(lines, budget)
+    if kept > 1 or count(lines[0]) <= budget:
+        return "\n".join(lines[:kept]), True
+    return decode(encode(lines[0])[:budget]), True
+
+
 class TokenCache:
     """Token counts of prompt pieces, remembered by their text (bounded, least recently used goes first).
 
@@ -148,4 +171,6 @@ __all__ = [
     "decode",
     "defuse",
     "encode",
+    "fit_lines",
+    "fit_text",
 ]

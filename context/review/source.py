@@ -2,6 +2,8 @@
 
 Four sources, as `qwen-context review` takes them: the uncommitted changes (staged and unstaged) against
 ``HEAD``; one commit against its parent; a range ``A..B``; or a unified diff given as text (a file or stdin).
+A fifth serves editors: one file's text as the engine has it (an unsaved buffer included) against ``HEAD``
+(`file_change`).
 Git runs as a subprocess with a timeout, in the repository's root, with ``--relative`` so every path is relative
 to that root and files outside it are left out. A bad revision or a folder outside any git repository is a
 `UsageError` saying so.
@@ -13,6 +15,7 @@ applied to it, or reversed off it, whichever its lines say.
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,15 +98,56 @@ def _parsed(diff: str) -> PatchSet:
         raise UsageError(f"not a unified diff: {exc}") from None
 
 
-def git_change(root: Path, what: str | None, working_text: TextOf) -> Change:
-    """The change ``what`` names in the git repository at ``root``: None for the uncommitted changes, ``REV``
-    for a commit against its parent, ``A..B`` for a range. ``working_text`` reads the working tree's files."""
+def _require_work_tree(root: Path) -> None:
+    """Raise a `UsageError` unless ``root`` is inside a git work tree (git missing included)."""
     try:
         inside = run_git(root, "rev-parse", "--is-inside-work-tree").strip() == "true"
     except UsageError:
         inside = False
     if not inside:
         raise UsageError(f"{root} is not inside a git work tree (review a diff there with --diff FILE)")
+
+
+def head_text(root: Path, path: str) -> str:
+    """The text of ``path`` (relative to ``root``) at ``HEAD`` of the git work tree at ``root``; "" when
+    ``HEAD`` does not have it (a new file). A `UsageError` outside a work tree, before the first commit, or
+    without git. One git command for a tracked file, the usual case."""
+    try:
+        return run_git(root, "show", f"HEAD:./{path}")
+    except UsageError:
+        _require_work_tree(root)
+        _commit(root, "HEAD")
+        return ""
+
+
+def _diffable(text: str) -> str:
+    """``text`` as it is compared and diffed: LF line ends and a final newline (neither is worth reviewing)."""
+    text = text.replace("\r\n", "\n")
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def differs(head: str, now: str) -> bool:
+    """Whether ``now`` differs from ``head`` in more than line ends (see `file_change`)."""
+    return _diffable(head) != _diffable(now)
+
+
+def file_change(path: str, head: str, now: str) -> Change | None:
+    """The change from ``head`` (``path`` at ``HEAD``, "" for a new file) to ``now`` (its text in the working
+    tree or an editor's buffer), diffed here so that an unsaved buffer is reviewed as the user sees it; None
+    when the two differ in nothing but line ends. Pass both secret-masked: the diff is made of them."""
+    if not differs(head, now):
+        return None
+    diff = "".join(difflib.unified_diff(_diffable(head).splitlines(keepends=True),
+                                        _diffable(now).splitlines(keepends=True),
+                                        f"a/{path}" if head else "/dev/null", f"b/{path}"))
+    return Change(_parsed(diff), lambda p: head if p == path else "", lambda p: now if p == path else "",
+                  f"the uncommitted changes to `{path}`")
+
+
+def git_change(root: Path, what: str | None, working_text: TextOf) -> Change:
+    """The change ``what`` names in the git repository at ``root``: None for the uncommitted changes, ``REV``
+    for a commit against its parent, ``A..B`` for a range. ``working_text`` reads the working tree's files."""
+    _require_work_tree(root)
     if what is None:
         head = _commit(root, "HEAD")
         diff = run_git(root, "diff", "--relative", "--no-color", "--no-ext-diff", head, "--")
@@ -167,4 +211,5 @@ def text_change(diff: str, working_text: TextOf) -> Change:
     return Change(patch, lambda path: before.get(path, ""), lambda path: after.get(path, ""), "the diff")
 
 
-__all__ = ["GIT_TIMEOUT_SECONDS", "Change", "TextOf", "git_change", "run_git", "text_change"]
+__all__ = ["GIT_TIMEOUT_SECONDS", "Change", "TextOf", "differs", "file_change", "git_change", "head_text", "run_git",
+           "text_change"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from context.cli import main
-from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply
+from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply, ToolCall
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +65,66 @@ def test_ask_answers_with_the_repository_context(repo: Path) -> None:
     (request,) = server.requests_to("chat")
     question = request.body["messages"][-1]["content"]
     assert "def helper(a, b)" in question and question.endswith("Where is helper defined?")
+
+
+def test_ask_lets_the_model_look_things_up_and_shows_each_call_with_verbose(repo: Path) -> None:
+    script = [Reply(tool_calls=[ToolCall("get_definition", {"symbol": "helper"})]),
+              Reply(text="<tool_call>\n<function=find_references>\n<parameter=symbol>\nhelper\n</parameter>\n"
+                         "</function>\n</tool_call>"),
+              Reply(text="`helper` adds two numbers (util.py:1-3); main.py:1 imports it.")]
+    with FakeOpenAIServer(script) as server:
+        result = run_cli("ask", "What does helper do?", "--repo", str(repo), "--verbose", server=server)
+    answer = "`helper` adds two numbers (util.py:1-3); main.py:1 imports it.\n"
+    assert (result.returncode, result.stdout) == (0, answer), result.stderr
+    shown = [re.sub(r"\d+ tokens", "N tokens", line) for line in result.stderr.splitlines()]
+    assert shown == ["→ get_definition(symbol='helper')", "← get_definition: N tokens",
+                     "→ find_references(symbol='helper')", "← find_references: N tokens"]
+    last = server.requests_to("chat")[-1].body["messages"]
+    assert [m["role"] for m in last[2:]] == ["assistant", "tool", "assistant", "tool"]
+    assert "     1\tdef helper(a, b):" in last[3]["content"]
+    assert last[5]["content"] == "No use of `helper` in the index."  # main.py imports it and calls nothing yet
+
+
+def test_ask_without_tools_asks_in_one_shot_and_without_verbose_prints_only_the_answer(repo: Path) -> None:
+    script = [Reply(tool_calls=[ToolCall("search_symbols", {"query": "helper"})]), "util.py:1.", "In util.py:1."]
+    with FakeOpenAIServer(script) as server:
+        agentic = run_cli("ask", "Where is helper?", "--repo", str(repo), server=server)
+        one_shot = run_cli("ask", "Where is helper?", "--repo", str(repo), "--no-tools", server=server)
+    assert (agentic.returncode, agentic.stdout, agentic.stderr) == (0, "util.py:1.\n", "")
+    assert (one_shot.returncode, one_shot.stdout, one_shot.stderr) == (0, "In util.py:1.\n", "")
+    assert ["tools" in r.body for r in server.requests_to("chat")] == [True, True, False]
+
+
+def start_ask(repo: Path, server: FakeOpenAIServer) -> subprocess.Popen[bytes]:
+    """`qwen-context ask` running against ``server``, its output read by the test as it comes."""
+    env = {**os.environ, "QWEN_BASE_URL": server.base_url, "QWEN_MODEL": "qwen3-coder"}
+    return subprocess.Popen([sys.executable, "-m", "context.cli", "ask", "Explain util.", "--repo", str(repo)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_ask_streams_the_answer_to_stdout_as_it_arrives(repo: Path) -> None:
+    script = [Reply(tool_calls=[ToolCall("read_code", {"path": "util.py"})]),
+              Reply(chunks=["First words", " and then", " more."], chunk_delay=1.0)]
+    with FakeOpenAIServer(script) as server, start_ask(repo, server) as process:
+        assert process.stdout is not None
+        first = os.read(process.stdout.fileno(), 100)
+        answer = server.requests_to("chat")[-1]
+        assert first == b"First words" and not answer.finished  # printed before the rest was sent
+        rest, _ = process.communicate(timeout=60)
+    assert first + rest == b"First words and then more.\n"
+
+
+def test_interrupting_ask_stops_the_models_stream(repo: Path) -> None:
+    script = [Reply(tool_calls=[ToolCall("search_symbols", {"query": "helper"})]),
+              Reply(chunks=["word "] * 100, chunk_delay=0.2)]
+    with FakeOpenAIServer(script) as server:
+        with start_ask(repo, server) as process:
+            assert process.stdout is not None
+            assert os.read(process.stdout.fileno(), 100).startswith(b"word")
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        assert server.wait_for_disconnect(timeout=10)
+    assert (process.returncode, stderr) == (130, b"qwen-context: interrupted\n")
 
 
 def test_a_model_failure_is_one_line_on_stderr_and_exit_status_2(repo: Path) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from context.engine import Engine
+from context.errors import UsageError
 from context.model.fakeserver import FakeOpenAIServer
 from context.prompt import tokens
-from context.review import review
+from context.review import has_file_changes, review
 
 GEO = '''def area(width, height):
     """Area of a rectangle."""
@@ -155,6 +156,50 @@ def test_a_removed_definitions_callers_are_found_even_where_the_index_sees_no_re
     assert result.to_dict()["changed"] == [{"path": "pkg/geo.py", "symbols": ["perimeter"]}]
     assert {"pkg/shop.py", "pkg/dynamic.py"} <= section_paths(result, "caller")
     assert '5|     return getattr(geo, "perimeter")' in result.prompt
+
+
+def test_one_files_changes_are_reviewed_as_the_engine_sees_it_an_unsaved_buffer_included(
+        repo: Path, engine: Engine) -> None:
+    edit(repo, "pkg/shop.py", "return total", "return round(total, 2)")  # another file's change: not reviewed
+    assert has_file_changes(reindexed(engine), "pkg/shop.py")
+    assert not has_file_changes(engine, "pkg/geo.py")
+    engine.set_overlay("pkg/geo.py", GEO.replace("def perimeter(width, height):", "def outline(width, height):")
+                       + f'\nAPI_TOKEN = "{DIFF_SECRET}"\n')
+    assert has_file_changes(engine, "pkg/geo.py")
+    result = review(engine, path="pkg/geo.py", budget=4096)
+    assert result.to_dict()["changed"] == [{"path": "pkg/geo.py", "symbols": ["API_TOKEN", "outline", "perimeter"]}]
+    assert "the uncommitted changes to `pkg/geo.py`" in result.prompt
+    assert "-def perimeter(width, height):\n+def outline(width, height):\n" in result.prompt
+    assert "10|     return perimeter(w, h) * 3" in result.prompt  # the old name's caller in another file
+    assert "round(total, 2)" not in result.prompt.split("## Where")[0]
+    assert DIFF_SECRET not in result.prompt and "API_TOKEN" in result.prompt
+    engine.clear_overlay("pkg/geo.py")
+    with pytest.raises(UsageError, match="pkg/geo.py has no uncommitted changes against HEAD"):
+        review(engine, path="pkg/geo.py")
+
+
+def test_a_file_head_does_not_have_is_reviewed_as_new_and_line_ends_are_no_change(
+        repo: Path, engine: Engine) -> None:
+    write(repo, "pkg/solid.py", "from pkg.geo import area\n\n\ndef volume(w, h, d):\n    return area(w, h) * d\n")
+    result = review(reindexed(engine), path="pkg/solid.py", budget=4096)
+    assert "--- a/pkg/solid.py" in result.prompt and "+def volume(w, h, d):" in result.prompt
+    assert result.to_dict()["changed"] == [{"path": "pkg/solid.py", "symbols": ["volume"]}]
+    engine.set_overlay("pkg/geo.py", GEO.replace("\n", "\r\n").rstrip("\r\n"))
+    assert not has_file_changes(engine, "pkg/geo.py")
+
+
+def test_one_files_review_outside_git_or_with_another_source_is_a_clear_error(tmp_path: Path, repo: Path,
+                                                                               engine: Engine) -> None:
+    folder = tmp_path / "plain"
+    write(folder, "a.py", "x = 1\n")
+    with Engine(folder) as plain:
+        plain.index()
+        with pytest.raises(UsageError, match="is not inside a git work tree"):
+            has_file_changes(plain, "a.py")
+    with pytest.raises(UsageError, match="not several"):
+        review(engine, "HEAD", path="pkg/geo.py")
+    with pytest.raises(UsageError, match="leads out of the workspace"):
+        has_file_changes(engine, "../plain/a.py")
 
 
 @pytest.mark.parametrize("budget", [1024, 1500, 2048, 3000, 8192])

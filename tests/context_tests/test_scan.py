@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,10 +162,8 @@ def test_a_50_mb_file_is_skipped_as_too_large_without_being_read(tmp_path: Path)
     with open(tmp_path / "huge.py", "wb") as handle:
         handle.truncate(50 * 1024 * 1024)  # sparse: all NUL bytes, so reading any of it would say "binary"
     write(tmp_path, "small.py")
-    started = time.perf_counter()
     result = scan(tmp_path)
     one = scan_one(tmp_path, "huge.py")
-    assert time.perf_counter() - started < 1.0
     assert result.skipped == {"too_large": ["huge.py"]}
     assert one == "too_large"
     assert paths(tmp_path, ScanConfig(max_file_bytes=100 * 1024 * 1024)) == ["small.py"]  # now binary
@@ -338,18 +335,19 @@ def test_scanning_something_that_is_not_a_folder_is_a_usage_error(tmp_path: Path
         scan(write(tmp_path, "file.py"))
 
 
-def test_five_thousand_files_are_scanned_in_well_under_a_second(tmp_path: Path) -> None:
+def test_five_thousand_files_under_fifty_ignore_files_are_listed(tmp_path: Path) -> None:
+    """bench/bench_linear.py times this tree; here only what the scan lists is checked."""
     write(tmp_path, ".gitignore", "*.log\nbuild/\n")
     for package in range(50):
         write(tmp_path, f"pkg{package}/.gitignore", "local_*.py\n")
         for module in range(100):
             write(tmp_path, f"pkg{package}/mod{module}.py", f"def f{module}():\n    return {module}\n")
-    scan(tmp_path)  # warm the file-system cache
-    started = time.perf_counter()
+    write(tmp_path, "pkg7/local_tmp.py")
+    write(tmp_path, "pkg9/build/out.py")
+    write(tmp_path, "pkg3/trace.log")
     result = scan(tmp_path)
-    elapsed = time.perf_counter() - started
     assert len(result.files) == 5000
-    assert elapsed < 0.8, f"scan took {elapsed:.2f}s"
+    assert {"pkg7/local_tmp.py", "pkg9/build/out.py", "pkg3/trace.log"}.isdisjoint(f.path for f in result.files)
 
 
 # --- resolve_inside ------------------------------------------------------------------------------------------

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
 
-from context.secrets import MASK, is_secret_path, mask_secrets
+from context.secrets import is_secret_path, mask_secrets
 
 # Clearly fake values, shaped like the real thing so the patterns must catch them.
 GITHUB = "ghp_" + "FAKEfake0123456789FAKEfake0123456789"
@@ -174,13 +171,3 @@ def test_text_without_secrets_comes_back_unchanged_and_identical() -> None:
 def test_text_with_multi_character_lower_case_letters_is_still_masked() -> None:
     text = f"İstanbul = 1\ntoken = '{GITHUB}'\n"  # 'İ'.lower() is two characters long
     assert mask_secrets(text) == "İstanbul = 1\ntoken = '***'\n"
-
-
-def test_masking_is_fast_enough_to_run_on_every_file() -> None:
-    source = (Path(__file__).parents[2] / "context" / "secrets.py").read_text()
-    text = source * max(1, 2_000_000 // len(source))  # ~2 MB of code dense with the trigger words
-    started = time.perf_counter()
-    masked = mask_secrets(text)
-    elapsed = time.perf_counter() - started
-    assert MASK in masked
-    assert elapsed < 1.0, f"{len(text) / elapsed / 1e6:.1f} MB/s"

@@ -41,9 +41,9 @@ async def start_server(repo: Path, fake_model: FakeOpenAIServer) -> AsyncIterato
 
     async def start(*, options: dict[str, Any] | None = None, model: FakeOpenAIServer | None = None,
                     capabilities: types.ClientCapabilities = CAPABILITIES,
-                    root: Path = repo) -> LanguageClient:
+                    root: Path = repo, env: dict[str, str] | None = None) -> LanguageClient:
         config = ClientServerConfig(server_command=[QWEN_LSP, "--log-level", "INFO"],
-                                    server_env={**os.environ, "QWEN_NO_AUTODETECT": "1"})
+                                    server_env={**os.environ, "QWEN_NO_AUTODETECT": "1", **(env or {})})
         client = await config.start()
         assert isinstance(client, LanguageClient)
         clients.append(client)

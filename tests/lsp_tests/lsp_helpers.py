@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -37,13 +38,24 @@ CAPABILITIES = types.ClientCapabilities(
 WITHOUT_INLINE = types.ClientCapabilities(
     text_document=types.TextDocumentClientCapabilities(completion=types.CompletionClientCapabilities()))
 
-#: ``await start_server(options=..., model=..., capabilities=..., root=...)`` -> an initialized client.
+#: What the fake model answers to a review of shop/pricing.py's ``apply_discount`` made per mille.
+FINDINGS = "shop/pricing.py:8: the discount is now per mille; shop/cart.py:17 still passes per cent."
+
+#: ``await start_server(options=..., model=..., capabilities=..., root=..., env=...)`` -> an initialized client.
 Start = Callable[..., Awaitable[LanguageClient]]
 
 
 def model_options(server: FakeOpenAIServer) -> dict[str, Any]:
     """The ``model`` settings pointing qwen-lsp at a fake server."""
     return {"baseUrl": server.base_url, "model": "qwen3-coder"}
+
+
+def committed(root: Path) -> Path:
+    """``root`` made a git repository with everything in it committed."""
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "init")):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                        *args], cwd=root, check=True, capture_output=True, timeout=30)
+    return root
 
 
 def open_document(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:

@@ -5,17 +5,7 @@ local repo = assert(os.getenv('QWEN_E2E_REPO'))
 local log_path = assert(os.getenv('QWEN_E2E_LOG'))
 
 vim.cmd.edit(repo .. '/shop/pricing.py')
-local client_id = assert(vim.lsp.start({
-  name = 'qwen',
-  cmd = { assert(os.getenv('QWEN_E2E_LSP')), '--log-level', 'INFO' },
-  root_dir = repo,
-  init_options = { model = { baseUrl = assert(os.getenv('QWEN_E2E_URL')), model = 'qwen3-coder' } },
-}))
-assert(vim.wait(15000, function()
-  local client = vim.lsp.get_client_by_id(client_id)
-  return client ~= nil and client.initialized
-end), 'qwen-lsp did not initialize')
-local client = assert(vim.lsp.get_client_by_id(client_id))
+local client = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'neovim_start.lua'))
 
 local cursor = { line = 12, character = 4 }
 local listed = assert(client:request_sync('textDocument/codeAction', {

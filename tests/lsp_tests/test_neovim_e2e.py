@@ -1,5 +1,5 @@
-"""A real editor: Neovim 0.12 (headless) shows qwen-lsp's inline completion, accepts it, writes the file; and
-applies a code action's edit as the server meant it."""
+"""A real editor: Neovim 0.12 (headless) shows qwen-lsp's inline completion, accepts it, writes the file;
+applies a code action's edit as the server meant it; and shows the review of a file's unsaved changes."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import os
 import subprocess
 from pathlib import Path
 
-from lsp_helpers import QWEN_LSP
+from lsp_helpers import FINDINGS, QWEN_LSP, committed
 
 from context.model.fakeserver import FakeOpenAIServer
 
 SCRIPT = Path(__file__).with_name("neovim_e2e.lua")
 DOCSTRING_SCRIPT = Path(__file__).with_name("neovim_docstring.lua")
+REVIEW_SCRIPT = Path(__file__).with_name("neovim_review.lua")
 CHECKOUT = "from shop.pricing import apply_discount\n\nsubtotal = 100.0\n"
 
 
@@ -51,3 +52,22 @@ def test_neovim_adds_no_empty_line_when_documenting_the_last_function_of_a_file_
     buffer = json.loads(log.read_text())
     expected = text[:text.index("def with_vat")] + documented.rstrip("\n")
     assert (buffer["lines"], buffer["eol"]) == (expected.split("\n"), False)
+
+
+def test_neovim_shows_the_review_of_a_files_unsaved_changes_and_leaves_the_buffer_alone(
+        repo: Path, tmp_path: Path, nvim: str) -> None:
+    committed(repo)
+    log = tmp_path / "review.json"
+    with FakeOpenAIServer(reply=FINDINGS) as model:
+        env = {**os.environ, "QWEN_E2E_REPO": str(repo), "QWEN_E2E_LOG": str(log), "QWEN_E2E_LSP": QWEN_LSP,
+               "QWEN_E2E_URL": model.base_url, "QWEN_NO_AUTODETECT": "1", "XDG_STATE_HOME": str(tmp_path),
+               "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+        done = subprocess.run([nvim, "--headless", "--clean", "-S", str(REVIEW_SCRIPT)], env=env, cwd=repo,
+                              capture_output=True, text=True, timeout=60, check=False)
+        (request,) = model.requests_to("chat")
+    assert done.returncode == 0 and log.exists(), done.stderr[-3000:]
+    shown = json.loads(log.read_text())
+    assert shown["shown"] and any(FINDINGS in message for message in shown["messages"]), shown["messages"]
+    assert "+    return round(price * (1 - percent / 1000), 2)" in request.body["messages"][1]["content"]
+    assert shown["modified"] and shown["lines"][7] == "    return round(price * (1 - percent / 1000), 2)"
+    assert "percent / 100)" in (repo / "shop" / "pricing.py").read_text()  # nothing was written

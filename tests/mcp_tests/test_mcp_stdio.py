@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mcp import Client, StdioServerParameters
-from mcp_support import ANSWER, COMPLETION, FIXTURE_SECRET, call, call_error, unsaved_service
+from mcp_support import ANSWER, COMPLETION, FIXTURE_SECRET, PLANTED, call, call_error, unsaved_service
 
-from context.model.fakeserver import FakeOpenAIServer
+from context.model.fakeserver import FakeOpenAIServer, Reply, ToolCall
 
 QWEN_MCP = str(Path(sys.executable).with_name("qwen-mcp"))
 FORWARDED_ENV = (
@@ -100,3 +101,50 @@ def test_started_in_the_filesystem_root_without_root_it_refuses_with_a_hint() ->
     )
     assert done.returncode == 2
     assert "--root" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_ask_qwen_lets_the_model_call_the_engines_tools_and_reports_each_call(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = [
+        Reply(
+            tool_calls=[
+                ToolCall("read_code", {"path": "app/service.py", "start_line": 14, "end_line": 17}),
+                ToolCall("read_code", {"path": "escape/stolen.py"}),
+            ]
+        ),
+        Reply(text="<tool_call>\n<function=get_definition>\n<parameter=symbol>\nmake_user\n</parameter>\n"
+                   "</function>\n</tool_call>"),
+        Reply(text=ANSWER),
+    ]
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    with FakeOpenAIServer(script) as server:
+        monkeypatch.setenv("QWEN_BASE_URL", server.base_url)
+        monkeypatch.setenv("QWEN_MODEL", "qwen3-coder")
+        async with Client(server_process(repo), read_timeout_seconds=60) as client:
+            await call(client, "search_symbols", {"query": "User"})  # the index is ready: progress is the model's
+            result = await client.call_tool(
+                "ask_qwen", {"question": "How is the e-mail chosen?"}, progress_callback=on_progress
+            )
+    assert not result.is_error and result.structured_content is not None
+    answer = result.structured_content
+    assert answer["answer"] == ANSWER and answer["stopped"] is None
+    assert answer["tool_calls"] == [
+        "read_code(path='app/service.py', start_line=14, end_line=17)",
+        "read_code(path='escape/stolen.py')",
+        "get_definition(symbol='make_user')",
+    ]
+    calls = [message for message in progress if "is answering" not in message]
+    assert calls[0] == "Qwen3-Coder called read_code(path='app/service.py', start_line=14, end_line=17)"
+    assert calls[1].startswith("Qwen3-Coder read_code: ") and calls[1].endswith(" tokens")
+    assert calls[3].startswith("Qwen3-Coder read_code: Error: ") and len(calls) == 6
+    last = server.requests_to("chat")[-1].body["messages"]
+    answers = [message["content"] for message in last if message["role"] == "tool"]
+    assert answers[0].startswith("app/service.py lines 14-17 of 22:\n    14\t    def register(self, name: str)")
+    assert answers[1].startswith("Error: ") and answers[2].startswith("app/models.py:18-20 (function make_user)")
+    sent = json.dumps([request.body for request in server.requests_to("chat")])
+    assert PLANTED[2] not in sent and FIXTURE_SECRET not in sent and str(repo) not in sent

@@ -235,6 +235,15 @@ async def test_ask_qwen_sends_the_question_with_repository_context(
         assert question in sent
         assert "def make_user(name: str) -> User:" in sent
         assert FIXTURE_SECRET not in sent
+        assert {tool["function"]["name"] for tool in request.body["tools"]} >= {"read_code", "find_references"}
+
+
+async def test_ask_qwen_without_tools_asks_in_one_shot(repo: Path, fake_model: FakeOpenAIServer) -> None:
+    async with connected(repo) as client:
+        result = await call(client, "ask_qwen", {"question": "What is a User?", "tools": False})
+    assert result["answer"] == ANSWER and result["tool_calls"] == []
+    [request] = fake_model.requests_to("chat")
+    assert "tools" not in request.body
 
 
 async def test_a_slow_answer_streams_with_progress_notifications(

@@ -34,7 +34,7 @@ M.defaults = {
 local SERVER_FIELDS = { 'cmd', 'filetypes', 'root_markers' }
 
 --- What `:QwenActions {name}` matches in an action's title, for command-line completion.
-local ACTION_NAMES = { 'explain', 'docstring', 'refactor', 'fix', 'tests' }
+local ACTION_NAMES = { 'explain', 'docstring', 'refactor', 'fix', 'tests', 'review' }
 
 -- From a checkout of qwen-context: no package of that name is published.
 local INSTALL = 'pipx install /path/to/qwen-context'
@@ -131,7 +131,7 @@ local function action_filter(name)
 end
 
 --- `:[range]QwenActions [name]`: pick one of qwen-lsp's code actions for the cursor or the lines; with a name
---- (explain, docstring, refactor, fix, tests) the single matching action is applied at once.
+--- (explain, docstring, refactor, fix, tests, review) the single matching action is applied at once.
 ---@param args vim.api.keyset.create_user_command.command_args
 local function qwen_actions(args)
   local range = nil
@@ -235,7 +235,7 @@ function M.setup(opts)
     complete = function()
       return ACTION_NAMES
     end,
-    desc = "Qwen: code actions for the cursor or lines (explain, docstring, refactor, fix, tests)",
+    desc = "Qwen: code actions for the cursor or lines (explain, docstring, refactor, fix, tests, review)",
   })
   vim.api.nvim_create_user_command('QwenToggle', qwen_toggle, { desc = 'Qwen: inline suggestions on/off' })
   vim.api.nvim_create_user_command('QwenPrompt', function()
