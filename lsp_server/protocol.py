@@ -11,7 +11,9 @@ it, so no handler has to think about them:
   request whose params do not fit the method's types gets ``-32602``, and text with lone surrogates (which no
   UTF-8 encoder takes) has them replaced by U+FFFD before anything sees it;
 - errors a client sees are one line, without a Python traceback or an absolute path of this machine (the
-  details go to stderr).
+  details go to stderr);
+- nothing is kept per message once it is handled (`QwenProtocol._execute_handler`): pygls 2.1 keeps the future of
+  every notification for good, a few hundred bytes per keystroke that a day of typing turns into megabytes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, BinaryIO
 
@@ -111,6 +114,21 @@ class QwenProtocol(LanguageServerProtocol):
         logger.error("request %s failed", msg_id, exc_info=exc)
         message = str(exc) if isinstance(exc, QwenContextError) else INTERNAL
         self.send_error(msg_id, JsonRpcInternalError(message))
+
+    def _execute_handler(self, msg_id: Any, handler: Callable[..., Any], callback: Callable[[Future[Any]], None],
+                         args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None) -> None:
+        """Run a handler as pygls does, then forget its future once it is done, unless it answers a request.
+
+        pygls files the future of every notification and of every step of its generator handlers (``didOpen``,
+        ``didChange``, ``didClose``, ``executeCommand``, ...) in ``_request_futures`` under a fresh uuid that
+        nothing removes; only a request's own future is removed, when it is answered or cancelled. Kept while
+        running, it is what holds an asynchronous handler's task alive, so it goes only when done.
+        """
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        if getattr(callback, "func", None) == self._send_handler_result:
+            return
+        if (future := self._request_futures.get(msg_id)) is not None:
+            future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
 
     def _send_response(self, msg_id: Any, result: Any | None = None,
                        error: types.ResponseError | None = None) -> None:

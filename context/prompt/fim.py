@@ -150,7 +150,9 @@ def build_fim_prompt(
     started = time.perf_counter()
     check_budget(budget, long_context)
     text = tokens.defuse(_buffer_text(view, path, buffer))
-    lines = caches.split(text)
+    # Split afresh, not through the memo: the editor's buffer is a new text on every keystroke, and remembering
+    # them held hundreds of whole buffers and their lines in a long-running server (issue 17's soak).
+    lines = text.split("\n")
     if not 0 <= line < len(lines):
         raise InvalidPosition(f"line {line} is outside {path} (0..{len(lines) - 1}, 0-based)")
     if character < 0:

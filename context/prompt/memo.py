@@ -23,7 +23,8 @@ SELECTION_CACHE_SIZE = 32
 MEMO_ITEMS = 500_000
 #: Texts whose split lines are remembered (the files of the last few prompts) ...
 SPLIT_TEXTS = 512
-#: ... and their characters at most: every keystroke's buffer is a new text, so a count alone let a big file fill it.
+#: ... and their characters at most: an edited file is a new text after every change, so a count alone let a big
+#: file fill it (the FIM prompt's own buffer never enters it: see `context.prompt.fim`).
 SPLIT_CHARS = 16_000_000
 #: Texts whose defused form is remembered before that memo starts afresh.
 DEFUSED_TEXTS = 4_096
