@@ -17,6 +17,9 @@ back, and when even opening needs space, the file is opened read-only. Busy, loc
 are `IndexUnavailable`; other SQLite errors and unreadable blobs are damage (`IndexCorrupt`), which rebuilds.
 One process at a time rebuilds a damaged index (`IndexStore.rebuilding`, a lock file beside it); the others see
 that the file was replaced and reopen it once the rebuild is done.
+
+Long on purpose: opening, creating, repairing and writing one SQLite file under concurrency and a full disk are
+one set of rules about one file; split apart, each piece would need the others' locks and error codes.
 """
 
 from __future__ import annotations
@@ -93,6 +96,19 @@ def _primary_error(exc: sqlite3.Error) -> str:
     """``BUSY`` for ``SQLITE_BUSY`` and ``SQLITE_BUSY_SNAPSHOT``: the primary result code's name."""
     parts = (getattr(exc, "sqlite_errorname", "") or "").split("_")
     return parts[1] if len(parts) > 1 else ""
+
+
+@contextmanager
+def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the reads inside as one transaction: they see a single committed state of the file."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _free_bytes(folder: Path) -> int | None:
@@ -308,10 +324,9 @@ class IndexStore:
                 raise disk_full_error(self.path.parent) from exc
             raise IndexUnavailable(f"cannot create the index folder {self.path.parent}: {exc}") from exc
         try:
-            conn = self._connect()
-            if self._usable(conn):
+            conn = self._connect_usable()
+            if conn is not None:
                 return conn
-            conn.close()
         except sqlite3.DatabaseError as exc:
             if _primary_error(exc) in _NOT_DAMAGE or _is_disk_full(exc, self.path.parent):
                 return self._open_without_writing(exc)
@@ -412,10 +427,31 @@ class IndexStore:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return conn
 
+    def _connect_usable(self) -> sqlite3.Connection | None:
+        """A connection to a usable index (see `_usable`), or None when the file holds something else.
+
+        Two processes opening a new index at once race to create it, and switching a new file to WAL answers
+        ``database is locked`` at once, without SQLite's busy wait: a busy or locked answer is retried here for up
+        to the busy timeout, so the loser opens what the winner created."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            conn = self._connect()
+            try:
+                if self._usable(conn):
+                    return conn
+                conn.close()
+                return None
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if _primary_error(exc) not in {"BUSY", "LOCKED"} or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def _usable(self, conn: sqlite3.Connection) -> bool:
         """Whether ``conn`` holds an index of this version (an empty new file is made one here)."""
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        with _read_snapshot(conn):  # the version and the tables as one commit left them, not two
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and not tables:
             self._create(conn)
             return True

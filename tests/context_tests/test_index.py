@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,6 +79,32 @@ def test_a_new_process_reuses_the_index_without_parsing(repo: Path) -> None:
                          capture_output=True, text=True, check=True, timeout=120)
     report = json.loads(out.stdout)
     assert (report["files"], report["parsed"]) == (15, 0)
+
+
+#: Opens a new index at each path given, all processes starting at the same instant (the first argument).
+_OPEN_MANY = r"""
+import sys, time
+from pathlib import Path
+from context.index.store import IndexStore
+start, paths = float(sys.argv[1]), sys.argv[2:]
+time.sleep(max(0.0, start - time.time()))
+for path in paths:
+    IndexStore(Path(path)).close()
+"""
+
+
+def test_processes_creating_one_new_index_at_once_all_open_it_and_none_rebuilds(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Creating a new index races (switching it to WAL answers 'database is locked' at once; a reader could see
+    the tables before their version) — the loser waits and opens the winner's index, it never discards it."""
+    paths = [str(tmp_path / f"cache{n}" / "index.sqlite") for n in range(30)]
+    start = str(time.time() + 1.5)
+    children = [subprocess.Popen([sys.executable, "-c", _OPEN_MANY, start, *paths], stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+    errors = [child.communicate(timeout=120)[1] for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0], errors
+    assert not any("rebuilding" in text for text in errors), errors
+    assert not list(tmp_path.rglob("*.broken"))
 
 
 def test_two_processes_indexing_one_repository_at_once_both_succeed(repo: Path) -> None:
@@ -194,7 +221,11 @@ def test_a_worker_process_dying_on_a_file_costs_that_file_only(
 
     import context.index.pool
 
-    assert threading.active_count() == 1  # workers are forked, so they run the patched parser
+    for thread in threading.enumerate():  # an earlier test's server thread may still be finishing
+        if thread is not threading.current_thread():
+            thread.join(timeout=10)
+    # workers are forked, so they run the patched parser
+    assert threading.active_count() == 1, [thread.name for thread in threading.enumerate()]
     # os._exit is what an out-of-memory kill or a crash in native code looks like to the pool
     break_parser_on(monkeypatch, "tokenizer.rs", lambda: os._exit(9))
     monkeypatch.setattr(context.index.pool, "POOL_MIN_FILES", 1)
