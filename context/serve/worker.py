@@ -10,7 +10,8 @@ mcp_server) never call it on their event loop: they hand each call to a worker a
   (a deadline, a cancelled request) while it runs cannot be interrupted in its thread, so the pool starts a
   spare thread in its place (up to a bound) and lets one thread retire when that work ends.
 
-Threads are daemons, so a client that quits in the middle of a cold index does not keep the server alive.
+Threads are daemons, so a client that quits in the middle of a cold index does not keep the server alive, and
+they start with the first call, so importing a server module (which creates its server) starts no thread.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ class WorkerPool:
         #: Threads that should end after their current call (a spare was started for an abandoned call).
         self._retiring = 0
         self._started = 0
-        for _ in range(threads):
-            self._start_thread()
+        self._threads = threads
 
     def _start_thread(self) -> None:
         self._live += 1
@@ -71,6 +71,10 @@ class WorkerPool:
         if self._stopped:
             raise RuntimeError(f"the {self._name} worker was stopped")
         future: Future[T] = Future()
+        with self._lock:
+            if not self._started:  # threads start with the first call: creating a server starts none
+                for _ in range(self._threads):
+                    self._start_thread()
         self._jobs.put((fn, future))
         return future
 

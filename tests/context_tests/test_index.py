@@ -221,10 +221,7 @@ def test_a_worker_process_dying_on_a_file_costs_that_file_only(
 
     import context.index.pool
 
-    for thread in threading.enumerate():  # an earlier test's server thread may still be finishing
-        if thread is not threading.current_thread():
-            thread.join(timeout=10)
-    # workers are forked, so they run the patched parser
+    # workers are forked, so they run the patched parser (and no other thread may hold a lock at the fork)
     assert threading.active_count() == 1, [thread.name for thread in threading.enumerate()]
     # os._exit is what an out-of-memory kill or a crash in native code looks like to the pool
     break_parser_on(monkeypatch, "tokenizer.rs", lambda: os._exit(9))
