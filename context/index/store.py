@@ -37,7 +37,7 @@ import threading
 import time
 from array import array
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,16 +99,20 @@ def _primary_error(exc: sqlite3.Error) -> str:
 
 
 @contextmanager
-def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run the reads inside as one transaction: they see a single committed state of the file."""
-    conn.execute("BEGIN")
+def _in_transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[sqlite3.Connection]:
+    """Run the statements inside as one transaction (``begin`` opens it), committed at the end, rolled back on
+    any error. A plain ``BEGIN`` makes reads see a single committed state of the file."""
+    conn.execute(begin)
     try:
-        yield
+        yield conn
+        conn.execute("COMMIT")
     except BaseException:
+        # SQLite may have rolled back already (a full disk): a second ROLLBACK would fail with "cannot
+        # rollback - no transaction is active" and hide the real error.
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _free_bytes(folder: Path) -> int | None:
@@ -449,7 +453,7 @@ class IndexStore:
 
     def _usable(self, conn: sqlite3.Connection) -> bool:
         """Whether ``conn`` holds an index of this version (an empty new file is made one here)."""
-        with _read_snapshot(conn):  # the version and the tables as one commit left them, not two
+        with _in_transaction(conn):  # the version and the tables as one commit left them, not two
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and not tables:
@@ -606,20 +610,9 @@ class IndexStore:
         value: dict[str, int] = json.loads(self.get_meta("skipped", "{}"))
         return value
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            # SQLite may have rolled back already (a full disk): a second ROLLBACK would fail with "cannot
-            # rollback - no transaction is active" and hide the real error.
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction on the store's connection, holding the write lock from its start."""
+        return _in_transaction(self._conn, "BEGIN IMMEDIATE")
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
