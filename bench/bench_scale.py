@@ -47,6 +47,9 @@ from pygls.lsp.client import LanguageClient
 from context.index.scan import scan
 from context.model.fakeserver import FakeOpenAIServer, Reply
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "context_tests"))
+from rusage import run_with_usage
+
 SCRATCH = Path(__file__).resolve().parents[1] / ".scratch"
 PACKAGE = "linux-source-6.12"
 BIN = Path(sys.executable).parent
@@ -109,35 +112,14 @@ class Measured:
     out: str
 
 
-#: Runs its arguments in a grandchild and writes that grandchild's rusage (peak RSS KiB, user and system seconds)
-#: to the file named first. A direct child of this process would report this process's own high-water mark when
-#: it is the larger: Linux keeps ``maxrss`` across ``exec`` and Python starts children with ``vfork``. A fork of
-#: this small launcher starts from a few MB.
-_LAUNCH = r"""
-import os, sys
-report, argv = sys.argv[1], sys.argv[2:]
-pid = os.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-_, status, usage = os.wait4(pid, 0)
-with open(report, "w") as out:
-    out.write(f"{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime}")
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
 def measured(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Measured:
-    """Run ``argv`` to its end and measure it with ``wait4`` (the process and the children it waited for)."""
+    """Run ``argv`` to its end and measure it (the process and the children it waited for; see `rusage`)."""
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-scale-rusage-") as work:
-        report = Path(work) / "rusage"
-        done = subprocess.run([sys.executable, "-c", _LAUNCH, str(report), *argv], env=env, cwd=cwd,
-                              capture_output=True, check=False)
-        wall = time.perf_counter() - started
-        if done.returncode != 0:
-            sys.exit(f"{argv[:3]} failed ({done.returncode}):\n{done.stderr.decode(errors='replace')[-3000:]}")
-        maxrss, user, system = report.read_text().split()
-    return Measured(wall, float(user) + float(system), int(maxrss) / 1024, done.stdout.decode("utf-8", "replace"))
+    done, usage = run_with_usage(argv, env, cwd)
+    wall = time.perf_counter() - started
+    if done.returncode != 0 or usage is None:
+        sys.exit(f"{argv[:3]} failed ({done.returncode}):\n{done.stderr.decode(errors='replace')[-3000:]}")
+    return Measured(wall, usage.cpu, usage.peak_mb, done.stdout.decode("utf-8", "replace"))
 
 
 def fetch() -> Path:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rusage import run_with_usage
 
 from context.engine import Engine, EngineConfig
 from context.index.store import index_path
@@ -62,30 +63,11 @@ def big_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
     return root, generate(root, FILES)
 
 
-#: Runs its arguments in a grandchild and writes that grandchild's peak RSS (KiB) to the file named first. A child
-#: of pytest would inherit pytest's own high-water mark: Linux keeps a process's ``maxrss`` across ``exec``, and
-#: Python's subprocess starts children with ``vfork``, so the mark would be the test runner's size, not the
-#: command's. A fork of this small launcher starts from a few MB.
-_LAUNCH = r"""
-import os, sys
-report, argv = sys.argv[1], sys.argv[2:]
-pid = os.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-_, status, usage = os.wait4(pid, 0)
-with open(report, "w") as out:
-    out.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
-def run_measured(argv: list[str], env: dict[str, str], tmp_path: Path) -> tuple[str, float]:
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[str, float]:
     """Run ``argv`` to its end: its output, and the peak resident memory in MB of it and its workers."""
-    report = tmp_path / "maxrss"
-    done = subprocess.run([sys.executable, "-c", _LAUNCH, str(report), *argv], env=env, capture_output=True,
-                          timeout=600, check=False)
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    return done.stdout.decode(), int(report.read_text()) / 1024
+    done, usage = run_with_usage(argv, env, timeout=600)
+    assert done.returncode == 0 and usage is not None, done.stderr.decode()[-2000:]
+    return done.stdout.decode(), usage.peak_mb
 
 
 _SERVE = r"""
@@ -109,17 +91,17 @@ SERVE_PEAK_MB = 320
 
 
 def test_twenty_thousand_files_are_indexed_and_served_within_memory_bounds(
-        big_repo: tuple[Path, list[str]], tmp_path: Path) -> None:
+        big_repo: tuple[Path, list[str]]) -> None:
     root, paths = big_repo
     env = dict(os.environ)
-    out, index_peak = run_measured([QWEN_CONTEXT, "index", str(root), "--json"], env, tmp_path)
+    out, index_peak = run_measured([QWEN_CONTEXT, "index", str(root), "--json"], env)
     report = json.loads(out)
     assert report["files"] == FILES and report["parsed"] == FILES
     assert report["symbols"] >= FILES
     assert index_peak < INDEX_PEAK_MB, f"indexing peaked at {index_peak:.0f} MB"
 
     cursors = paths[::2000]
-    out, serve_peak = run_measured([sys.executable, "-c", _SERVE, str(root), json.dumps(cursors)], env, tmp_path)
+    out, serve_peak = run_measured([sys.executable, "-c", _SERVE, str(root), json.dumps(cursors)], env)
     served = json.loads(out)
     assert served["parsed"] == 0 and served["files"] == FILES  # served from the index on disk, nothing re-parsed
     assert len(served["tokens"]) == len(cursors) and all(0 < t <= 8192 for t in served["tokens"])
