@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Sequence
 
+from context.serve.exit import exit_promptly
 from context.version import package_version
 
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         SERVER.start_tcp(host, int(port))
         return 0
     SERVER.start_io()
-    return SERVER.lsp.exit_code  # 1 when the client ended the session without `shutdown`
+    exit_promptly(SERVER.lsp.exit_code)  # 1 when the client ended the session without `shutdown`
 
 
 if __name__ == "__main__":

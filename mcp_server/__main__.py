@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
 import os
 import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import anyio
 
 from context.errors import ConfigError, QwenContextError
+from context.serve.exit import exit_promptly
 from context.version import package_version
 from mcp_server.http import TOKEN_ENV, parse_loopback, serve_http
 from mcp_server.server import build_server
@@ -103,22 +102,6 @@ def _workspace_root(given: str | None) -> Path:
     return root
 
 
-def _exit_promptly(code: int) -> NoReturn:
-    """End the process as soon as the client is gone, even in the middle of a cold index.
-
-    A normal interpreter exit would wait for the engine's parse pool to finish the whole repository
-    (minutes on a large one) in a process nobody talks to any more, so the pool's workers are terminated and
-    the process ends at once. That is safe: the index is a cache, written in SQLite transactions, and the
-    next start carries on from the last committed batch.
-    """
-    for worker in multiprocessing.active_children():
-        worker.terminate()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server until the client disconnects (stdio) or the process is interrupted (HTTP)."""
     args = _parser().parse_args(argv)
@@ -132,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = build_server(settings)
         if args.http is None:
             anyio.run(serve_stdio, server)
-            _exit_promptly(0)
+            exit_promptly(0)
         host, port = parse_loopback(args.http)
         token = os.environ.get(TOKEN_ENV)
         if not token:
@@ -143,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown = f"[{host}]" if ":" in host else host
         sys.stderr.write(f"qwen-mcp: serving {root} on http://{shown}:{port}/mcp\n")
         anyio.run(serve_http, server, host, port, token)
-        _exit_promptly(0)
+        exit_promptly(0)
     except QwenContextError as exc:
         sys.stderr.write(f"qwen-mcp: error: {exc}\n")
         return 2
