@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from context.model.client import FIM_STOP, ModelClient, fim_parts, parse_xml_too
 from context.model.fakeserver import FakeOpenAIServer, RecordedRequest, Reply, ToolCall
 from context.model.settings import ModelSettings, load_settings
 from context.prompt.result import Prompt
+from tests.ports import free_port
 
 REPO_PROMPT = ("<|repo_name|>demo\n<|file_sep|>util.py\ndef helper():\n    return 1\n"
                "<|file_sep|>main.py\n<|fim_prefix|>from util import helper\n\ndef run():\n    x = "
@@ -291,16 +291,10 @@ def test_a_malformed_config_file_is_a_config_error(monkeypatch: pytest.MonkeyPat
         load_settings()
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_with_nothing_configured_the_first_local_server_that_answers_is_used(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     with FakeOpenAIServer(["ok"], models=["qwen3-coder:30b"]) as server:
-        monkeypatch.setattr("context.model.client.LOCAL_PORTS", ((closed_port(), "vllm"), (server.port, "ollama")))
+        monkeypatch.setattr("context.model.client.LOCAL_PORTS", ((free_port(), "vllm"), (server.port, "ollama")))
         caplog.set_level(logging.INFO, logger="context.model.client")
         async with ModelClient(load_settings({"no_autodetect": False})) as client:
             endpoint = await client.endpoint()
@@ -311,7 +305,7 @@ async def test_with_nothing_configured_the_first_local_server_that_answers_is_us
 
 async def test_with_nothing_configured_and_no_local_server_model_features_fail_with_one_message(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("context.model.client.LOCAL_PORTS", ((closed_port(), "vllm"),))
+    monkeypatch.setattr("context.model.client.LOCAL_PORTS", ((free_port(), "vllm"),))
     async with ModelClient(load_settings({"no_autodetect": False})) as client:
         with pytest.raises(ModelNotConfigured, match="QWEN_PRESET"):
             await client.fim_text("x = ")

@@ -4,7 +4,6 @@ circuit breaker, and one clear, actionable error per failure."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
@@ -21,6 +20,7 @@ from context.errors import (
 from context.model.client import ModelClient
 from context.model.fakeserver import FakeOpenAIServer, Reply
 from context.model.settings import ModelSettings, load_settings
+from tests.ports import free_port
 
 FIM = "<|fim_prefix|>def f():\n    return <|fim_suffix|>\n<|fim_middle|>"
 
@@ -99,14 +99,8 @@ async def test_a_malformed_stream_line_is_a_response_error() -> None:
                 await client.ask("q", "c")
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_a_dead_endpoint_opens_the_circuit_then_is_tried_again_after_the_cooldown() -> None:
-    settings = load_settings({"base_url": f"http://127.0.0.1:{closed_port()}/v1", "model": "m",
+    settings = load_settings({"base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "m",
                               "breaker_threshold": 2, "breaker_cooldown": 0.5})
     async with ModelClient(settings) as client:
         for _ in range(2):

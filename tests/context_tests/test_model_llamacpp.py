@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from context.model.client import FIM_STOP, ModelClient, fim_parts
 from context.model.settings import ModelSettings, load_settings
 from context.prompt import tokens
 from tests.context_tests.tiny_qwen import write_tiny_qwen
+from tests.ports import free_port
 
 LLAMA_ENV = "QWEN_TEST_LLAMA_SERVER"
 LLAMA_HINT = (f"run `PYTHON=.venv/bin/python bash .ci/fetch-llama-server .cache/llama-server` in the checkout and "
@@ -65,12 +65,6 @@ class LlamaServer:
                               "max_tokens": 24, **overrides})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait_healthy(root: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -90,7 +84,7 @@ def llama(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lla
     binary = Path(client(os.environ.get(LLAMA_ENV), f"llama.cpp's llama-server (${LLAMA_ENV})", LLAMA_HINT))
     folder = tmp_path_factory.mktemp("llama")
     model = write_tiny_qwen(folder / "tiny-qwen3-coder.gguf", binary.with_name("Qwen3-Coder.jinja").read_text())
-    port, log = _free_port(), folder / "server.log"
+    port, log = free_port(), folder / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-c", "8192", "-np", "1",

@@ -5,7 +5,6 @@ non-zero, and no traceback."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from hostile_server import HostileServer
+
+from tests.ports import free_port
 
 #: Each limit is set well below its default, so a run that ignores it shows up as a slow test.
 LIMITS = {"QWEN_FIRST_TOKEN_TIMEOUT": "2", "QWEN_READ_TIMEOUT": "2", "QWEN_ANSWER_TIMEOUT": "3",
@@ -134,15 +135,9 @@ def test_a_failing_server_is_retried_then_reported_once(repo: Path) -> None:
     assert "HTTP 500 4 times in a row" in one_line_error(result, server.base_url)
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("command", ["complete", "ask"])
 def test_a_refused_connection_is_one_line(repo: Path, command: str) -> None:
-    base_url = f"http://127.0.0.1:{closed_port()}/v1"
+    base_url = f"http://127.0.0.1:{free_port()}/v1"
     args = ["main.py:2:9"] if command == "complete" else ["what?"]
     result, took = run_cli(command, *args, "--repo", str(repo), base_url=base_url)
     assert "cannot connect" in one_line_error(result, base_url) and took < WITHIN
@@ -200,7 +195,7 @@ def test_doctor_reports_wrong_shapes_as_failed_checks(mode: str) -> None:
 
 
 def test_doctor_does_not_advise_running_doctor() -> None:
-    result, _ = doctor(f"http://127.0.0.1:{closed_port()}/v1")
+    result, _ = doctor(f"http://127.0.0.1:{free_port()}/v1")
     (line,) = failures(result)
     assert "cannot connect" in line and "doctor" not in line
 

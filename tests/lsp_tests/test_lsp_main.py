@@ -9,11 +9,7 @@ import time
 
 from lsp_helpers import QWEN_LSP
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.ports import free_port
 
 
 def test_tcp_on_a_non_loopback_address_is_refused_with_a_clear_error() -> None:

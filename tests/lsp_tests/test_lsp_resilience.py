@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcRequestCancelled
 
 from context.model.fakeserver import FakeOpenAIServer, Reply
+from tests.ports import free_port
 
 CONVERTER = get_converter()
 BUFFER = "from shop.pricing import apply_discount\n\nprice = "
@@ -27,10 +27,7 @@ def inline_params(uri: str, position: types.Position = CURSOR) -> types.InlineCo
 
 def dead_endpoint() -> str:
     """The base URL of a port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+    return f"http://127.0.0.1:{free_port()}/v1"
 
 
 async def wait_for(predicate: object, timeout: float = 10.0) -> None:

@@ -18,6 +18,7 @@ from mcp_support import call
 
 from context.errors import ConfigError
 from mcp_server.http import parse_loopback
+from tests.ports import free_port
 
 QWEN_MCP = str(Path(sys.executable).with_name("qwen-mcp"))
 TOKEN = "test-token-0123456789"
@@ -32,12 +33,6 @@ INITIALIZE = {
     },
 }
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -70,7 +65,7 @@ def _serve_http(repo: Path, port: int, env: dict[str, str], stdout: int) -> subp
 @pytest.fixture
 def http_server(repo: Path) -> Iterator[str]:
     """qwen-mcp serving `repo` over HTTP on a free loopback port with a known token; its endpoint URL."""
-    port = _free_port()
+    port = free_port()
     process = _serve_http(repo, port, {**os.environ, "QWEN_MCP_TOKEN": TOKEN}, stdout=subprocess.DEVNULL)
     try:
         yield f"http://127.0.0.1:{port}/mcp"
@@ -116,7 +111,7 @@ def test_http_refuses_to_listen_beyond_loopback(repo: Path, address: str) -> Non
 
 def test_a_token_is_generated_and_shown_when_none_is_set(repo: Path) -> None:
     env = {key: value for key, value in os.environ.items() if key != "QWEN_MCP_TOKEN"}
-    process = _serve_http(repo, _free_port(), env, stdout=subprocess.PIPE)
+    process = _serve_http(repo, free_port(), env, stdout=subprocess.PIPE)
     process.terminate()
     out, err = process.communicate(timeout=10)
     token_line = next(line for line in err.decode().splitlines() if "Authorization: Bearer" in line)
