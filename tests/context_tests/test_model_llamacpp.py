@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from context.agent.tools import TOOLS
 from context.engine import Engine
 from context.errors import ModelAuthError
 from context.model.client import FIM_STOP, ModelClient, fim_parts
@@ -48,17 +49,14 @@ class LlamaServer:
     base_url: str  # ends in /v1, as a user configures it
     root: str
 
-    def post(self, path: str, body: dict[str, Any], key: str = TOKEN) -> Any:
-        """The server's own answer to ``body`` (not streamed), read without the client under test."""
-        request = urllib.request.Request(self.root + path, json.dumps(body).encode(), method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {key}"})
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return json.load(answer)
-
-    def get(self, path: str) -> Any:
-        request = urllib.request.Request(self.root + path, headers={"Authorization": f"Bearer {TOKEN}"})
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return json.load(answer)
+    def answer(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The server's own answer at ``path`` (POSTed ``body`` when given, not streamed), read without the
+        client under test."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.root + path, data, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
 
     def settings(self, **overrides: object) -> ModelSettings:
         return load_settings({"base_url": self.base_url, "api_key": TOKEN, "model": "qwen3-coder",
@@ -114,7 +112,7 @@ def test_the_engine_counts_exactly_the_tokens_the_server_reads(llama: LlamaServe
     texts = ["def add(a, b):\n    return a + b\n", "变量 = '日本語 ✓ émoji 🎉'\n\t\tif x:  # tabs\r\n", REPO_PROMPT,
              prompt]
     for text in texts:
-        served = llama.post("/tokenize", {"content": text, "add_special": False, "parse_special": True})["tokens"]
+        served = llama.answer("/tokenize", {"content": text, "add_special": False, "parse_special": True})["tokens"]
         assert tokens.count(text) == len(served), text[:80]
         assert tokens.encode(text) == served, text[:80]
 
@@ -125,7 +123,7 @@ def test_the_engine_counts_exactly_the_tokens_the_server_reads(llama: LlamaServe
 async def test_raw_completions_stream_exactly_the_servers_answer(llama: LlamaServer) -> None:
     async with ModelClient(llama.settings()) as client:
         streamed = await _joined(client.complete(REPO_PROMPT, max_tokens=24))
-    own = llama.post("/v1/completions", {"model": "qwen3-coder", "prompt": REPO_PROMPT, "max_tokens": 24,
+    own = llama.answer("/v1/completions", {"model": "qwen3-coder", "prompt": REPO_PROMPT, "max_tokens": 24,
                                         "temperature": 0.0, "stop": list(FIM_STOP)})
     assert streamed == own["choices"][0]["text"] and streamed
 
@@ -134,7 +132,7 @@ async def test_infill_sends_prefix_suffix_and_files_the_server_accepts(llama: Ll
     async with ModelClient(llama.settings(fim_mode="infill")) as client:
         streamed = await _joined(client.complete(REPO_PROMPT, max_tokens=16))
     parts = fim_parts(REPO_PROMPT)
-    own = llama.post("/infill", {"input_prefix": parts.prefix, "input_suffix": parts.suffix, "input_extra": [
+    own = llama.answer("/infill", {"input_prefix": parts.prefix, "input_suffix": parts.suffix, "input_extra": [
         {"filename": path, "text": text} for path, text in parts.files], "n_predict": 16, "temperature": 0.0})
     assert streamed == own["content"] and streamed
     assert own["tokens_evaluated"] > len(tokens.encode(parts.prefix + parts.suffix))  # the files went in too
@@ -149,7 +147,7 @@ def test_cancelling_a_completion_frees_the_servers_slot(llama: LlamaServer) -> N
 
     asyncio.run(first_piece_then_close())
     deadline = time.monotonic() + 3  # a slot left running needs ~13 s for 6,000 tokens here
-    while any(slot["is_processing"] for slot in llama.get("/slots")):
+    while any(slot["is_processing"] for slot in llama.answer("/slots")):
         assert time.monotonic() < deadline, "the server kept generating for a closed request"
         time.sleep(0.05)
 
@@ -163,22 +161,20 @@ async def test_chat_streams_exactly_the_servers_answer_through_the_qwen3_coder_t
                 {"role": "user", "content": "Review `def add(a, b): return a - b`."}]
     async with ModelClient(llama.settings()) as client:
         streamed = await _joined(client.chat_stream(messages, max_tokens=20, temperature=0.0))
-    own = llama.post("/v1/chat/completions", {"model": "qwen3-coder", "messages": messages, "max_tokens": 20,
+    own = llama.answer("/v1/chat/completions", {"model": "qwen3-coder", "messages": messages, "max_tokens": 20,
                                              "temperature": 0.0})
     assert streamed == own["choices"][0]["message"]["content"] and streamed
-    rendered = llama.post("/apply-template", {"messages": messages})["prompt"]
+    rendered = llama.answer("/apply-template", {"messages": messages})["prompt"]
     assert rendered.startswith("<|im_start|>system\nYou are a code reviewer.<|im_end|>\n<|im_start|>user\n")
 
 
 async def test_the_agents_tool_definitions_are_accepted_and_rendered_by_the_real_template(
         llama: LlamaServer) -> None:
-    from context.agent.tools import TOOLS
-
     messages = [{"role": "user", "content": "Where is `helper` defined?"}]
     async with ModelClient(llama.settings()) as client:
         reply = await client.chat(messages, tools=TOOLS, max_tokens=12, temperature=0.0)
     assert reply.finish_reason in ("length", "stop", "tool_calls")
-    rendered = llama.post("/apply-template", {"messages": messages, "tools": list(TOOLS)})["prompt"]
+    rendered = llama.answer("/apply-template", {"messages": messages, "tools": list(TOOLS)})["prompt"]
     for schema in TOOLS:
         assert f"<name>{schema['function']['name']}</name>" in rendered
 
