@@ -143,8 +143,12 @@ def repository_part(prompt_text: str) -> str:
     return prompt_text[: prompt_text.rfind(tokens.FILE_SEP)]
 
 
-def run_project(root: Path, cases_wanted: int, seed: int, cache: Path | None) -> tuple[list[Case], Hits]:
-    """The project's cases and, per method and budget, which were recalled."""
+def run_project(
+    root: Path, cases_wanted: int, seed: int, cache: Path | None, show_misses: bool = False
+) -> tuple[list[Case], Hits]:
+    """The project's cases and, per method and budget, which were recalled; with ``show_misses``, each case our
+    prompt misses is printed to stderr with the budgets it is missed at (to read what the engine could not
+    reach)."""
     results = _empty()
     with Engine(root, EngineConfig(cache_dir=cache)) as engine:
         report = engine.index()
@@ -177,6 +181,10 @@ def run_project(root: Path, cases_wanted: int, seed: int, cache: Path | None) ->
                     }
                     for method, text in packed.items():
                         results[method][budget].append(case.recalled(text))
+                missed = [f"{b // 1024}K" for b in BUDGETS if not results["ours"][b][-1]]
+                if show_misses and missed:
+                    print(f"  miss@{','.join(missed)} {case.path}:{case.line + 1}:{case.column + 1} {case.name} "
+                          f"-> {case.definition_path} ({'hard' if case.hard else 'direct'})", file=sys.stderr)
             finally:
                 engine.clear_overlay(case.path)
     return kept, results
@@ -279,7 +287,7 @@ def recall(args: argparse.Namespace) -> None:
     project_rows: list[tuple[str, int, Hits]] = []
     print(f"cross-file recall, up to {args.cases} cases per project, seed {args.seed}", file=sys.stderr)
     for folder in folders:
-        cases, results = run_project(folder, args.cases, args.seed, args.cache_dir)
+        cases, results = run_project(folder, args.cases, args.seed, args.cache_dir, args.show_misses)
         if not cases:
             continue
         project_rows.append((folder.name, len(cases), results))
@@ -351,6 +359,9 @@ def main() -> int:
     parser.add_argument("--timing-repo", type=Path, default=DEFAULT_TIMING, help="repository to time on")
     parser.add_argument("--no-timing", action="store_true", help="recall only")
     parser.add_argument("--no-recall", action="store_true", help="timing only")
+    parser.add_argument(
+        "--show-misses", action="store_true", help="print each case our prompt misses, with the budgets"
+    )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--cache-dir", type=Path, help="index cache folder (default: the engine's)")
     args = parser.parse_args()

@@ -309,7 +309,9 @@ def fim_items(
     lexical = _lexical(view, caches, [*imported_files, *neighbour_files], rank.subwords(window))
 
     others = [*lines[:cursor_line], "", *lines[cursor_line + 1 :]]
-    at_receiver, around = reachable(view, caches, path, others, cursor_line, receiver, weights, hood.imported)
+    at_receiver, around = reachable(
+        view, caches, path, others, cursor_line, receiver, weights, hood.imported, lines[cursor_line]
+    )
     rankings = {
         "receiver": at_receiver[:limit],
         "reach": around[:limit],
@@ -366,7 +368,7 @@ def _reason(source: str, definition: Definition, name: str | None) -> str:
     if source == "used":
         return f"uses {name or definition.name}"
     if source in ("member", "reach", "receiver"):
-        return f"member of {definition.parent}"
+        return f"member of {definition.parent or posixpath.basename(definition.path)}"
     return _SOURCE_REASONS.get(source, "near in the dependency graph")
 
 

@@ -9,7 +9,9 @@ inference finds that type where the buffer says it:
 - the name itself: ``request`` is most likely a ``Request``, ``sourceCode`` a ``SourceCode``, ``segment`` a
   ``CodePathSegment`` of an imported file;
 - a receiver that is a type or module (``Utils.escape``, ``Rack::Multipart.``) and ``self``/``this``/``@x``
-  (the enclosing type, its members in other files and its bases).
+  (the enclosing type, its members in other files and its bases);
+- a receiver that names an imported module (``_utils.`` after ``from ._internal import _utils``, ``utils.``
+  after ``import * as utils from './utils'``, Rust's ``io::``): its top-level definitions.
 
 `reachable` returns those members, nearest first: the receiver's type at the cursor, then the enclosing type's
 bases, then the types of the buffer's variables by their proximity to the cursor. The caller ranks them as one
@@ -25,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from context.index.symbols import Definition
 from context.index.view import IndexView, definitions_of
 from context.prompt.memo import PromptCaches
+from context.prompt.rank import subwords
 from context.weights import (
     REACH_BASE_DEPTH,
     REACH_NAME_SUFFIX_MIN,
@@ -54,6 +57,8 @@ _TYPE_FIRST = frozenset({"java", "csharp", "c", "cpp", "kotlin"})
 _SELF = frozenset({"self", "this", "Self", "super", "@"})
 #: Kinds whose members a receiver reaches: types, and modules used as namespaces (Ruby ``Utils.escape``).
 _CONTAINER_KINDS = TYPE_KINDS | {"module"}
+#: File names that stand for their folder (a package's own file): the folder's name is the module's.
+_PACKAGE_FILES = frozenset({"__init__", "index", "mod", "lib"})
 #: Members listed first: what a receiver is mostly used for.
 _CALLABLE_KINDS = frozenset({"method", "function"})
 
@@ -152,14 +157,54 @@ class Reach:
             if d.kind in TYPE_KINDS and _plain(d.name).endswith(wanted)
         ][:REACH_TYPES_PER_NAME]
 
+    def module_members(self, name: str, weights: Mapping[str, float], cursor_text: str) -> list[Definition]:
+        """The top-level definitions of the module ``name`` stands for (`module_files`): names the buffer uses
+        first, the nearest to the cursor first; then names sharing words with the cursor's line
+        (``currency = pricing.`` -> ``DEFAULT_CURRENCY``); then each file's definitions in turn, in source
+        order."""
+        near_words = set(subwords(cursor_text)) - set(subwords(name))  # every ``pricing_*`` shares ``pricing.``
+        found = [
+            (-weights.get(d.name, 0.0), -len(near_words.intersection(subwords(d.name))), position, order, d)
+            for order, file in enumerate(self.module_files(name))
+            for position, d in enumerate(self.caches.facts(self.view, file).top_level)
+        ]
+        return [entry[4] for entry in sorted(found, key=lambda entry: entry[:4])]
+
+    def module_files(self, name: str) -> list[str]:
+        """The files the module name ``name`` stands for: ``name.*``, or a folder ``name``'s own file
+        (``__init__``, ``index``, ``mod``, ``lib``). Those the current file imports count, else those near the
+        cursor (``./schemas.js`` before ``../core/schemas.ts``); ``from pkg import a, name`` resolves to ``a``'s
+        file only, so ``name``'s is looked for beside it."""
+        imported: list[str] = []
+        for imp in self.view.imports(self.path):
+            resolved = imp.resolved
+            if resolved is None:
+                continue
+            module = _module_name(resolved, self.view.language(resolved))
+            if module == name:
+                imported.append(resolved)
+            elif module in imp.names and name in imp.names:
+                folder, extension = posixpath.dirname(resolved), posixpath.splitext(resolved)[1]
+                beside = (
+                    posixpath.join(folder, name + extension),
+                    posixpath.join(folder, name, "__init__" + extension),
+                )
+                imported.extend(file for file in beside if definitions_of(self.view, file))
+        if imported:
+            return list(dict.fromkeys(imported))
+        return [file for file in sorted(self.near) if _module_name(file, self.view.language(file)) == name]
+
     def members(self, definition: Definition, depth: int = REACH_BASE_DEPTH) -> list[Definition]:
-        """The members of a type: its own (in its file; in Go and Rust also those of its folder and of the
-        files near the cursor, where methods live apart from the type), those of the containers nested in it
-        (Ruby's ``module Helpers`` inside ``class Request``), then its bases', ``depth`` levels up."""
+        """The members of a type: its own (in its file; in Go and Rust also those of its folder and of the files
+        near the cursor, where methods live apart from the type), those where it is reopened, those of the
+        containers nested in it (Ruby's ``module Helpers`` inside ``class Request``), then its bases', ``depth``
+        levels up."""
         facts = self.caches.facts(self.view, definition.path)
         own = _callables_first(facts.members.get(definition.qualname, ()))
-        for nested in [d for d in own if d.kind in _CONTAINER_KINDS]:
-            own.extend(_callables_first(facts.members.get(nested.qualname, ())))
+        nested = [d for d in own if d.kind in _CONTAINER_KINDS]
+        own.extend(self.reopened_members(definition))
+        for container in nested:
+            own.extend(_callables_first(facts.members.get(container.qualname, ())))
         if self.view.language(definition.path) in ("go", "rust"):
             folder = posixpath.dirname(definition.path)
             files = {f for f in self.near if posixpath.dirname(f) == folder} | {self.path}
@@ -170,6 +215,21 @@ class Reach:
         for base in self.bases(definition):
             own.extend(self.members(base, depth - 1))
         return own
+
+    def reopened_members(self, definition: Definition) -> list[Definition]:
+        """The members a type gets where it is reopened in other files (Ruby's ``class Adapter`` in every
+        adapter file, C#'s partial classes), the file with the most methods first (its main definition).
+        Elsewhere a qualified name says nothing of the file (Python's ``Config`` in two modules are two types)."""
+        language = self.view.language(definition.path)
+        if language != "ruby" and not (language == "csharp" and "partial" in definition.signature):
+            return []
+        groups = [
+            _callables_first(self.caches.facts(self.view, other.path).members.get(other.qualname, ()))
+            for other in self.view.definitions_named(definition.name)
+            if other.qualname == definition.qualname and other.path != definition.path and other.kind in TYPE_KINDS
+        ]
+        groups.sort(key=lambda group: -sum(d.kind in _CALLABLE_KINDS for d in group))
+        return [member for group in groups for member in group]
 
     def bases(self, definition: Definition) -> list[Definition]:
         """The repository types a type's header names after its own name (bases, interfaces, traits)."""
@@ -214,6 +274,17 @@ class Reach:
         return self.types_of_variable(last, bindings, named)
 
 
+def _module_name(path: str, language: str | None) -> str | None:
+    """The name code uses for the module of ``path``: ``pkg/_utils.py`` -> ``_utils``, ``pkg/utils/index.ts``
+    -> ``utils``. None for Go: a package is a folder of many files whose definitions would crowd a small
+    budget, and what a Go buffer uses from one is found through its imports already."""
+    if language == "go":
+        return None
+    folder, file = posixpath.split(path)
+    stem = file.split(".", 1)[0]
+    return posixpath.basename(folder) if stem in _PACKAGE_FILES else stem
+
+
 def _callables_first(members: Iterable[Definition]) -> list[Definition]:
     """``members`` with methods and functions first, each kind in source order."""
     return sorted(members, key=lambda d: (d.kind not in _CALLABLE_KINDS, d.line))
@@ -233,11 +304,13 @@ def reachable(
     receiver: Sequence[str],
     weights: Mapping[str, float],
     near_files: Iterable[str],
+    cursor_text: str = "",
 ) -> tuple[list[Definition], list[Definition]]:
     """Members the cursor can reach (see the module docstring), as two lists without duplicates or the current
     file's own: those of the receiver's type at the cursor, and the rest nearest first. ``lines`` is the
-    buffer without the cursor's line; types are looked for in the outermost definition around the cursor
-    (where ``self.x`` is assigned and parameters are declared), else in the lines near it."""
+    buffer without the cursor's line, ``cursor_text`` that line; types are looked for in the outermost
+    definition around the cursor (where ``self.x`` is assigned and parameters are declared), else in the
+    lines near it."""
     reach = Reach(view, caches, path, near_files)
     first, last = reach.scope(cursor_line)
     text = "\n".join(lines[first:last])
@@ -250,6 +323,8 @@ def reachable(
         named = sorted((n for n in weights if n[:1].isupper()), key=lambda n: (-weights[n], n))
         for found in reach.receiver_types(receiver, bindings, cursor_line, named):
             at_receiver.append(reach.members(found))
+        if not at_receiver and receiver[-1].isidentifier():
+            at_receiver.append(reach.module_members(receiver[-1], weights, cursor_text))
     if not receiver or receiver[-1].lstrip("@$") in _SELF:
         enclosing = reach.enclosing_type(cursor_line)
         if enclosing is not None:

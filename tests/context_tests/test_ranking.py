@@ -1,4 +1,4 @@
-"""Ranking tests that can fail: on a generated repository of hundreds of files in three languages, the right
+"""Ranking tests that can fail: on a generated repository of hundreds of files in four languages, the right
 definitions come first, and small budgets keep them.
 
 The repository is written by `write_repository` at test time (nothing committed): per language, domains of
@@ -118,6 +118,27 @@ SCENES: dict[str, str] = {
     "app/catalog/settings.py": "DEFAULT_PAGE = 20\n\n\ndef page_size(value):\n    size = value\n    \n    return size\n",
     "app/catalog/loader.py": "from app.catalog import settings\n\n\n"
     "def load_catalog_settings(path):\n    return settings.page_size(path)\n\n\n" + _filler_python("loader", 0, FILLERS),
+    # "receiver" through a module: an imported module typed before the cursor, its constant far down the file;
+    # the import names two modules (resolved to the first) and a namesake module lies in a folder nobody imports.
+    "app/catalog/pricing.py": _filler_python("pricing", 0, FILLERS) + 'DEFAULT_CURRENCY = "EUR"\n',
+    "legacy/catalog/pricing.py": 'DEFAULT_CURRENCY = "USD"\n',
+    "app/catalog/quote.py": "from app.catalog import settings, pricing\n\n\n"
+    "def quote(amount):\n    size = settings.page_size(amount)\n    currency = pricing.\n    return size\n",
+    # "receiver" in a reopened Ruby class: the adapter file reopens ``Shop::Adapter`` to define a subclass; the
+    # base's methods are in the file that defines the class, beside other adapters that reopen it too.
+    "lib/shop/adapter.rb": "module Shop\n  class Adapter\n"
+    + "".join(f"    def adapter_step_{i}(env)\n      env\n    end\n\n" for i in range(4))
+    + "    def save_response(env, status, body)\n      env\n    end\n\n"
+    + "".join(f"    def adapter_late_{i}(env)\n      env\n    end\n\n" for i in range(FILLERS))
+    + "  end\nend\n",
+    **{
+        f"lib/shop/adapter/{name}.rb": f"module Shop\n  class Adapter\n    class {name.title()} < Shop::Adapter\n"
+        + "".join(f"      def {name}_step_{i}(env)\n        env\n      end\n\n" for i in range(FILLERS))
+        + "    end\n  end\nend\n"
+        for name in ("excon", "patron", "typhoeus")
+    },
+    "lib/shop/adapter/stub.rb": "module Shop\n  class Adapter\n    class Stub < Shop::Adapter\n"
+    "      def call(env)\n        status = 200\n        \n        status\n      end\n    end\n  end\nend\n",
     # "query": a question naming a definition by a stem (``settling``) that symbol search finds and words miss.
     "app/reports/refunds.py": "def settle(refund):\n    return refund\n\n\n"
     + "".join(
@@ -216,6 +237,20 @@ def test_the_enclosing_class_reaches_its_bases_members(ranked: Engine) -> None:
     items = _items(ranked, "app/accounts/premium.py", "        ")
     assert _position(items, "app/accounts/base_account.py", "freeze_account") < TOP
     assert "def freeze_account(self, reason):" in _context(ranked, "app/accounts/premium.py", "        ", 1024)
+
+
+def test_a_module_typed_before_the_cursor_offers_its_members(ranked: Engine) -> None:
+    items = _items(ranked, "app/catalog/quote.py", "    currency = pricing.")
+    assert _position(items, "app/catalog/pricing.py", "DEFAULT_CURRENCY") < TOP
+    context = _context(ranked, "app/catalog/quote.py", "    currency = pricing.", 1024)
+    assert 'DEFAULT_CURRENCY = "EUR"' in context
+    assert '"USD"' not in context
+
+
+def test_a_reopened_ruby_class_reaches_the_methods_of_its_main_file(ranked: Engine) -> None:
+    items = _items(ranked, "lib/shop/adapter/stub.rb", "        ")
+    assert _position(items, "lib/shop/adapter.rb", "save_response") < TOP
+    assert "def save_response(env, status, body)" in _context(ranked, "lib/shop/adapter/stub.rb", "        ", 1024)
 
 
 def test_an_imported_module_beats_its_unimported_namesake(ranked: Engine) -> None:
